@@ -1,0 +1,1 @@
+//! C ABI for jwtgate (see include/jwtgate.h).

@@ -1,0 +1,55 @@
+//! Strict base64url (RFC 7515 section 2): URL-safe alphabet, no padding, no
+//! whitespace, no non-canonical trailing bits. Anything else is `malformed`.
+
+use base64::Engine;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// The one engine used for every token segment, key and secret.
+pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Decodes strict base64url into a new vector.
+pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
+    B64.decode(input).ok()
+}
+
+/// Decodes strict base64url into `out`, returning the decoded length, or
+/// `None` when the input is not strict base64url or does not fit.
+pub(crate) fn decode_into(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    B64.decode_slice(input, out).ok()
+}
+
+/// Encodes bytes as base64url without padding.
+pub(crate) fn encode(input: impl AsRef<[u8]>) -> String {
+    B64.encode(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_only_strict_base64url() {
+        assert_eq!(decode(b"aGk").as_deref(), Some(&b"hi"[..]));
+        assert_eq!(decode(b"").as_deref(), Some(&b""[..]));
+        assert!(decode(b"aGk=").is_none(), "padding");
+        assert!(decode(b"a+8").is_none(), "standard alphabet");
+        assert!(decode(b"a/8").is_none(), "standard alphabet");
+        assert!(decode(b"aG k").is_none(), "whitespace");
+        assert!(decode(b"aGl").is_none(), "non-canonical trailing bits");
+        assert!(decode(b"a").is_none(), "impossible length");
+    }
+
+    #[test]
+    fn decode_into_refuses_what_does_not_fit() {
+        let mut buf = [0u8; 2];
+        assert_eq!(decode_into(b"aGk", &mut buf), Some(2));
+        assert_eq!(decode_into(b"aGVsbG8", &mut buf), None);
+    }
+}

@@ -1,0 +1,276 @@
+//! The claim engine: claim names and JSON Pointers, and the typed rules of
+//! the policy document, compiled once at load.
+
+use std::borrow::Cow;
+
+use regex::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::policy::ClaimRuleDoc;
+
+/// Largest compiled regex accepted in a policy, so a hostile or careless
+/// pattern cannot take the process's memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Where a claim is: a top-level name (dots mean nothing, so
+/// `https://example.com/roles` is one name) or, when it starts with `/`, a
+/// JSON Pointer (RFC 6901) into nested claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimPath {
+    display: String,
+    root: String,
+    rest: Option<String>,
+}
+
+impl ClaimPath {
+    /// Parses a rule or forward name.
+    pub fn parse(name: &str) -> Result<ClaimPath, String> {
+        if name.is_empty() {
+            return Err("empty claim name".into());
+        }
+        let Some(pointer) = name.strip_prefix('/') else {
+            return Ok(ClaimPath { display: name.into(), root: name.into(), rest: None });
+        };
+        let (first, rest) = match pointer.find('/') {
+            Some(i) => (&pointer[..i], Some(pointer[i..].to_owned())),
+            None => (pointer, None),
+        };
+        for token in pointer.split('/') {
+            let mut chars = token.chars();
+            while let Some(c) = chars.next() {
+                if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+                    return Err(format!("invalid JSON Pointer {name:?}: '~' must be followed by 0 or 1"));
+                }
+            }
+        }
+        Ok(ClaimPath { display: name.into(), root: first.replace("~1", "/").replace("~0", "~"), rest })
+    }
+
+    /// The name as written in the policy.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The top-level claim the path starts at.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// Finds the claim among top-level members.
+    pub(crate) fn lookup<'v>(&self, members: &'v [(Cow<'_, str>, Value)]) -> Option<&'v Value> {
+        let top = members.iter().find(|(n, _)| *n == self.root).map(|(_, v)| v)?;
+        match &self.rest {
+            None => Some(top),
+            Some(rest) => top.pointer(rest),
+        }
+    }
+
+    /// Finds the claim in a claims object.
+    pub fn lookup_value<'v>(&self, claims: &'v Value) -> Option<&'v Value> {
+        let top = claims.get(&self.root)?;
+        match &self.rest {
+            None => Some(top),
+            Some(rest) => top.pointer(rest),
+        }
+    }
+}
+
+/// JSON equality that keeps types apart (`"4"` is not `4`, `true` is not
+/// `1`) but treats `4` and `4.0` as the same number.
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(x), Some(y), _, _) => x == y,
+            (_, _, Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// A compiled claim rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    path: ClaimPath,
+    equals: Option<Value>,
+    one_of: Option<Vec<Value>>,
+    regex: Option<Regex>,
+    contains_all: Option<Vec<Value>>,
+    contains_any: Option<Vec<Value>>,
+    required: bool,
+}
+
+impl Rule {
+    /// Compiles a rule; an invalid name or regex is a policy error.
+    pub(crate) fn compile(name: &str, doc: &ClaimRuleDoc) -> Result<Rule, Error> {
+        let path = ClaimPath::parse(name).map_err(|e| Error::policy(format!("claims: {e}")))?;
+        let regex = match &doc.regex {
+            None => None,
+            Some(pattern) => Some(
+                RegexBuilder::new(pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| Error::policy(format!("claims.{name}.regex: {e}")))?,
+            ),
+        };
+        let rule = Rule {
+            path,
+            equals: doc.equals.clone(),
+            one_of: doc.one_of.clone(),
+            regex,
+            contains_all: doc.contains_all.clone(),
+            contains_any: doc.contains_any.clone(),
+            required: doc.required,
+        };
+        if rule.equals.is_none()
+            && rule.one_of.is_none()
+            && rule.regex.is_none()
+            && rule.contains_all.is_none()
+            && rule.contains_any.is_none()
+            && !rule.required
+        {
+            return Err(Error::policy(format!("claims.{name}: the rule checks nothing")));
+        }
+        Ok(rule)
+    }
+
+    /// The claim the rule is about.
+    pub(crate) fn path(&self) -> &ClaimPath {
+        &self.path
+    }
+
+    /// Checks the claim's value (`None` when absent).
+    pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), Error> {
+        let name = self.path.display();
+        let fail =
+            |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
+        let Some(value) = value else {
+            return if self.required { fail("is required".into()) } else { Ok(()) };
+        };
+        if let Some(expected) = &self.equals {
+            if !json_eq(value, expected) {
+                return fail(format!("must equal {expected}"));
+            }
+        }
+        if let Some(options) = &self.one_of {
+            if !options.iter().any(|o| json_eq(value, o)) {
+                return fail("is not one of the allowed values".into());
+            }
+        }
+        if let Some(regex) = &self.regex {
+            match value {
+                Value::String(s) if regex.is_match(s) => {}
+                Value::String(_) => return fail(format!("does not match {}", regex.as_str())),
+                _ => return fail("must be a string".into()),
+            }
+        }
+        if let Some(needles) = &self.contains_all {
+            if !is_collection(value) {
+                return fail("must be an array or a space-delimited string".into());
+            }
+            if let Some(missing) = needles.iter().find(|n| !collection_contains(value, n)) {
+                return fail(format!("must contain {missing}"));
+            }
+        }
+        if let Some(needles) = &self.contains_any {
+            if !is_collection(value) {
+                return fail("must be an array or a space-delimited string".into());
+            }
+            if !needles.iter().any(|n| collection_contains(value, n)) {
+                return fail("contains none of the required values".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_collection(value: &Value) -> bool {
+    matches!(value, Value::Array(_) | Value::String(_))
+}
+
+/// Array membership, or word membership in a space-delimited string such as
+/// OAuth's `scope`.
+fn collection_contains(collection: &Value, needle: &Value) -> bool {
+    match collection {
+        Value::Array(items) => items.iter().any(|i| json_eq(i, needle)),
+        Value::String(words) => match needle {
+            Value::String(n) => words.split(' ').any(|w| w == n),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(name: &str, doc: Value) -> Rule {
+        Rule::compile(name, &serde_json::from_value(doc).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn equality_is_type_strict_but_numeric() {
+        assert!(json_eq(&json!(4), &json!(4.0)));
+        assert!(!json_eq(&json!("4"), &json!(4)));
+        assert!(!json_eq(&json!(true), &json!(1)));
+        assert!(json_eq(&json!({"a": [1, "x"]}), &json!({"a": [1.0, "x"]})));
+    }
+
+    #[test]
+    fn pointers_reach_nested_claims_and_unescape() {
+        let p = ClaimPath::parse("/realm_access/roles").unwrap();
+        assert_eq!(p.root(), "realm_access");
+        let claims = json!({"realm_access": {"roles": ["admin"]}, "a/b": 1});
+        assert_eq!(p.lookup_value(&claims), Some(&json!(["admin"])));
+        assert_eq!(ClaimPath::parse("/a~1b").unwrap().lookup_value(&claims), Some(&json!(1)));
+        assert!(ClaimPath::parse("/a~2").is_err());
+        let dotted = ClaimPath::parse("https://example.com/roles").unwrap();
+        assert_eq!(dotted.root(), "https://example.com/roles");
+    }
+
+    #[test]
+    fn rules_pass_and_fail_with_the_claim_named() {
+        let r = rule("dept", json!({"equals": "IT", "required": true}));
+        assert!(r.check(Some(&json!("IT"))).is_ok());
+        let e = r.check(Some(&json!("HR"))).unwrap_err();
+        assert_eq!((e.kind(), e.claim()), (ErrorKind::Claim, Some("dept")));
+        assert!(r.check(None).is_err());
+
+        let scope = rule("scope", json!({"contains_all": ["read", "write"]}));
+        assert!(scope.check(Some(&json!("read write admin"))).is_ok());
+        assert!(scope.check(Some(&json!("read"))).is_err());
+        assert!(scope.check(Some(&json!(["write", "read"]))).is_ok());
+        assert!(scope.check(Some(&json!(5))).is_err());
+        assert!(scope.check(None).is_ok(), "not required");
+
+        let any = rule("roles", json!({"contains_any": ["a", "b"]}));
+        assert!(any.check(Some(&json!(["x", "b"]))).is_ok());
+        assert!(any.check(Some(&json!(["x"]))).is_err());
+
+        let re = rule("sub", json!({"regex": "^[a-z]+$"}));
+        assert!(re.check(Some(&json!("abc"))).is_ok());
+        assert!(re.check(Some(&json!("ab1"))).is_err());
+        assert!(re.check(Some(&json!(1))).is_err());
+
+        let one = rule("tier", json!({"one_of": ["gold", 3]}));
+        assert!(one.check(Some(&json!(3))).is_ok());
+        assert!(one.check(Some(&json!("3"))).is_err());
+    }
+
+    #[test]
+    fn empty_rules_and_bad_regexes_are_policy_errors() {
+        let doc: ClaimRuleDoc = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(Rule::compile("x", &doc).unwrap_err().kind(), ErrorKind::Policy);
+        let doc: ClaimRuleDoc = serde_json::from_value(json!({"regex": "("})).unwrap();
+        assert_eq!(Rule::compile("x", &doc).unwrap_err().kind(), ErrorKind::Policy);
+    }
+}

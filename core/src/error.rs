@@ -1,0 +1,221 @@
+//! The one error type of jwtgate and its stable codes.
+//!
+//! Every runtime (Rust, C, Node, Python) reports the same code strings, so
+//! callers match on [`ErrorKind`] or [`Error::code`], never on message text.
+
+use std::fmt;
+
+/// What went wrong, as one of the stable codes of the design brief.
+///
+/// The C binding mirrors this enum with fixed numbers; add new kinds at the
+/// end and never reuse a number.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Not three base64url segments, bad JSON, header or payload not an object.
+    Malformed,
+    /// Token longer than `max_token_bytes`.
+    TooLarge,
+    /// Unsupported `crit`, `b64: false`, or a forbidden header (`jku`, `x5u`, `jwk`).
+    Header,
+    /// `alg` not allowed for the issuer, or not the key's type.
+    Algorithm,
+    /// No key for the token's `kid`.
+    KeyNotFound,
+    /// The signature does not verify.
+    Signature,
+    /// `exp` passed (beyond leeway), or the token is older than `max_age_s`.
+    Expired,
+    /// `nbf` (or `iat` as nbf) in the future (beyond leeway).
+    NotYetValid,
+    /// Unknown or mismatched `iss`.
+    Issuer,
+    /// No shared audience.
+    Audience,
+    /// A claim rule failed; the error names the claim.
+    Claim,
+    /// Keys could not be fetched and no usable cached set exists.
+    JwksUnavailable,
+    /// The policy document itself is invalid.
+    Policy,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of their C numbers (starting at 1).
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::Malformed,
+        ErrorKind::TooLarge,
+        ErrorKind::Header,
+        ErrorKind::Algorithm,
+        ErrorKind::KeyNotFound,
+        ErrorKind::Signature,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::Issuer,
+        ErrorKind::Audience,
+        ErrorKind::Claim,
+        ErrorKind::JwksUnavailable,
+        ErrorKind::Policy,
+    ];
+
+    /// The stable code string shared by every runtime.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Header => "header",
+            ErrorKind::Algorithm => "algorithm",
+            ErrorKind::KeyNotFound => "key_not_found",
+            ErrorKind::Signature => "signature",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not_yet_valid",
+            ErrorKind::Issuer => "issuer",
+            ErrorKind::Audience => "audience",
+            ErrorKind::Claim => "claim",
+            ErrorKind::JwksUnavailable => "jwks_unavailable",
+            ErrorKind::Policy => "policy",
+        }
+    }
+
+    /// The kind for a code string, the inverse of [`ErrorKind::code`].
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The HTTP status a gateway answers with; 0 for `policy`, which is a
+    /// configuration error and never the answer to a request.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Claim => 403,
+            ErrorKind::JwksUnavailable => 503,
+            ErrorKind::Policy => 0,
+            _ => 401,
+        }
+    }
+
+    /// The RFC 6750 `error` attribute for this kind.
+    const fn bearer_error(self) -> &'static str {
+        match self {
+            ErrorKind::Claim => "insufficient_scope",
+            _ => "invalid_token",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A failed verification or an invalid policy: a code, a human message and,
+/// where a claim is to blame, its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    claim: Option<String>,
+}
+
+impl Error {
+    /// An error of `kind` with a human message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), claim: None }
+    }
+
+    /// An error that names the claim responsible.
+    pub fn with_claim(kind: ErrorKind, claim: impl Into<String>, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), claim: Some(claim.into()) }
+    }
+
+    /// A policy (configuration) error.
+    pub fn policy(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Policy, message)
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable code string, e.g. `"expired"`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The human-readable message. Not stable: match on the code instead.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The claim the error is about, where one is.
+    pub fn claim(&self) -> Option<&str> {
+        self.claim.as_deref()
+    }
+
+    /// The HTTP status a gateway answers with (401, 403 or 503; 0 for `policy`).
+    pub fn http_status(&self) -> u16 {
+        self.kind.http_status()
+    }
+
+    /// A ready `WWW-Authenticate` header value (RFC 6750 section 3), e.g.
+    /// `Bearer error="invalid_token", error_description="token expired"`.
+    ///
+    /// The description is reduced to the characters RFC 6750 allows in a
+    /// quoted `error_description` (printable ASCII without `"` and `\`), so
+    /// nothing from a token can break the header.
+    pub fn www_authenticate(&self) -> String {
+        let description: String = self
+            .message
+            .chars()
+            .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '?' })
+            .collect();
+        format!("Bearer error=\"{}\", error_description=\"{}\"", self.kind.bearer_error(), description)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            assert!(seen.insert(kind.code()), "duplicate code {}", kind.code());
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_code("nope"), None);
+    }
+
+    #[test]
+    fn statuses_follow_the_design_table() {
+        assert_eq!(ErrorKind::Expired.http_status(), 401);
+        assert_eq!(ErrorKind::Claim.http_status(), 403);
+        assert_eq!(ErrorKind::JwksUnavailable.http_status(), 503);
+        assert_eq!(ErrorKind::Policy.http_status(), 0);
+    }
+
+    #[test]
+    fn www_authenticate_cannot_be_broken_by_message_text() {
+        let e = Error::new(ErrorKind::Signature, "bad \"sig\"\r\nX-Evil: 1");
+        assert_eq!(
+            e.www_authenticate(),
+            "Bearer error=\"invalid_token\", error_description=\"bad ?sig???X-Evil: 1\""
+        );
+        let c = Error::with_claim(ErrorKind::Claim, "dept", "claim dept must equal \"IT\"");
+        assert!(c.www_authenticate().starts_with("Bearer error=\"insufficient_scope\""));
+        assert_eq!(c.claim(), Some("dept"));
+    }
+}

@@ -1,0 +1,292 @@
+//! Strict JSON for token headers and payloads.
+//!
+//! Tokens come from strangers, so their JSON is held to more than
+//! `serde_json` checks by default: member names must be unique in every
+//! object (RFC 8725 section 3.10 warns about parsers that keep the first or
+//! the last of a duplicate), and nesting is bounded by [`MAX_DEPTH`].
+//!
+//! The verify hot path does not build a `serde_json::Value` for the whole
+//! payload: [`scan_object`] validates every byte but builds values only for
+//! the members the policy reads. The full claims are parsed lazily when a
+//! caller asks for them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use smallvec::SmallVec;
+
+/// Deepest nesting of arrays and objects accepted in a header or payload.
+pub const MAX_DEPTH: usize = 32;
+
+/// The members a scan kept: name and value, in document order.
+pub(crate) type Members<'a> = SmallVec<[(Cow<'a, str>, Value); 8]>;
+
+/// Parses `text` as one JSON object, rejecting duplicate names and deep
+/// nesting anywhere in it, and returns the top-level members for which
+/// `wanted` is true.
+pub(crate) fn scan_object<'a>(
+    text: &'a str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Members<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let members = de.deserialize_map(ObjectScan { wanted })?;
+    de.end()?;
+    Ok(members)
+}
+
+/// Parses `text` into a `Value` with the same strictness as [`scan_object`].
+pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = StrictValue { depth: MAX_DEPTH }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+fn too_deep<E: de::Error>() -> E {
+    E::custom(format_args!("JSON nested deeper than {MAX_DEPTH} levels"))
+}
+
+fn duplicate<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!("duplicate member name {name:?}"))
+}
+
+/// Member names, borrowed from the input when they hold no escapes.
+struct Name;
+
+impl<'de> DeserializeSeed<'de> for Name {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Name {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Names seen so far in one object; a linear scan beats hashing at the sizes
+/// tokens have.
+#[derive(Default)]
+struct SeenNames<'de>(SmallVec<[Cow<'de, str>; 16]>);
+
+impl<'de> SeenNames<'de> {
+    fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        if self.0.iter().any(|n| *n == name) {
+            return Err(duplicate(&name));
+        }
+        self.0.push(name);
+        Ok(())
+    }
+}
+
+/// The top-level object of a header or payload.
+struct ObjectScan<'w> {
+    wanted: &'w dyn Fn(&str) -> bool,
+}
+
+impl<'de> Visitor<'de> for ObjectScan<'_> {
+    type Value = Members<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = SeenNames::default();
+        let mut kept = Members::new();
+        while let Some(name) = map.next_key_seed(Name)? {
+            if (self.wanted)(&name) {
+                let value = map.next_value_seed(StrictValue { depth: MAX_DEPTH - 1 })?;
+                seen.insert(name.clone())?;
+                kept.push((name, value));
+            } else {
+                map.next_value_seed(Skip { depth: MAX_DEPTH - 1 })?;
+                seen.insert(name)?;
+            }
+        }
+        Ok(kept)
+    }
+}
+
+/// Validates a value (duplicates, depth) without building it.
+#[derive(Clone, Copy)]
+struct Skip {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = Skip { depth: self.depth.checked_sub(1).ok_or_else(too_deep)? };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = Skip { depth: self.depth.checked_sub(1).ok_or_else(too_deep)? };
+        let mut seen = SeenNames::default();
+        while let Some(name) = map.next_key_seed(Name)? {
+            map.next_value_seed(inner)?;
+            seen.insert(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a `Value`, rejecting duplicates and deep nesting.
+#[derive(Clone, Copy)]
+struct StrictValue {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = StrictValue { depth: self.depth.checked_sub(1).ok_or_else(too_deep)? };
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(inner)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = StrictValue { depth: self.depth.checked_sub(1).ok_or_else(too_deep)? };
+        let mut out = Map::new();
+        while let Some(name) = map.next_key_seed(Name)? {
+            let value = map.next_value_seed(inner)?;
+            if out.contains_key(name.as_ref()) {
+                return Err(duplicate(&name));
+            }
+            out.insert(name.into_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(_: &str) -> bool {
+        true
+    }
+    fn none(_: &str) -> bool {
+        false
+    }
+
+    #[test]
+    fn keeps_only_wanted_members() {
+        let m = scan_object(r#"{"a":1,"b":{"c":[true]},"d":"x"}"#, &|n| n != "b").unwrap();
+        let names: Vec<_> = m.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(names, ["a", "d"]);
+        assert_eq!(m[1].1, Value::from("x"));
+    }
+
+    #[test]
+    fn rejects_duplicates_at_every_level_and_after_unescaping() {
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"x":{"b":1,"b":1}}"#,
+            r#"{"x":[{"b":1,"b":1}]}"#,
+        ] {
+            assert!(scan_object(text, &all).is_err(), "{text}");
+            assert!(scan_object(text, &none).is_err(), "{text}");
+            assert!(parse_strict(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bounds_nesting() {
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(scan_object(&ok, &none).is_ok());
+        assert!(scan_object(&ok, &all).is_ok());
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(scan_object(&deep, &none).is_err());
+        assert!(scan_object(&deep, &all).is_err());
+        let bomb = "[".repeat(100_000);
+        assert!(parse_strict(&bomb).is_err());
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_data() {
+        for text in ["[]", "1", "\"s\"", "null", "{} {}", "{", ""] {
+            assert!(scan_object(text, &all).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_lone_surrogates() {
+        assert!(scan_object(r#"{"a":"\ud800"}"#, &none).is_err());
+    }
+}

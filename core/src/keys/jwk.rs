@@ -1,0 +1,108 @@
+//! Public keys from JWK (RFC 7517, RFC 7518 section 6, RFC 8037).
+//!
+//! A small struct of our own rather than jsonwebtoken's `Jwk`: that type
+//! cannot describe ES512 keys, and a gateway must decide key by key what to
+//! skip (encryption keys, unknown types) without failing the whole set.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::KeyMaterial;
+use crate::alg::{Algorithm, KeyType};
+use crate::base64url;
+
+#[derive(Deserialize)]
+struct JwkDoc {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    k: Option<String>,
+}
+
+/// Why a JWK was not turned into a key.
+#[derive(Debug)]
+pub(crate) enum JwkError {
+    /// Not a signature-verification key for us: `use: enc`, `key_ops`
+    /// without `verify`, an algorithm or key type jwtgate does not verify.
+    /// Key sets routinely hold such keys; they are skipped.
+    NotForUs(String),
+    /// Meant for signatures but broken (bad base64url, wrong lengths,
+    /// missing members).
+    Invalid(String),
+}
+
+/// A parsed JWK: its id, its `alg` (if any) and its key material.
+pub(crate) struct Jwk {
+    pub kid: Option<String>,
+    pub alg: Option<Algorithm>,
+    pub material: KeyMaterial,
+}
+
+fn member(doc: &Option<String>, name: &str) -> Result<Vec<u8>, JwkError> {
+    let text = doc.as_deref().ok_or_else(|| JwkError::Invalid(format!("missing \"{name}\"")))?;
+    base64url::decode(text.as_bytes())
+        .ok_or_else(|| JwkError::Invalid(format!("\"{name}\" is not base64url")))
+}
+
+fn coordinate(doc: &Option<String>, name: &str, len: usize) -> Result<Vec<u8>, JwkError> {
+    let bytes = member(doc, name)?;
+    if bytes.len() != len {
+        return Err(JwkError::Invalid(format!("\"{name}\" must be {len} bytes, not {}", bytes.len())));
+    }
+    Ok(bytes)
+}
+
+/// Parses one JWK.
+pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
+    let doc = JwkDoc::deserialize(value).map_err(|e| JwkError::Invalid(e.to_string()))?;
+    if let Some(use_) = &doc.use_ {
+        if use_ != "sig" {
+            return Err(JwkError::NotForUs(format!("\"use\": {use_:?}")));
+        }
+    }
+    if let Some(ops) = &doc.key_ops {
+        if !ops.iter().any(|op| op == "verify") {
+            return Err(JwkError::NotForUs("\"key_ops\" without \"verify\"".into()));
+        }
+    }
+    let alg = match doc.alg.as_deref() {
+        None => None,
+        Some(name) => {
+            Some(Algorithm::from_name(name).ok_or_else(|| JwkError::NotForUs(format!("\"alg\": {name:?}")))?)
+        }
+    };
+    let material = match (doc.kty.as_str(), doc.crv.as_deref()) {
+        ("RSA", _) => KeyMaterial::RsaComponents { n: member(&doc.n, "n")?, e: member(&doc.e, "e")? },
+        ("EC", Some(crv)) => {
+            let (key_type, len) = match crv {
+                "P-256" => (KeyType::P256, 32),
+                "P-384" => (KeyType::P384, 48),
+                "P-521" => (KeyType::P521, 66),
+                other => return Err(JwkError::NotForUs(format!("\"crv\": {other:?}"))),
+            };
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(0x04);
+            point.extend(coordinate(&doc.x, "x", len)?);
+            point.extend(coordinate(&doc.y, "y", len)?);
+            KeyMaterial::Public(key_type, point)
+        }
+        ("OKP", Some("Ed25519")) => KeyMaterial::Public(KeyType::Ed25519, coordinate(&doc.x, "x", 32)?),
+        ("oct", _) => KeyMaterial::Secret(member(&doc.k, "k")?),
+        ("EC", None) => return Err(JwkError::Invalid("EC key without \"crv\"".into())),
+        (kty, crv) => return Err(JwkError::NotForUs(format!("\"kty\": {kty:?}, \"crv\": {crv:?}"))),
+    };
+    if let Some(alg) = alg {
+        if alg.key_type() != material.key_type() {
+            return Err(JwkError::Invalid(format!("\"alg\": {alg} does not fit the key type")));
+        }
+    }
+    Ok(Jwk { kid: doc.kid, alg, material })
+}

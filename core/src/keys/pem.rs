@@ -1,0 +1,52 @@
+//! Public keys from PEM: SPKI (`PUBLIC KEY`), PKCS#1 (`RSA PUBLIC KEY`) and
+//! X.509 certificates (`CERTIFICATE`, whose subject key is used; the
+//! certificate itself is not validated, as with NGINX's `auth_jwt_key_file`).
+
+use aws_lc_rs::signature::{self, ParsedPublicKey};
+use x509_cert::der::{Decode, Encode};
+
+use super::KeyMaterial;
+use crate::alg::KeyType;
+
+/// Reads the first PEM block of `text` as a public key.
+pub(crate) fn public_key_from_pem(text: &str) -> Result<KeyMaterial, String> {
+    let block = ::pem::parse(text).map_err(|e| format!("not a PEM block: {e}"))?;
+    match block.tag() {
+        "RSA PUBLIC KEY" => Ok(KeyMaterial::RsaDer(block.into_contents())),
+        "PUBLIC KEY" => classify_spki(block.into_contents()),
+        "CERTIFICATE" => {
+            let cert = x509_cert::Certificate::from_der(block.contents())
+                .map_err(|e| format!("invalid X.509 certificate: {e}"))?;
+            let spki = cert
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|e| format!("invalid certificate key: {e}"))?;
+            classify_spki(spki)
+        }
+        tag if tag.contains("PRIVATE") => {
+            Err(format!("a {tag} is not a public key: give the public key or certificate"))
+        }
+        tag => Err(format!("unsupported PEM block {tag:?}")),
+    }
+}
+
+/// Finds the key type of a DER SubjectPublicKeyInfo by asking aws-lc which
+/// parser accepts it.
+fn classify_spki(der: Vec<u8>) -> Result<KeyMaterial, String> {
+    if aws_lc_rs::rsa::PublicKey::from_der(&der).is_ok() {
+        return Ok(KeyMaterial::RsaDer(der));
+    }
+    let candidates: [(KeyType, &'static dyn signature::VerificationAlgorithm); 4] = [
+        (KeyType::P256, &signature::ECDSA_P256_SHA256_FIXED),
+        (KeyType::P384, &signature::ECDSA_P384_SHA384_FIXED),
+        (KeyType::P521, &signature::ECDSA_P521_SHA512_FIXED),
+        (KeyType::Ed25519, &signature::ED25519),
+    ];
+    for (key_type, alg) in candidates {
+        if ParsedPublicKey::new(alg, &der).is_ok() {
+            return Ok(KeyMaterial::Public(key_type, der));
+        }
+    }
+    Err("unsupported or invalid public key (expected RSA, EC P-256/P-384/P-521 or Ed25519)".into())
+}

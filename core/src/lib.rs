@@ -1,0 +1,65 @@
+//! jwtgate: JSON Web Token verification for API gateways.
+//!
+//! A [`Verifier`] is built from a policy document (see `DESIGN.md` for the
+//! schema) and verifies compact JWS tokens: signature (HMAC, RSA, RSA-PSS,
+//! ECDSA, Ed25519 on aws-lc-rs), issuer, audience, time and custom claim
+//! rules, returning the claims and the headers to forward, or an [`Error`]
+//! with a stable code. A [`Signer`] issues tokens and publishes the public
+//! JWKS.
+//!
+//! ```
+//! use jwtgate::{Signer, Verifier, Algorithm};
+//! let secret = [7u8; 32];
+//! let signer = Signer::from_secret(Algorithm::HS256, &secret, None).unwrap();
+//! let token = signer.sign(&serde_json::json!({"sub": "ada"}), Some(60), None).unwrap();
+//! let policy = serde_json::json!({"issuers": [{
+//!     "algorithms": ["HS256"],
+//!     "keys": {"hmac_secret": jwtgate::base64url_encode(&secret)}
+//! }]});
+//! let verifier = Verifier::from_value(policy).unwrap();
+//! let verified = verifier.verify(&token, None).unwrap();
+//! assert_eq!(verified.claims()["sub"], "ada");
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod alg;
+mod base64url;
+mod cache;
+mod claims;
+mod error;
+mod header;
+pub mod json;
+mod keys;
+mod policy;
+mod signer;
+mod sources;
+pub mod unverified;
+mod verified;
+mod verifier;
+
+pub use alg::{Algorithm, AlgorithmSet, KeyType};
+pub use claims::{ClaimPath, json_eq};
+pub use error::{Error, ErrorKind, Result};
+pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
+pub use policy::{
+    CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
+    MAX_LEEWAY_S, Policy, PolicyDoc, TokenSourceDoc,
+};
+pub use signer::{GeneratedKey, Signer, generate_key, jwks};
+pub use sources::{TokenSource, cookie_value, find_token, query_value};
+pub use verified::Verified;
+pub use verifier::{Verifier, unix_now};
+
+/// Encodes bytes as unpadded base64url (the encoding of `hmac_secret`).
+pub fn base64url_encode(bytes: impl AsRef<[u8]>) -> String {
+    base64url::encode(bytes)
+}
+
+/// Decodes strict unpadded base64url.
+pub fn base64url_decode(text: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+    base64url::decode(text.as_ref())
+}
+
+/// The library version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,194 @@
+//! The policy document exactly as users write it (DESIGN.md's schema).
+//!
+//! Every struct denies unknown fields, so a typo such as `"leway_s"` is an
+//! error that names the field instead of a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Default for [`PolicyDoc::max_token_bytes`]: 16 KiB.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default for [`CacheDoc::max_entries`].
+pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
+/// Largest `leeway_s` accepted.
+pub const MAX_LEEWAY_S: u64 = 300;
+
+/// The whole policy document.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    /// The issuers whose tokens are accepted; the token's `iss` picks one.
+    pub issuers: Vec<IssuerDoc>,
+    /// Where gateways look for the token, in order. Defaults to the
+    /// `Authorization` header with the `Bearer` scheme.
+    #[serde(default = "default_sources")]
+    pub token_sources: Vec<TokenSourceDoc>,
+    /// Longest token accepted, checked before any decoding. Defaults to 16384.
+    #[serde(default = "default_max_token_bytes")]
+    pub max_token_bytes: usize,
+    /// The verified-token cache. Defaults to 10 000 entries.
+    #[serde(default)]
+    pub cache: CacheDoc,
+}
+
+/// One accepted issuer.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerDoc {
+    /// The exact `iss` value. May be left out only when the policy has a
+    /// single issuer; `iss` is then not checked.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Accepted audiences; when set, `aud` must be present and share one.
+    #[serde(default)]
+    pub audiences: Option<Vec<String>>,
+    /// The allowed `alg` values (required: RFC 8725 section 3.1).
+    pub algorithms: Vec<String>,
+    /// Where the keys come from.
+    pub keys: KeysDoc,
+    /// Clock skew allowed for `exp`, `nbf` and `iat`, at most 300. Defaults to 0.
+    #[serde(default)]
+    pub leeway_s: u64,
+    /// Claims that must be present (names or JSON Pointers).
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Treat `iat` as `nbf`. Defaults to false.
+    #[serde(default)]
+    pub iat_as_nbf: bool,
+    /// Oldest `iat` accepted, in seconds before now. Defaults to no bound.
+    #[serde(default)]
+    pub max_age_s: Option<u64>,
+    /// Required header `typ` (e.g. `at+jwt`), compared case-insensitively
+    /// with or without `application/`. Defaults to no check.
+    #[serde(default)]
+    pub typ: Option<String>,
+    /// Claim rules by claim name or JSON Pointer.
+    #[serde(default)]
+    pub claims: BTreeMap<String, ClaimRuleDoc>,
+    /// Claims to forward to the backend.
+    #[serde(default)]
+    pub forward: Option<ForwardDoc>,
+}
+
+/// The key source of an issuer: exactly one of the sources, plus the
+/// fetch settings that apply to remote sets.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysDoc {
+    /// An inline JWKS object (`{"keys": [...]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    /// A JWKS file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<String>,
+    /// A remote JWKS URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// An OpenID configuration URL naming the `jwks_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<String>,
+    /// A PEM public key or certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem: Option<String>,
+    /// A PEM file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem_file: Option<String>,
+    /// A second PEM key accepted during rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_pem: Option<String>,
+    /// A second PEM file accepted during rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_pem_file: Option<String>,
+    /// An HMAC secret, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_secret: Option<String>,
+}
+
+/// A claim rule; every condition given must hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRuleDoc {
+    /// Equal in JSON type and value (`"4"` is not `4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    /// Equal to one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+    /// A string matching this regular expression (unanchored unless the
+    /// pattern anchors itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// An array (or space-delimited string) holding all of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains_all: Option<Vec<Value>>,
+    /// An array (or space-delimited string) holding at least one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains_any: Option<Vec<Value>>,
+    /// The claim must be present. Defaults to false: an absent claim passes.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// What to pass on to the backend after a token verifies.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardDoc {
+    /// Claim name (or JSON Pointer) to request header name.
+    #[serde(default)]
+    pub claims_to_headers: BTreeMap<String, String>,
+    /// A header that receives the whole payload, base64url.
+    #[serde(default)]
+    pub payload_header: Option<String>,
+}
+
+/// One place a gateway looks for the token: exactly one of `header`,
+/// `cookie` or `query`; `scheme` only with `header`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSourceDoc {
+    /// A request header, e.g. `Authorization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// The auth scheme before the token in that header, e.g. `Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// A cookie name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// A query-string parameter name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+/// The verified-token cache settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheDoc {
+    /// Most cached tokens; 0 turns the cache off. Defaults to 10 000.
+    #[serde(default = "default_cache_entries")]
+    pub max_entries: usize,
+}
+
+impl Default for CacheDoc {
+    fn default() -> Self {
+        CacheDoc { max_entries: DEFAULT_CACHE_ENTRIES }
+    }
+}
+
+fn default_sources() -> Vec<TokenSourceDoc> {
+    vec![TokenSourceDoc {
+        header: Some("Authorization".into()),
+        scheme: Some("Bearer".into()),
+        ..Default::default()
+    }]
+}
+
+fn default_max_token_bytes() -> usize {
+    DEFAULT_MAX_TOKEN_BYTES
+}
+
+fn default_cache_entries() -> usize {
+    DEFAULT_CACHE_ENTRIES
+}

@@ -1,0 +1,251 @@
+//! The policy: the document users write ([`PolicyDoc`]) and its compiled
+//! form ([`Policy`]), with keys parsed, regexes compiled and names resolved
+//! once at load.
+
+mod doc;
+mod keys;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use doc::{
+    CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
+    MAX_LEEWAY_S, PolicyDoc, TokenSourceDoc,
+};
+use serde_json::Value;
+
+use crate::alg::{Algorithm, AlgorithmSet};
+use crate::claims::{ClaimPath, Rule};
+use crate::error::Error;
+use crate::keys::KeySet;
+use crate::sources::TokenSource;
+
+/// Claims the verifier always reads when present.
+pub(crate) const REGISTERED: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
+
+/// A compiled, ready policy.
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) issuers: Vec<Issuer>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) cache_entries: usize,
+    pub(crate) token_sources: Vec<TokenSource>,
+    /// Top-level claim names the verifier reads: the registered ones plus
+    /// every name a rule, `require` or `forward` starts at.
+    pub(crate) wanted: Vec<String>,
+    doc: PolicyDoc,
+}
+
+/// One compiled issuer entry.
+#[derive(Debug)]
+pub(crate) struct Issuer {
+    pub iss: Option<Arc<str>>,
+    pub audiences: Vec<String>,
+    pub algorithms: AlgorithmSet,
+    pub keys: KeySet,
+    pub leeway: f64,
+    pub require: Vec<ClaimPath>,
+    pub iat_as_nbf: bool,
+    pub max_age: Option<f64>,
+    /// Normalised (lower case, no `application/`) required `typ`.
+    pub typ: Option<String>,
+    pub rules: Vec<Rule>,
+    pub forward: Vec<(ClaimPath, String)>,
+    pub payload_header: Option<String>,
+}
+
+/// Lower-cases a media type and drops an `application/` prefix (RFC 7515
+/// section 4.1.9).
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+/// An HTTP header name: one or more RFC 9110 `tchar`s.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl Policy {
+    /// Loads a policy from JSON text.
+    pub fn from_json(text: &str) -> Result<Policy, Error> {
+        Policy::from_json_in(text, None)
+    }
+
+    /// Loads a policy file; relative key file names are read from the
+    /// policy file's folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, Error> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::policy(format!("{}: {e}", path.display())))?;
+        Policy::from_json_in(&text, path.parent())
+    }
+
+    /// Loads a policy from a JSON value.
+    pub fn from_value(value: Value) -> Result<Policy, Error> {
+        let doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        Policy::from_doc(doc, None)
+    }
+
+    fn from_json_in(text: &str, base: Option<&Path>) -> Result<Policy, Error> {
+        let value = crate::json::parse_strict(text)
+            .map_err(|e| Error::policy(format!("policy is not valid JSON: {e}")))?;
+        let doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        Policy::from_doc(doc, base)
+    }
+
+    /// Compiles a policy document. `base` resolves relative file names.
+    pub fn from_doc(doc: PolicyDoc, base: Option<&Path>) -> Result<Policy, Error> {
+        if doc.issuers.is_empty() {
+            return Err(Error::policy("issuers: list at least one issuer"));
+        }
+        if doc.max_token_bytes == 0 {
+            return Err(Error::policy("max_token_bytes: must be positive"));
+        }
+        let several = doc.issuers.len() > 1;
+        let mut issuers = Vec::with_capacity(doc.issuers.len());
+        for (i, entry) in doc.issuers.iter().enumerate() {
+            let issuer = compile_issuer(entry, base)
+                .map_err(|e| Error::policy(format!("issuers[{i}].{}", e.message())))?;
+            if several && issuer.iss.is_none() {
+                return Err(Error::policy(format!(
+                    "issuers[{i}]: with several issuers each needs \"issuer\""
+                )));
+            }
+            if issuers.iter().any(|o: &Issuer| o.iss == issuer.iss) {
+                return Err(Error::policy(format!("issuers[{i}]: issuer listed twice")));
+            }
+            issuers.push(issuer);
+        }
+        let token_sources =
+            doc.token_sources.iter().map(TokenSource::compile).collect::<Result<Vec<_>, _>>()?;
+        if token_sources.is_empty() {
+            return Err(Error::policy("token_sources: list at least one source"));
+        }
+
+        let mut wanted: Vec<String> = REGISTERED.iter().map(|s| s.to_string()).collect();
+        for issuer in &issuers {
+            let roots = issuer
+                .require
+                .iter()
+                .chain(issuer.rules.iter().map(Rule::path))
+                .chain(issuer.forward.iter().map(|(p, _)| p));
+            for path in roots {
+                if !wanted.iter().any(|w| w == path.root()) {
+                    wanted.push(path.root().to_owned());
+                }
+            }
+        }
+        Ok(Policy {
+            issuers,
+            max_token_bytes: doc.max_token_bytes,
+            cache_entries: doc.cache.max_entries,
+            token_sources,
+            wanted,
+            doc,
+        })
+    }
+
+    /// The document the policy was compiled from.
+    pub fn doc(&self) -> &PolicyDoc {
+        &self.doc
+    }
+
+    /// Where gateways look for the token, in order.
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.token_sources
+    }
+
+    /// Longest token accepted.
+    pub fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
+    }
+
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        self.wanted.iter().any(|w| w == name)
+    }
+
+    /// The issuer entry for a token's `iss`.
+    pub(crate) fn issuer_for(&self, iss: Option<&str>) -> Option<&Issuer> {
+        match (self.issuers.as_slice(), iss) {
+            ([only], _) if only.iss.is_none() => Some(only),
+            (all, Some(iss)) => all.iter().find(|i| i.iss.as_deref() == Some(iss)),
+            (_, None) => None,
+        }
+    }
+}
+
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    if path == "." {
+        Error::policy(e.into_inner().to_string())
+    } else {
+        Error::policy(format!("{path}: {}", e.into_inner()))
+    }
+}
+
+fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error> {
+    if doc.leeway_s > MAX_LEEWAY_S {
+        return Err(Error::policy(format!("leeway_s: at most {MAX_LEEWAY_S}")));
+    }
+    let mut algorithms = AlgorithmSet::default();
+    for name in &doc.algorithms {
+        let alg = Algorithm::from_name(name)
+            .ok_or_else(|| Error::policy(format!("algorithms: unsupported algorithm {name:?}")))?;
+        algorithms.insert(alg);
+    }
+    if algorithms.is_empty() {
+        return Err(Error::policy("algorithms: list the allowed algorithms"));
+    }
+    let keys = keys::load_static_keys(&doc.keys, algorithms, base).map_err(|e| Error::policy(e.message()))?;
+    let audiences = doc.audiences.clone().unwrap_or_default();
+    if doc.audiences.is_some() && audiences.is_empty() {
+        return Err(Error::policy(
+            "audiences: an empty list accepts nothing; leave it out to skip the check",
+        ));
+    }
+    let require = doc
+        .require
+        .iter()
+        .map(|n| ClaimPath::parse(n).map_err(|e| Error::policy(format!("require: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rules = doc.claims.iter().map(|(n, r)| Rule::compile(n, r)).collect::<Result<Vec<_>, _>>()?;
+    let (forward, payload_header) = match &doc.forward {
+        None => (Vec::new(), None),
+        Some(f) => {
+            let mut forward = Vec::with_capacity(f.claims_to_headers.len());
+            for (claim, header) in &f.claims_to_headers {
+                if !is_header_name(header) {
+                    return Err(Error::policy(format!(
+                        "forward.claims_to_headers: {header:?} is not a header name"
+                    )));
+                }
+                let path = ClaimPath::parse(claim).map_err(|e| Error::policy(format!("forward: {e}")))?;
+                forward.push((path, header.clone()));
+            }
+            if let Some(h) = &f.payload_header {
+                if !is_header_name(h) {
+                    return Err(Error::policy(format!("forward.payload_header: {h:?} is not a header name")));
+                }
+            }
+            (forward, f.payload_header.clone())
+        }
+    };
+    Ok(Issuer {
+        iss: doc.issuer.as_deref().map(Arc::from),
+        audiences,
+        algorithms,
+        keys,
+        leeway: doc.leeway_s as f64,
+        require,
+        iat_as_nbf: doc.iat_as_nbf,
+        max_age: doc.max_age_s.map(|s| s as f64),
+        typ: doc.typ.as_deref().map(normalize_typ),
+        rules,
+        forward,
+        payload_header,
+    })
+}

@@ -1,0 +1,298 @@
+//! The verifier: one policy, its keys and its cache, shared by any number
+//! of threads.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::base64url;
+use crate::cache::TokenCache;
+use crate::claims::ClaimPath;
+use crate::error::{Error, ErrorKind};
+use crate::header::parse_header;
+use crate::json::{Members, scan_object};
+use crate::policy::{Issuer, Policy, normalize_typ};
+use crate::sources::{TokenSource, find_token};
+use crate::verified::{Inner, Verified, Window};
+
+/// Longest signature accepted: RSA-8192.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// Verifies tokens against one policy. `Send + Sync`: share one per process.
+pub struct Verifier {
+    policy: Policy,
+    cache: Option<TokenCache>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("policy", &self.policy).finish()
+    }
+}
+
+/// The current time in unix seconds.
+pub fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+impl Verifier {
+    /// A verifier for a compiled policy.
+    pub fn new(policy: Policy) -> Verifier {
+        let cache = TokenCache::new(policy.cache_entries);
+        Verifier { policy, cache }
+    }
+
+    /// A verifier for a policy in JSON text.
+    pub fn from_json(text: &str) -> Result<Verifier, Error> {
+        Policy::from_json(text).map(Verifier::new)
+    }
+
+    /// A verifier for a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Verifier, Error> {
+        Policy::from_file(path).map(Verifier::new)
+    }
+
+    /// A verifier for a policy as a JSON value.
+    pub fn from_value(value: Value) -> Result<Verifier, Error> {
+        Policy::from_value(value).map(Verifier::new)
+    }
+
+    /// The compiled policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Where gateways look for the token.
+    pub fn token_sources(&self) -> &[TokenSource] {
+        self.policy.token_sources()
+    }
+
+    /// The token of a request, from the policy's `token_sources` in order.
+    /// `header` looks a header up by name, case-insensitively; `query` is the
+    /// raw query string without `?`.
+    pub fn find_token<'a>(
+        &self,
+        header: &dyn Fn(&str) -> Option<&'a str>,
+        query: Option<&'a str>,
+    ) -> Option<Cow<'a, str>> {
+        find_token(self.policy.token_sources(), header, query)
+    }
+
+    /// Number of tokens in the verified-token cache.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.as_ref().map_or(0, TokenCache::len)
+    }
+
+    /// Empties the verified-token cache (for instance after a key rotation).
+    pub fn clear_cache(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+    }
+
+    /// Verifies a compact JWS token. `now` (unix seconds) pins the clock;
+    /// `None` uses the system clock.
+    pub fn verify(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
+        let token = token.as_ref();
+        let now = now.unwrap_or_else(unix_now);
+        if token.len() > self.policy.max_token_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("token longer than {} bytes", self.policy.max_token_bytes),
+            ));
+        }
+        if let Some(cache) = &self.cache {
+            if let Some(hit) = cache.get(token) {
+                return match hit.0.window.check(now) {
+                    Ok(()) => Ok(hit),
+                    Err(e) => {
+                        if e.kind() == ErrorKind::Expired {
+                            cache.remove(token);
+                        }
+                        Err(e)
+                    }
+                };
+            }
+            let verified = self.verify_uncached(token, now)?;
+            cache.insert(token, verified.clone());
+            return Ok(verified);
+        }
+        self.verify_uncached(token, now)
+    }
+
+    fn verify_uncached(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
+        let malformed = |m: &str| Error::new(ErrorKind::Malformed, m);
+        let mut dots = memchr::memchr_iter(b'.', token);
+        let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
+            return Err(malformed("a token is three base64url segments separated by dots"));
+        };
+        let (header_b64, payload_b64, signature_b64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
+
+        let header_bytes =
+            base64url::decode(header_b64).ok_or_else(|| malformed("header is not base64url"))?;
+        let header_text = std::str::from_utf8(&header_bytes).map_err(|_| malformed("header is not UTF-8"))?;
+        let header = parse_header(header_text)?;
+
+        let payload_bytes =
+            base64url::decode(payload_b64).ok_or_else(|| malformed("payload is not base64url"))?;
+        let payload_text = String::from_utf8(payload_bytes).map_err(|_| malformed("payload is not UTF-8"))?;
+        let policy = &self.policy;
+        let members = scan_object(&payload_text, &|name| policy.wants(name))
+            .map_err(|e| Error::new(ErrorKind::Malformed, format!("payload is not a JSON object: {e}")))?;
+
+        let iss = match find(&members, "iss") {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => return Err(Error::with_claim(ErrorKind::Issuer, "iss", "iss must be a string")),
+        };
+        let issuer = policy
+            .issuer_for(iss)
+            .ok_or_else(|| Error::with_claim(ErrorKind::Issuer, "iss", "issuer not accepted"))?;
+        if !issuer.algorithms.contains(header.alg) {
+            return Err(Error::new(
+                ErrorKind::Algorithm,
+                format!("alg {} not allowed for the issuer", header.alg),
+            ));
+        }
+
+        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
+        let signature_len = base64url::decode_into(signature_b64, &mut signature).ok_or_else(|| {
+            Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
+        })?;
+        issuer.keys.verify(header.kid.as_deref(), header.alg, &token[..d2], &signature[..signature_len])?;
+
+        // The signature holds: from here on the claims are the issuer's.
+        if let Some(expected) = &issuer.typ {
+            match &header.typ {
+                Some(typ) if normalize_typ(typ) == *expected => {}
+                _ => return Err(Error::new(ErrorKind::Header, format!("header typ must be {expected}"))),
+            }
+        }
+        let window = check_claims(issuer, &members, now)?;
+        let headers = forward_headers(issuer, &members, payload_b64)?;
+        drop(members);
+        Ok(Verified(Arc::new(Inner {
+            header_json: header_text.to_owned(),
+            claims_json: payload_text,
+            issuer: issuer.iss.clone(),
+            headers,
+            window,
+            header: OnceLock::new(),
+            claims: OnceLock::new(),
+        })))
+    }
+}
+
+fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<&'v Value> {
+    members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
+fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error> {
+    match find(members, name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(_) => Err(Error::with_claim(ErrorKind::Malformed, name, format!("{name} must be a number"))),
+    }
+}
+
+fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Window, Error> {
+    let exp = numeric_date(members, "exp")?;
+    let nbf = numeric_date(members, "nbf")?;
+    let iat = numeric_date(members, "iat")?;
+    let leeway = issuer.leeway;
+    let mut window = Window::ALWAYS;
+    if let Some(exp) = exp {
+        window.expires_at = exp + leeway;
+    }
+    let start = match (nbf, iat.filter(|_| issuer.iat_as_nbf)) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(start) = start {
+        window.not_before = start - leeway;
+    }
+    if let Some(max_age) = issuer.max_age {
+        let iat =
+            iat.ok_or_else(|| Error::with_claim(ErrorKind::Claim, "iat", "iat is required with max_age_s"))?;
+        window.too_old_after = iat + max_age + leeway;
+    }
+    window.check(now)?;
+
+    if !issuer.audiences.is_empty() {
+        check_audience(&issuer.audiences, find(members, "aud"))?;
+    }
+    for path in &issuer.require {
+        if path.lookup(members).is_none() {
+            return Err(Error::with_claim(
+                ErrorKind::Claim,
+                path.display(),
+                format!("claim {} is required", path.display()),
+            ));
+        }
+    }
+    for rule in &issuer.rules {
+        rule.check(rule.path().lookup(members))?;
+    }
+    Ok(window)
+}
+
+fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), Error> {
+    let fail = |m: &str| Err(Error::with_claim(ErrorKind::Audience, "aud", m));
+    let shares = |a: &str| accepted.iter().any(|x| x == a);
+    match aud {
+        None => fail("aud is required"),
+        Some(Value::String(a)) if shares(a) => Ok(()),
+        Some(Value::Array(items)) => {
+            if !items.iter().all(Value::is_string) {
+                return fail("aud must be a string or an array of strings");
+            }
+            if items.iter().any(|a| a.as_str().is_some_and(shares)) {
+                Ok(())
+            } else {
+                fail("no accepted audience")
+            }
+        }
+        Some(Value::String(_)) => fail("no accepted audience"),
+        Some(_) => fail("aud must be a string or an array of strings"),
+    }
+}
+
+/// Header value for a claim: strings as they are, anything else as compact
+/// JSON. Control characters would let a token inject headers, so a claim
+/// holding any is refused.
+fn header_value(path: &ClaimPath, value: &Value) -> Result<String, Error> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().any(|c| c.is_control()) {
+        return Err(Error::with_claim(
+            ErrorKind::Claim,
+            path.display(),
+            format!("claim {} holds control characters and cannot be forwarded", path.display()),
+        ));
+    }
+    Ok(text)
+}
+
+fn forward_headers(
+    issuer: &Issuer,
+    members: &Members<'_>,
+    payload_b64: &[u8],
+) -> Result<Vec<(String, String)>, Error> {
+    let mut headers = Vec::with_capacity(issuer.forward.len() + usize::from(issuer.payload_header.is_some()));
+    for (path, name) in &issuer.forward {
+        if let Some(value) = path.lookup(members) {
+            headers.push((name.clone(), header_value(path, value)?));
+        }
+    }
+    if let Some(name) = &issuer.payload_header {
+        // The segment is already base64url; it was decoded, so it is ASCII.
+        headers.push((name.clone(), String::from_utf8_lossy(payload_b64).into_owned()));
+    }
+    Ok(headers)
+}
