@@ -1,0 +1,676 @@
+//! Writes the generated shared vectors (`tests/vectors/{claims,attacks,keys}.json`)
+//! from the test keys in `tests/keys/`.
+//!
+//! Run `cargo run -p jwtgate --example gen_vectors` after changing a case.
+//! RSA PKCS#1 and HMAC signatures are deterministic; ECDSA, PSS and the
+//! random parts differ from run to run, so regenerated files differ in
+//! those tokens only.
+
+use std::path::{Path, PathBuf};
+
+use jwtgate::{Algorithm, Signer, base64url_decode, base64url_encode};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_700_000_000;
+const ISS_A: &str = "https://idp.example.com/";
+const ISS_B: &str = "https://ec.example.com/";
+const ISS_C: &str = "https://hmac.example.com/";
+const ISS_D: &str = "https://ed.example.com/";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn key(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/keys").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn signer(alg: Algorithm, file: &str, kid: Option<&str>) -> Signer {
+    Signer::from_pem(alg, &key(file), kid.map(str::to_owned)).unwrap()
+}
+
+fn hmac_signer() -> Signer {
+    let secret = base64url_decode(key("hs256.secret").trim()).unwrap();
+    Signer::from_secret(Algorithm::HS256, &secret, None).unwrap()
+}
+
+/// A token from raw header and payload JSON text, signed by `signer`.
+fn raw(signer: &Signer, header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", base64url_encode(header), base64url_encode(payload));
+    let sig = signer.sign_bytes(input.as_bytes()).unwrap();
+    format!("{input}.{}", base64url_encode(sig))
+}
+
+fn header(alg: &str, kid: Option<&str>) -> String {
+    match kid {
+        Some(kid) => json!({"alg": alg, "typ": "JWT", "kid": kid}).to_string(),
+        None => json!({"alg": alg, "typ": "JWT"}).to_string(),
+    }
+}
+
+/// The claims of a token that passes every rule of issuer A.
+fn good_a() -> Value {
+    json!({
+        "iss": ISS_A, "sub": "ada_lovelace", "aud": "api://orders",
+        "exp": NOW + 600, "iat": NOW - 10, "nbf": NOW - 10,
+        "dept": "IT", "roles": ["admin", "dev", "ops"], "internal": true, "bldg": 4
+    })
+}
+
+fn with(mut base: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(k);
+        } else {
+            base[k] = v.clone();
+        }
+    }
+    base
+}
+
+fn policies() -> Value {
+    let ec_jwk = with(signer(Algorithm::ES256, "ecp256.pem", Some("ec1")).public_jwk().unwrap(), json!({}));
+    json!({
+        "gateway": {
+            "issuers": [
+                {
+                    "issuer": ISS_A,
+                    "audiences": ["api://orders"],
+                    "algorithms": ["RS256"],
+                    "keys": {"pem": key("rsa.pub.pem"), "backup_pem": key("rsa2.pub.pem")},
+                    "leeway_s": 5,
+                    "require": ["exp", "sub"],
+                    "max_age_s": 86400,
+                    "claims": {
+                        "sub": {"regex": "^[A-Za-z0-9_]+$"},
+                        "dept": {"equals": "IT", "required": true},
+                        "roles": {"contains_all": ["admin", "dev"], "required": true},
+                        "internal": {"equals": true, "required": true},
+                        "bldg": {"equals": 4}
+                    },
+                    "forward": {"claims_to_headers": {"sub": "X-User", "/org/name": "X-Org"}, "payload_header": "X-JWT-Payload"}
+                },
+                {
+                    "issuer": ISS_B,
+                    "algorithms": ["ES256"],
+                    "keys": {"jwks": {"keys": [ec_jwk]}},
+                    "typ": "at+jwt",
+                    "claims": {
+                        "scope": {"contains_any": ["orders:read", "orders:write"], "required": true},
+                        "tier": {"one_of": ["gold", "silver", 3]},
+                        "/realm_access/roles": {"contains_all": ["user"]},
+                        "https://example.com/tenant": {"equals": "acme"}
+                    }
+                },
+                {
+                    "issuer": ISS_C,
+                    "algorithms": ["HS256"],
+                    "keys": {"hmac_secret": key("hs256.secret").trim()},
+                    "iat_as_nbf": true
+                },
+                {
+                    "issuer": ISS_D,
+                    "algorithms": ["EdDSA"],
+                    "keys": {"pem": key("ed25519.pub.pem")}
+                }
+            ],
+            "cache": {"max_entries": 0}
+        }
+    })
+}
+
+fn valid(name: &str, token: String, extra: Value) -> Value {
+    let mut expect = json!({"valid": true});
+    for (k, v) in extra.as_object().unwrap() {
+        expect[k] = v.clone();
+    }
+    json!({"name": name, "policy": "gateway", "token": token, "now": NOW, "expect": expect})
+}
+
+fn invalid(name: &str, token: String, code: &str, claim: Option<&str>) -> Value {
+    let expect = match claim {
+        Some(c) => json!({"valid": false, "code": code, "claim": c}),
+        None => json!({"valid": false, "code": code}),
+    };
+    json!({"name": name, "policy": "gateway", "token": token, "now": NOW, "expect": expect})
+}
+
+fn claims_vectors() -> Vec<Value> {
+    let rsa = signer(Algorithm::RS256, "rsa.pem", None);
+    let rsa2 = signer(Algorithm::RS256, "rsa2.pem", None);
+    let ec = signer(Algorithm::ES256, "ecp256.pem", Some("ec1"));
+    let hs = hmac_signer();
+    let ed = signer(Algorithm::EdDSA, "ed25519.pem", None);
+    let a = |changes: Value| raw(&rsa, &header("RS256", None), &with(good_a(), changes).to_string());
+    let b_claims = json!({"iss": ISS_B, "sub": "svc", "scope": "orders:read profile", "exp": NOW + 60,
+                          "realm_access": {"roles": ["user", "viewer"]}, "https://example.com/tenant": "acme"});
+    let b = |changes: Value, typ: &str| {
+        raw(
+            &ec,
+            &json!({"alg": "ES256", "typ": typ, "kid": "ec1"}).to_string(),
+            &with(b_claims.clone(), changes).to_string(),
+        )
+    };
+
+    let good = a(json!({"org": {"name": "Analytical Engines"}}));
+    let payload_b64 = good.split('.').nth(1).unwrap().to_owned();
+    let mut v = vec![
+        valid(
+            "a-all-rules-pass",
+            good,
+            json!({
+                "issuer": ISS_A,
+                "claims": with(good_a(), json!({"org": {"name": "Analytical Engines"}})),
+                "headers": {"X-User": "ada_lovelace", "X-Org": "Analytical Engines", "X-JWT-Payload": payload_b64}
+            }),
+        ),
+        valid(
+            "a-backup-key-verifies",
+            raw(&rsa2, &header("RS256", None), &good_a().to_string()),
+            json!({"issuer": ISS_A}),
+        ),
+        valid(
+            "a-forwarded-claim-absent-is-skipped",
+            a(json!({})),
+            json!({"headers": {
+            "X-User": "ada_lovelace", "X-JWT-Payload": a(json!({})).split('.').nth(1).unwrap()}}),
+        ),
+        invalid("a-sub-regex-fails", a(json!({"sub": "ada lovelace"})), "claim", Some("sub")),
+        invalid("a-sub-not-a-string-fails-regex", a(json!({"sub": 42})), "claim", Some("sub")),
+        invalid("a-dept-differs", a(json!({"dept": "HR"})), "claim", Some("dept")),
+        invalid("a-dept-missing-but-required", a(json!({"dept": null})), "claim", Some("dept")),
+        invalid("a-roles-missing-one", a(json!({"roles": ["admin", "ops"]})), "claim", Some("roles")),
+        valid("a-roles-as-space-delimited-string", a(json!({"roles": "ops admin dev"})), json!({})),
+        invalid("a-roles-wrong-type", a(json!({"roles": {"admin": true}})), "claim", Some("roles")),
+        invalid("a-internal-string-is-not-bool", a(json!({"internal": "true"})), "claim", Some("internal")),
+        invalid("a-bldg-string-is-not-number", a(json!({"bldg": "4"})), "claim", Some("bldg")),
+        valid("a-bldg-4.0-equals-4", a(json!({"bldg": 4.0})), json!({})),
+        valid("a-bldg-absent-not-required", a(json!({"bldg": null})), json!({})),
+        invalid("a-require-sub-missing", a(json!({"sub": null})), "claim", Some("sub")),
+        invalid("a-require-exp-missing", a(json!({"exp": null})), "claim", Some("exp")),
+        invalid("a-exp-at-leeway-edge-expired", a(json!({"exp": NOW - 5})), "expired", Some("exp")),
+        valid("a-exp-inside-leeway", a(json!({"exp": NOW - 4})), json!({})),
+        valid("a-exp-fractional", a(json!({"exp": NOW as f64 - 4.5})), json!({})),
+        invalid("a-exp-negative", a(json!({"exp": -1})), "expired", Some("exp")),
+        valid("a-nbf-at-leeway-edge", a(json!({"nbf": NOW + 5})), json!({})),
+        invalid("a-nbf-beyond-leeway", a(json!({"nbf": NOW + 6})), "not_yet_valid", None),
+        invalid("a-max-age-exceeded", a(json!({"iat": NOW - 86400 - 6})), "expired", Some("iat")),
+        valid("a-max-age-inside-leeway", a(json!({"iat": NOW - 86400 - 5})), json!({})),
+        invalid("a-max-age-needs-iat", a(json!({"iat": null})), "claim", Some("iat")),
+        invalid("a-exp-string", a(json!({"exp": (NOW + 60).to_string()})), "malformed", Some("exp")),
+        invalid("a-exp-bool", a(json!({"exp": true})), "malformed", Some("exp")),
+        invalid("a-nbf-array", a(json!({"nbf": [NOW]})), "malformed", Some("nbf")),
+        invalid("a-iat-object", a(json!({"iat": {"t": NOW}})), "malformed", Some("iat")),
+        invalid("a-aud-missing", a(json!({"aud": null})), "audience", Some("aud")),
+        invalid("a-aud-other", a(json!({"aud": "api://billing"})), "audience", Some("aud")),
+        valid("a-aud-array-shares-one", a(json!({"aud": ["api://billing", "api://orders"]})), json!({})),
+        invalid("a-aud-array-shares-none", a(json!({"aud": ["api://billing"]})), "audience", Some("aud")),
+        invalid("a-aud-number", a(json!({"aud": 7})), "audience", Some("aud")),
+        invalid("a-aud-array-with-number", a(json!({"aud": ["api://orders", 7]})), "audience", Some("aud")),
+        invalid("iss-unknown", a(json!({"iss": "https://evil.example.com/"})), "issuer", Some("iss")),
+        invalid("iss-missing-with-several-issuers", a(json!({"iss": null})), "issuer", Some("iss")),
+        invalid("iss-not-a-string", a(json!({"iss": 1})), "issuer", Some("iss")),
+        invalid(
+            "iss-trailing-slash-matters",
+            a(json!({"iss": "https://idp.example.com"})),
+            "issuer",
+            Some("iss"),
+        ),
+        invalid(
+            "a-forward-header-injection-refused",
+            a(json!({"sub": "ok", "org": {"name": "x\r\nX-Admin: 1"}})),
+            "claim",
+            Some("/org/name"),
+        ),
+        valid("b-es256-with-kid-and-typ", b(json!({}), "at+jwt"), json!({"issuer": ISS_B, "headers": {}})),
+        valid("b-typ-with-application-prefix-any-case", b(json!({}), "application/AT+JWT"), json!({})),
+        invalid("b-typ-jwt-is-not-an-access-token", b(json!({}), "JWT"), "header", None),
+        invalid(
+            "b-scope-contains-none",
+            b(json!({"scope": "profile email"}), "at+jwt"),
+            "claim",
+            Some("scope"),
+        ),
+        invalid("b-scope-missing", b(json!({"scope": null}), "at+jwt"), "claim", Some("scope")),
+        valid("b-scope-array", b(json!({"scope": ["orders:write"]}), "at+jwt"), json!({})),
+        valid("b-tier-one-of-number", b(json!({"tier": 3}), "at+jwt"), json!({})),
+        invalid("b-tier-one-of-type-strict", b(json!({"tier": "3"}), "at+jwt"), "claim", Some("tier")),
+        invalid(
+            "b-pointer-rule-fails",
+            b(json!({"realm_access": {"roles": ["viewer"]}}), "at+jwt"),
+            "claim",
+            Some("/realm_access/roles"),
+        ),
+        invalid(
+            "b-dotted-claim-name",
+            b(json!({"https://example.com/tenant": "other"}), "at+jwt"),
+            "claim",
+            Some("https://example.com/tenant"),
+        ),
+        valid("b-no-exp-is-accepted-when-not-required", b(json!({"exp": null}), "at+jwt"), json!({})),
+        valid(
+            "c-hs256",
+            raw(&hs, &header("HS256", None), &json!({"iss": ISS_C, "iat": NOW}).to_string()),
+            json!({"issuer": ISS_C}),
+        ),
+        invalid(
+            "c-iat-as-nbf-in-future",
+            raw(&hs, &header("HS256", None), &json!({"iss": ISS_C, "iat": NOW + 1}).to_string()),
+            "not_yet_valid",
+            None,
+        ),
+        valid(
+            "d-eddsa",
+            raw(&ed, &header("EdDSA", None), &json!({"iss": ISS_D}).to_string()),
+            json!({"issuer": ISS_D, "claims": {"iss": ISS_D}}),
+        ),
+    ];
+    for vector in &mut v {
+        vector["description"] = json!("claim engine and registered claims; see the name");
+    }
+    v
+}
+
+fn tamper_signature(token: &str) -> String {
+    let (rest, sig) = token.rsplit_once('.').unwrap();
+    let mut bytes = base64url_decode(sig).unwrap();
+    bytes[0] ^= 1;
+    format!("{rest}.{}", base64url_encode(bytes))
+}
+
+/// DER encoding of a fixed-length ECDSA signature (the form JWS forbids).
+fn ecdsa_der(fixed: &[u8]) -> Vec<u8> {
+    let int = |x: &[u8]| {
+        let x = &x[x.iter().take_while(|b| **b == 0).count()..];
+        let mut out = vec![0x02];
+        let pad = x.first().is_some_and(|b| b & 0x80 != 0);
+        out.push((x.len() + usize::from(pad)) as u8);
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(x);
+        out
+    };
+    let (r, s) = fixed.split_at(fixed.len() / 2);
+    let body = [int(r), int(s)].concat();
+    [vec![0x30, body.len() as u8], body].concat()
+}
+
+fn attack_vectors() -> Vec<Value> {
+    let rsa = signer(Algorithm::RS256, "rsa.pem", None);
+    let ec = signer(Algorithm::ES256, "ecp256.pem", Some("ec1"));
+    let claims_a = good_a().to_string();
+    let a_with_header = |h: Value| raw(&rsa, &h.to_string(), &claims_a);
+    let good = raw(&rsa, &header("RS256", None), &claims_a);
+    let parts: Vec<&str> = good.split('.').collect();
+    let b_claims = json!({"iss": ISS_B, "scope": "orders:read", "exp": NOW + 60}).to_string();
+    let good_ec = raw(&ec, &json!({"alg": "ES256", "typ": "at+jwt", "kid": "ec1"}).to_string(), &b_claims);
+    let ec_parts: Vec<&str> = good_ec.split('.').collect();
+    let ec_sig = base64url_decode(ec_parts[2]).unwrap();
+    let with_sig = |sig: &[u8]| format!("{}.{}.{}", ec_parts[0], ec_parts[1], base64url_encode(sig));
+    let unsigned = |alg: &str| format!("{}.{}.", base64url_encode(json!({"alg": alg}).to_string()), parts[1]);
+    let hmac_with_public_key = {
+        let pem = key("rsa.pub.pem");
+        let s = Signer::from_secret(Algorithm::HS256, pem.as_bytes(), None).unwrap();
+        raw(&s, &header("HS256", None), &claims_a)
+    };
+    let nested = format!("{{\"iss\":\"{ISS_A}\",\"x\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+    let mut v = vec![
+        ("alg-none", unsigned("none"), "algorithm", "alg none never verifies"),
+        ("alg-None", unsigned("None"), "algorithm", "case variants of none"),
+        ("alg-NONE", unsigned("NONE"), "algorithm", "case variants of none"),
+        ("alg-nOnE", unsigned("nOnE"), "algorithm", "case variants of none"),
+        (
+            "alg-none-with-signature",
+            format!("{}.{}.{}", base64url_encode(r#"{"alg":"none"}"#), parts[1], parts[2]),
+            "algorithm",
+            "none with a stolen signature",
+        ),
+        ("alg-missing", a_with_header(json!({"typ": "JWT"})), "malformed", "a header must name alg"),
+        (
+            "alg-fullwidth-unicode",
+            a_with_header(json!({"alg": "\u{ff32}S256"})),
+            "algorithm",
+            "look-alike characters are not RS256",
+        ),
+        ("alg-with-nul", a_with_header(json!({"alg": "RS256\u{0}"})), "algorithm", "no trailing NUL tricks"),
+        (
+            "alg-not-allowed-for-issuer",
+            a_with_header(json!({"alg": "PS256"})),
+            "algorithm",
+            "PS256 is not in issuer A's list",
+        ),
+        (
+            "hmac-signed-with-rsa-public-key",
+            hmac_with_public_key,
+            "algorithm",
+            "key confusion: HS256 over the RSA public key PEM",
+        ),
+        ("ecdsa-r-s-zero", with_sig(&[0u8; 64]), "signature", "psychic signature (CVE-2022-21449)"),
+        (
+            "ecdsa-der-encoded",
+            with_sig(&ecdsa_der(&ec_sig)),
+            "signature",
+            "JWS ECDSA signatures are raw r||s, never DER",
+        ),
+        ("ecdsa-short-signature", with_sig(&ec_sig[..63]), "signature", "exact length required"),
+        ("ecdsa-tampered", tamper_signature(&good_ec), "signature", "one flipped bit"),
+        ("rsa-tampered", tamper_signature(&good), "signature", "one flipped bit"),
+        ("rsa-empty-signature", format!("{}.{}.", parts[0], parts[1]), "signature", "empty signature"),
+        (
+            "payload-swapped",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                base64url_encode(
+                    with(good_a(), json!({"dept": "IT", "roles": ["admin","dev","root"]})).to_string()
+                ),
+                parts[2]
+            ),
+            "signature",
+            "claims changed after signing",
+        ),
+        (
+            "kid-unknown",
+            raw(&ec, &json!({"alg": "ES256", "typ": "at+jwt", "kid": "nope"}).to_string(), &b_claims),
+            "key_not_found",
+            "kid not in the set",
+        ),
+        (
+            "kid-injection-path",
+            raw(
+                &ec,
+                &json!({"alg": "ES256", "typ": "at+jwt", "kid": "../../dev/null"}).to_string(),
+                &b_claims,
+            ),
+            "key_not_found",
+            "kid is only ever looked up, never used as a path or query",
+        ),
+        (
+            "kid-right-alg-wrong",
+            raw(
+                &hmac_signer(),
+                &json!({"alg": "HS256", "typ": "at+jwt", "kid": "ec1"}).to_string(),
+                &b_claims,
+            ),
+            "algorithm",
+            "HS256 is not allowed for issuer B",
+        ),
+        (
+            "jku-header",
+            a_with_header(json!({"alg": "RS256", "jku": "https://evil.example.com/jwks.json"})),
+            "header",
+            "jku is never fetched without an allow-list",
+        ),
+        (
+            "x5u-header",
+            a_with_header(json!({"alg": "RS256", "x5u": "https://evil.example.com/cert.pem"})),
+            "header",
+            "x5u is never fetched",
+        ),
+        (
+            "embedded-jwk",
+            a_with_header(json!({"alg": "RS256", "jwk": {"kty": "oct", "k": "AAAA"}})),
+            "header",
+            "an embedded key is never trusted",
+        ),
+        (
+            "crit-unknown",
+            a_with_header(json!({"alg": "RS256", "crit": ["exp"]})),
+            "header",
+            "unknown critical extension",
+        ),
+        (
+            "crit-empty",
+            a_with_header(json!({"alg": "RS256", "crit": []})),
+            "header",
+            "crit must not be empty either",
+        ),
+        (
+            "b64-false",
+            a_with_header(json!({"alg": "RS256", "b64": false, "crit": ["b64"]})),
+            "header",
+            "unencoded payloads are refused",
+        ),
+        (
+            "header-duplicate-alg",
+            raw(&rsa, r#"{"alg":"none","alg":"RS256"}"#, &claims_a),
+            "malformed",
+            "duplicate member names in the header",
+        ),
+        (
+            "payload-duplicate-exp",
+            raw(
+                &rsa,
+                &header("RS256", None),
+                &format!("{{\"iss\":\"{ISS_A}\",\"exp\":1,\"exp\":{}}}", NOW + 60),
+            ),
+            "malformed",
+            "duplicate member names in the payload",
+        ),
+        (
+            "payload-duplicate-iss-escaped",
+            raw(&rsa, &header("RS256", None), &format!("{{\"iss\":\"{ISS_A}\",\"\\u0069ss\":\"{ISS_B}\"}}")),
+            "malformed",
+            "duplicates are found after unescaping",
+        ),
+        ("payload-nested-40", raw(&rsa, &header("RS256", None), &nested), "malformed", "nesting bomb"),
+        ("header-not-object", raw(&rsa, r#"["RS256"]"#, &claims_a), "malformed", "header must be an object"),
+        (
+            "payload-not-object",
+            raw(&rsa, &header("RS256", None), "\"hello\""),
+            "malformed",
+            "payload must be an object",
+        ),
+        (
+            "payload-lone-surrogate",
+            raw(&rsa, &header("RS256", None), &format!("{{\"iss\":\"{ISS_A}\",\"sub\":\"\\ud800\"}}")),
+            "malformed",
+            "invalid unicode escapes",
+        ),
+        (
+            "payload-huge-number",
+            raw(&rsa, &header("RS256", None), &format!("{{\"iss\":\"{ISS_A}\",\"exp\":1e400}}")),
+            "malformed",
+            "numbers beyond f64",
+        ),
+        ("segments-two", format!("{}.{}", parts[0], parts[1]), "malformed", "wrong segment count"),
+        ("segments-four", format!("{good}.x"), "malformed", "wrong segment count"),
+        (
+            "segments-five-jwe",
+            format!("{}.{}.{}.{}.{}", parts[0], "a", "b", "c", "d"),
+            "malformed",
+            "JWE is not accepted",
+        ),
+        (
+            "base64-padding",
+            format!("{}=.{}.{}", parts[0], parts[1], parts[2]),
+            "malformed",
+            "padding is not base64url",
+        ),
+        (
+            "base64-standard-alphabet",
+            format!("{}.{}+.{}", parts[0], parts[1], parts[2]),
+            "malformed",
+            "+ is not base64url",
+        ),
+        (
+            "base64-whitespace",
+            format!("{}.{} .{}", parts[0], parts[1], parts[2]),
+            "malformed",
+            "no whitespace",
+        ),
+        ("signature-padding", format!("{good}="), "signature", "padding in the signature"),
+        ("empty-token", String::new(), "malformed", "nothing at all"),
+        (
+            "oversized",
+            format!("{}.{}.{}", parts[0], "A".repeat(17_000), parts[2]),
+            "too_large",
+            "checked before any decoding",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, token, code, why)| {
+        json!({"name": name, "description": why, "policy": "gateway", "token": token, "now": NOW,
+               "expect": {"valid": false, "code": code}})
+    })
+    .collect::<Vec<_>>();
+    let bad_policies = [
+        (
+            "policy-rsa-1024-refused",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa1024.pub.pem")}}]}),
+            "RSA under 2048 bits",
+        ),
+        (
+            "policy-hmac-secret-too-short",
+            json!({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": base64url_encode([1u8; 31])}}]}),
+            "HS256 needs 32 bytes",
+        ),
+        (
+            "policy-hs512-needs-64-bytes",
+            json!({"issuers": [{"algorithms": ["HS512"], "keys": {"hmac_secret": base64url_encode([1u8; 32])}}]}),
+            "HS512 needs 64 bytes",
+        ),
+        (
+            "policy-alg-none",
+            json!({"issuers": [{"algorithms": ["none"], "keys": {"pem": key("rsa.pub.pem")}}]}),
+            "none is not an algorithm",
+        ),
+        (
+            "policy-unknown-field",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")}, "leway_s": 5}]}),
+            "typos are errors",
+        ),
+        (
+            "policy-leeway-too-large",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")}, "leeway_s": 301}]}),
+            "leeway at most 300",
+        ),
+        (
+            "policy-private-key-as-public",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa.pem")}}]}),
+            "a private key is not a public key",
+        ),
+        (
+            "policy-key-type-fits-no-alg",
+            json!({"issuers": [{"algorithms": ["ES256"], "keys": {"pem": key("rsa.pub.pem")}}]}),
+            "an RSA key cannot serve ES256",
+        ),
+        (
+            "policy-bad-regex",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")}, "claims": {"sub": {"regex": "("}}}]}),
+            "regexes compile at load",
+        ),
+        (
+            "policy-two-issuers-one-unnamed",
+            json!({"issuers": [
+            {"algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")}},
+            {"issuer": ISS_B, "algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")}}]}),
+            "with several issuers each needs a name",
+        ),
+    ];
+    for (name, policy, why) in bad_policies {
+        v.push(json!({"name": name, "description": why, "policy": policy, "token": good, "now": NOW,
+                      "expect": {"valid": false, "code": "policy"}}));
+    }
+    v
+}
+
+/// Every algorithm and key format round trip.
+fn key_vectors() -> Vec<Value> {
+    let mut v = Vec::new();
+    let claims = json!({"sub": "k", "exp": NOW + 60}).to_string();
+    let cases: [(Algorithm, &str, &str); 13] = [
+        (Algorithm::RS256, "rsa.pem", "rsa.pub.pem"),
+        (Algorithm::RS384, "rsa.pem", "rsa.pkcs1.pub.pem"),
+        (Algorithm::RS512, "rsa.pem", "rsa.cert.pem"),
+        (Algorithm::PS256, "rsa.pem", "rsa.pub.pem"),
+        (Algorithm::PS384, "rsa.pem", "rsa.pub.pem"),
+        (Algorithm::PS512, "rsa.pem", "rsa.pub.pem"),
+        (Algorithm::ES256, "ecp256.pem", "ecp256.pub.pem"),
+        (Algorithm::ES384, "ecp384.pem", "ecp384.pub.pem"),
+        (Algorithm::ES512, "ecp521.pem", "ecp521.pub.pem"),
+        (Algorithm::EdDSA, "ed25519.pem", "ed25519.pub.pem"),
+        (Algorithm::HS256, "", ""),
+        (Algorithm::HS384, "", ""),
+        (Algorithm::HS512, "", ""),
+    ];
+    let secret = base64url_decode(key("hs256.secret").trim()).unwrap();
+    for (alg, private, public) in cases {
+        let (s, keys) = if private.is_empty() {
+            (
+                Signer::from_secret(alg, &secret, None).unwrap(),
+                json!({"hmac_secret": key("hs256.secret").trim()}),
+            )
+        } else {
+            (signer(alg, private, None), json!({"pem": key(public)}))
+        };
+        let token = raw(&s, &header(alg.name(), None), &claims);
+        let pem_policy =
+            json!({"issuers": [{"algorithms": [alg.name()], "keys": keys}], "cache": {"max_entries": 0}});
+        v.push(json!({"name": format!("{alg}-{}", if public.is_empty() { "secret" } else { public }),
+            "description": "round trip per algorithm and key format", "policy": pem_policy, "token": token, "now": NOW,
+            "expect": {"valid": true, "claims": serde_json::from_str::<Value>(&claims).unwrap()}}));
+        v.push(json!({"name": format!("{alg}-tampered"), "description": "one flipped bit",
+            "policy": pem_policy, "token": tamper_signature(&token), "now": NOW, "expect": {"valid": false, "code": "signature"}}));
+        // The same key as a JWKS with kid, use and alg.
+        let jwk = match s.public_jwk() {
+            Some(jwk) => jwk,
+            None => {
+                json!({"kty": "oct", "k": key("hs256.secret").trim(), "alg": alg.name(), "kid": "hs", "use": "sig"})
+            }
+        };
+        let kid = jwk["kid"].as_str().unwrap().to_owned();
+        let jwks_policy = json!({"issuers": [{"algorithms": [alg.name()], "keys": {"jwks": {"keys": [
+            {"kty": "RSA", "use": "enc", "kid": "enc-key", "n": "AQAB", "e": "AQAB"},
+            jwk
+        ]}}}], "cache": {"max_entries": 0}});
+        let kid_token = raw(&s, &header(alg.name(), Some(&kid)), &claims);
+        v.push(
+            json!({"name": format!("{alg}-jwks-kid"), "description": "JWKS with kid; the enc key is skipped",
+            "policy": jwks_policy, "token": kid_token, "now": NOW, "expect": {"valid": true}}),
+        );
+        v.push(json!({"name": format!("{alg}-jwks-no-kid-in-token"), "description": "no kid: keys of the right type are tried",
+            "policy": jwks_policy, "token": token, "now": NOW, "expect": {"valid": true}}));
+    }
+    // key_ops without verify and alg mismatch mean the key is not used.
+    let ec = signer(Algorithm::ES256, "ecp256.pem", Some("ec1"));
+    let mut jwk = ec.public_jwk().unwrap();
+    jwk["key_ops"] = json!(["sign"]);
+    let token = raw(&ec, &header("ES256", Some("ec1")), &claims);
+    v.push(json!({"name": "jwks-key-ops-without-verify", "description": "a key whose key_ops lack verify is not used",
+        "policy": {"issuers": [{"algorithms": ["ES256"], "keys": {"jwks": {"keys": [jwk]}}}]},
+        "token": token, "now": NOW, "expect": {"valid": false, "code": "policy"}}));
+    v
+}
+
+fn write(name: &str, description: &str, vectors: Vec<Value>, with_policies: bool) {
+    let mut file = json!({"description": description, "vectors": vectors});
+    if with_policies {
+        file["policies"] = policies();
+    }
+    let path = root().join("tests/vectors").join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+    eprintln!("wrote {}", path.display());
+}
+
+fn main() {
+    write(
+        "claims.json",
+        "Claim rules, registered claims, issuers, audiences, time and forwarding.",
+        claims_vectors(),
+        true,
+    );
+    write(
+        "attacks.json",
+        "RFC 8725 and known JWT attacks, and policies that must not load.",
+        attack_vectors(),
+        true,
+    );
+    write(
+        "keys.json",
+        "Every algorithm and key format: PEM (SPKI, PKCS#1, X.509), JWKS with kid, HMAC.",
+        key_vectors(),
+        false,
+    );
+}
