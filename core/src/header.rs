@@ -12,6 +12,8 @@ pub(crate) struct Header {
     pub alg: Algorithm,
     pub kid: Option<String>,
     pub typ: Option<String>,
+    /// A `jku` URL; trusted only inside the issuer's `allowed_jku`.
+    pub jku: Option<String>,
 }
 
 fn read_members(name: &str) -> bool {
@@ -25,14 +27,16 @@ fn read_members(name: &str) -> bool {
 /// - `crit` is rejected: jwtgate implements no extension, so every critical
 ///   extension is unknown to it (RFC 7515 section 4.1.11) (`header`).
 /// - `b64: false` (RFC 7797, unencoded payload) is rejected (`header`).
-/// - `jku`, `x5u` and an embedded `jwk` would let the token pick its own
-///   key; they are rejected rather than ignored (`header`).
+/// - `x5u` and an embedded `jwk` would let the token pick its own key; they
+///   are rejected rather than ignored (`header`). `jku` is returned for the
+///   verifier, which accepts it only inside the issuer's `allowed_jku`.
 pub(crate) fn parse_header(text: &str) -> Result<Header, Error> {
     let members = scan_object(text, &read_members)
         .map_err(|e| Error::new(ErrorKind::Malformed, format!("header is not a JSON object: {e}")))?;
     let mut alg = None;
     let mut kid = None;
     let mut typ = None;
+    let mut jku = None;
     let mut refused = None;
     for (name, value) in members {
         match (name.as_ref(), value) {
@@ -45,7 +49,8 @@ pub(crate) fn parse_header(text: &str) -> Result<Header, Error> {
             ("crit", _) => refused = refused.or(Some("unsupported critical header extension")),
             ("b64", Value::Bool(true)) => {}
             ("b64", _) => refused = refused.or(Some("unencoded payloads (b64) are not accepted")),
-            ("jku", _) => refused = refused.or(Some("header jku is not trusted")),
+            ("jku", Value::String(s)) => jku = Some(s),
+            ("jku", _) => return Err(Error::new(ErrorKind::Malformed, "header jku must be a string")),
             ("x5u", _) => refused = refused.or(Some("header x5u is not trusted")),
             (_, _) => refused = refused.or(Some("an embedded jwk is not trusted")),
         }
@@ -61,5 +66,5 @@ pub(crate) fn parse_header(text: &str) -> Result<Header, Error> {
     if let Some(why) = refused {
         return Err(Error::new(ErrorKind::Header, why));
     }
-    Ok(Header { alg, kid, typ })
+    Ok(Header { alg, kid, typ, jku })
 }

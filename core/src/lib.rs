@@ -30,10 +30,12 @@ mod claims;
 mod error;
 mod header;
 pub mod json;
+mod jwks;
 mod keys;
 mod policy;
 mod signer;
 mod sources;
+mod stats;
 pub mod unverified;
 mod verified;
 mod verifier;
@@ -41,6 +43,7 @@ mod verifier;
 pub use alg::{Algorithm, AlgorithmSet, KeyType};
 pub use claims::{ClaimPath, json_eq};
 pub use error::{Error, ErrorKind, Result};
+pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
 pub use policy::{
     CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
@@ -48,6 +51,7 @@ pub use policy::{
 };
 pub use signer::{GeneratedKey, Signer, generate_key, jwks};
 pub use sources::{TokenSource, cookie_value, find_token, query_value};
+pub use stats::{KeySetStats, Stats};
 pub use verified::Verified;
 pub use verifier::{Verifier, unix_now};
 

@@ -22,6 +22,7 @@ use crate::verifier::unix_now;
 pub struct Signer {
     alg: Algorithm,
     kid: Option<String>,
+    typ: String,
     key: SigningKey,
 }
 
@@ -101,7 +102,7 @@ impl Signer {
             }
             (_, tag) => return Err(key_error(format!("a {tag} PEM block cannot sign {alg}"))),
         };
-        Ok(Signer { alg, kid, key })
+        Ok(Signer { alg, kid, typ: "JWT".into(), key })
     }
 
     /// A signer for an HMAC secret (at least as long as the hash output).
@@ -114,7 +115,7 @@ impl Signer {
                 secret.len()
             )));
         }
-        Ok(Signer { alg, kid, key: SigningKey::Hmac(hmac::Key::new(hmac_alg, secret)) })
+        Ok(Signer { alg, kid, typ: "JWT".into(), key: SigningKey::Hmac(hmac::Key::new(hmac_alg, secret)) })
     }
 
     /// A signer for a private JWK (`d` and friends, or `k` for `oct`). The
@@ -156,7 +157,14 @@ impl Signer {
             }
             (_, kty) => return Err(key_error(format!("a {kty:?} JWK cannot sign {alg}"))),
         };
-        Ok(Signer { alg, kid, key })
+        Ok(Signer { alg, kid, typ: "JWT".into(), key })
+    }
+
+    /// Sets the header `typ` of the tokens (defaults to `JWT`; RFC 9068
+    /// access tokens use `at+jwt`).
+    pub fn with_typ(mut self, typ: impl Into<String>) -> Signer {
+        self.typ = typ.into();
+        self
     }
 
     /// The signing algorithm.
@@ -183,7 +191,7 @@ impl Signer {
         }
         let mut header = Map::new();
         header.insert("alg".into(), self.alg.name().into());
-        header.insert("typ".into(), "JWT".into());
+        header.insert("typ".into(), self.typ.clone().into());
         if let Some(kid) = &self.kid {
             header.insert("kid".into(), kid.clone().into());
         }

@@ -12,10 +12,11 @@ use crate::base64url;
 use crate::cache::TokenCache;
 use crate::claims::ClaimPath;
 use crate::error::{Error, ErrorKind};
-use crate::header::parse_header;
+use crate::header::{Header, parse_header};
 use crate::json::{Members, scan_object};
-use crate::policy::{Issuer, Policy, normalize_typ};
+use crate::policy::{Issuer, IssuerKeys, Policy, normalize_typ};
 use crate::sources::{TokenSource, find_token};
+use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Inner, Verified, Window};
 
 /// Longest signature accepted: RSA-8192.
@@ -25,6 +26,7 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 pub struct Verifier {
     policy: Policy,
     cache: Option<TokenCache>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -42,7 +44,7 @@ impl Verifier {
     /// A verifier for a compiled policy.
     pub fn new(policy: Policy) -> Verifier {
         let cache = TokenCache::new(policy.cache_entries);
-        Verifier { policy, cache }
+        Verifier { policy, cache, counters: Counters::new() }
     }
 
     /// A verifier for a policy in JSON text.
@@ -96,8 +98,29 @@ impl Verifier {
     /// Verifies a compact JWS token. `now` (unix seconds) pins the clock;
     /// `None` uses the system clock.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
-        let token = token.as_ref();
+        let result = self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now));
+        self.counters.result(result.as_ref().err().map(Error::kind));
+        result
+    }
+
+    /// Counters and remote key set states, as of `now` (unix seconds;
+    /// `None` for the system clock).
+    pub fn stats(&self, now: Option<f64>) -> Stats {
         let now = now.unwrap_or_else(unix_now);
+        let mut key_sets = Vec::new();
+        for issuer in &self.policy.issuers {
+            let name = issuer.iss.as_deref().map(str::to_owned);
+            if let IssuerKeys::Remote(remote) = &issuer.keys {
+                key_sets.push(KeySetStats { issuer: name.clone(), remote: remote.stats(now) });
+            }
+            for remote in issuer.jku.iter().flat_map(|j| j.sets()) {
+                key_sets.push(KeySetStats { issuer: name.clone(), remote: remote.stats(now) });
+            }
+        }
+        self.counters.snapshot(self.cached_tokens(), key_sets)
+    }
+
+    fn verify_counted(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
         if token.len() > self.policy.max_token_bytes {
             return Err(Error::new(
                 ErrorKind::TooLarge,
@@ -105,7 +128,9 @@ impl Verifier {
             ));
         }
         if let Some(cache) = &self.cache {
-            if let Some(hit) = cache.get(token) {
+            let hit = cache.get(token);
+            self.counters.cache(hit.is_some());
+            if let Some(hit) = hit {
                 return match hit.0.window.check(now) {
                     Ok(()) => Ok(hit),
                     Err(e) => {
@@ -162,7 +187,7 @@ impl Verifier {
         let signature_len = base64url::decode_into(signature_b64, &mut signature).ok_or_else(|| {
             Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
         })?;
-        issuer.keys.verify(header.kid.as_deref(), header.alg, &token[..d2], &signature[..signature_len])?;
+        verify_signature(issuer, &header, &token[..d2], &signature[..signature_len], now)?;
 
         // The signature holds: from here on the claims are the issuer's.
         if let Some(expected) = &issuer.typ {
@@ -183,6 +208,30 @@ impl Verifier {
             header: OnceLock::new(),
             claims: OnceLock::new(),
         })))
+    }
+}
+
+/// Checks the signature with the key set the issuer and header select:
+/// static keys, the issuer's JWKS cache, or an allow-listed `jku` set.
+fn verify_signature(
+    issuer: &Issuer,
+    header: &Header,
+    message: &[u8],
+    signature: &[u8],
+    now: f64,
+) -> Result<(), Error> {
+    let kid = header.kid.as_deref();
+    if let Some(jku) = &header.jku {
+        let sets =
+            issuer.jku.as_ref().ok_or_else(|| Error::new(ErrorKind::Header, "header jku is not trusted"))?;
+        let remote = sets.set_for(jku)?;
+        return remote.keys_for(kid, now)?.keys.verify(kid, header.alg, message, signature);
+    }
+    match &issuer.keys {
+        IssuerKeys::Static(keys) => keys.verify(kid, header.alg, message, signature),
+        IssuerKeys::Remote(remote) => {
+            remote.keys_for(kid, now)?.keys.verify(kid, header.alg, message, signature)
+        }
     }
 }
 

@@ -70,6 +70,11 @@ pub struct IssuerDoc {
     /// Claims to forward to the backend.
     #[serde(default)]
     pub forward: Option<ForwardDoc>,
+    /// URL prefixes (each ending in `/`) a token's `jku` header may point
+    /// into; such sets are fetched and cached like `jwks_uri`. Empty (the
+    /// default): a token with `jku` is rejected.
+    #[serde(default)]
+    pub allowed_jku: Vec<String>,
 }
 
 /// The key source of an issuer: exactly one of the sources, plus the
@@ -104,6 +109,30 @@ pub struct KeysDoc {
     /// An HMAC secret, base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hmac_secret: Option<String>,
+    /// Allow plain `http://` for remote sets (local IdPs, tests). Defaults to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_http: Option<bool>,
+    /// Shortest cache lifetime of a remote set. Defaults to 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl_s: Option<u64>,
+    /// Longest cache lifetime of a remote set. Defaults to 86400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl_s: Option<u64>,
+    /// Least time between two refetches for an unknown `kid`. Defaults to 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refetch_cooldown_s: Option<u64>,
+    /// How long a set stays usable when refreshes fail. Defaults to 86400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stale_s: Option<u64>,
+    /// How long a request waits for the first fetch; 0 fails fast. Defaults to 3000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_wait_ms: Option<u64>,
+    /// Connect and total timeout of one fetch. Defaults to 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Largest response accepted. Defaults to 1 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
 }
 
 /// A claim rule; every condition given must hold.

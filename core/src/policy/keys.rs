@@ -16,13 +16,8 @@ fn read(base: Option<&Path>, file: &str, what: &str) -> Result<String, Error> {
     std::fs::read_to_string(&path).map_err(|e| Error::policy(format!("keys.{what}: {}: {e}", path.display())))
 }
 
-/// Builds the static key set of an issuer. `base` resolves relative file
-/// names (the policy file's folder).
-pub(crate) fn load_static_keys(
-    doc: &KeysDoc,
-    allowed: AlgorithmSet,
-    base: Option<&Path>,
-) -> Result<KeySet, Error> {
+/// Checks that exactly one key source is given.
+pub(crate) fn check_single_source(doc: &KeysDoc) -> Result<(), Error> {
     let sources = [
         doc.jwks.is_some(),
         doc.jwks_file.is_some(),
@@ -52,7 +47,17 @@ pub(crate) fn load_static_keys(
     if doc.backup_pem.is_some() && doc.backup_pem_file.is_some() {
         return Err(Error::policy("keys: give backup_pem or backup_pem_file, not both"));
     }
+    Ok(())
+}
 
+/// Builds the static key set of an issuer. `base` resolves relative file
+/// names (the policy file's folder).
+pub(crate) fn load_static_keys(
+    doc: &KeysDoc,
+    allowed: AlgorithmSet,
+    base: Option<&Path>,
+) -> Result<KeySet, Error> {
+    check_single_source(doc)?;
     if let Some(jwks) = &doc.jwks {
         return from_jwks(jwks, allowed, "jwks");
     }
@@ -61,9 +66,6 @@ pub(crate) fn load_static_keys(
         let jwks = crate::json::parse_strict(&text)
             .map_err(|e| Error::policy(format!("keys.jwks_file: {file}: {e}")))?;
         return from_jwks(&jwks, allowed, "jwks_file");
-    }
-    if doc.jwks_uri.is_some() || doc.discovery.is_some() {
-        return Err(Error::policy("keys: jwks_uri and discovery are loaded by the JWKS cache"));
     }
     if let Some(secret) = &doc.hmac_secret {
         let bytes = base64url::decode(secret.as_bytes())

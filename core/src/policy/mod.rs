@@ -4,6 +4,7 @@
 
 mod doc;
 mod keys;
+mod remote;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +18,10 @@ use serde_json::Value;
 use crate::alg::{Algorithm, AlgorithmSet};
 use crate::claims::{ClaimPath, Rule};
 use crate::error::Error;
+use crate::jwks::RemoteKeys;
 use crate::keys::KeySet;
 use crate::sources::TokenSource;
+pub(crate) use remote::JkuSets;
 
 /// Claims the verifier always reads when present.
 pub(crate) const REGISTERED: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
@@ -42,7 +45,8 @@ pub(crate) struct Issuer {
     pub iss: Option<Arc<str>>,
     pub audiences: Vec<String>,
     pub algorithms: AlgorithmSet,
-    pub keys: KeySet,
+    pub keys: IssuerKeys,
+    pub jku: Option<JkuSets>,
     pub leeway: f64,
     pub require: Vec<ClaimPath>,
     pub iat_as_nbf: bool,
@@ -52,6 +56,21 @@ pub(crate) struct Issuer {
     pub rules: Vec<Rule>,
     pub forward: Vec<(ClaimPath, String)>,
     pub payload_header: Option<String>,
+}
+
+/// Where an issuer's keys live.
+#[derive(Debug)]
+pub(crate) enum IssuerKeys {
+    /// Parsed at load: PEM, inline JWKS, JWKS file, HMAC secret.
+    Static(KeySet),
+    /// A JWKS cache over `jwks_uri` or `discovery`.
+    Remote(Arc<RemoteKeys>),
+}
+
+impl std::fmt::Debug for RemoteKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RemoteKeys")
+    }
 }
 
 /// Lower-cases a media type and drops an `application/` prefix (RFC 7515
@@ -200,7 +219,21 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
     if algorithms.is_empty() {
         return Err(Error::policy("algorithms: list the allowed algorithms"));
     }
-    let keys = keys::load_static_keys(&doc.keys, algorithms, base).map_err(|e| Error::policy(e.message()))?;
+    let remote = remote::remote_keys(&doc.keys, doc.issuer.as_deref(), algorithms)?;
+    if remote.is_none() && doc.allowed_jku.is_empty() && remote::has_remote_settings(&doc.keys) {
+        return Err(Error::policy("keys: fetch settings apply only to jwks_uri, discovery or allowed_jku"));
+    }
+    let keys = match remote {
+        Some(remote) => {
+            keys::check_single_source(&doc.keys)?;
+            IssuerKeys::Remote(remote)
+        }
+        None => IssuerKeys::Static(keys::load_static_keys(&doc.keys, algorithms, base)?),
+    };
+    let jku = match doc.allowed_jku.as_slice() {
+        [] => None,
+        prefixes => Some(JkuSets::new(prefixes, &doc.keys, algorithms)?),
+    };
     let audiences = doc.audiences.clone().unwrap_or_default();
     if doc.audiences.is_some() && audiences.is_empty() {
         return Err(Error::policy(
@@ -239,6 +272,7 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
         audiences,
         algorithms,
         keys,
+        jku,
         leeway: doc.leeway_s as f64,
         require,
         iat_as_nbf: doc.iat_as_nbf,
