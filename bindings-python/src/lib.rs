@@ -1,1 +1,30 @@
-//! Python extension for jwtgate.
+//! Python extension for jwtgate: `jwtgate._jwtgate`, re-exported by the
+//! pure-Python package `jwtgate`.
+//!
+//! The binding converts types and errors only. Every argument is converted
+//! to Rust values first, then the GIL is released for the cryptography, so
+//! verification scales with threads.
+
+mod convert;
+mod errors;
+mod signer;
+mod verifier;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+#[pymodule]
+fn _jwtgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", jwtgate::VERSION)?;
+    let codes: Vec<&str> = jwtgate::ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    errors::register(m)?;
+    m.add_class::<verifier::Verifier>()?;
+    m.add_class::<verifier::Verified>()?;
+    m.add_class::<signer::Signer>()?;
+    m.add_function(wrap_pyfunction!(signer::generate_key, m)?)?;
+    m.add_function(wrap_pyfunction!(signer::jwks, m)?)?;
+    m.add_function(wrap_pyfunction!(verifier::decode_unverified, m)?)?;
+    Ok(())
+}

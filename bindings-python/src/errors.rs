@@ -1,0 +1,101 @@
+//! The exception hierarchy: `JwtError` and one subclass per stable code.
+//!
+//! Each raised exception carries `.code`, `.status`, `.claim`,
+//! `.www_authenticate` and `.message`, all taken from the core's error.
+//! The subclasses also hold their `code` and `status` as class attributes,
+//! so `except ExpiredTokenError` and `exc.code == "expired"` agree.
+
+use jwtgate::{Error, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+create_exception!(jwtgate, JwtError, PyException, "A token was rejected or a policy is invalid.");
+create_exception!(jwtgate, MalformedTokenError, JwtError, "Code `malformed`: not a well-formed JWS.");
+create_exception!(jwtgate, TokenTooLargeError, JwtError, "Code `too_large`: longer than max_token_bytes.");
+create_exception!(jwtgate, HeaderError, JwtError, "Code `header`: unsupported or forbidden header.");
+create_exception!(jwtgate, AlgorithmError, JwtError, "Code `algorithm`: alg not allowed or not the key's.");
+create_exception!(jwtgate, KeyNotFoundError, JwtError, "Code `key_not_found`: no key for the kid.");
+create_exception!(
+    jwtgate,
+    InvalidSignatureError,
+    JwtError,
+    "Code `signature`: the signature does not verify."
+);
+create_exception!(jwtgate, ExpiredTokenError, JwtError, "Code `expired`: exp passed (beyond leeway).");
+create_exception!(jwtgate, NotYetValidError, JwtError, "Code `not_yet_valid`: nbf in the future.");
+create_exception!(jwtgate, IssuerError, JwtError, "Code `issuer`: unknown or mismatched iss.");
+create_exception!(jwtgate, AudienceError, JwtError, "Code `audience`: no shared audience.");
+create_exception!(jwtgate, ClaimError, JwtError, "Code `claim`: a claim rule failed; `.claim` names it.");
+create_exception!(
+    jwtgate,
+    JwksUnavailableError,
+    JwtError,
+    "Code `jwks_unavailable`: keys could not be fetched."
+);
+create_exception!(jwtgate, PolicyError, JwtError, "Code `policy`: the policy document is invalid.");
+
+/// The exception class of a kind.
+fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
+    match kind {
+        ErrorKind::Malformed => py.get_type::<MalformedTokenError>(),
+        ErrorKind::TooLarge => py.get_type::<TokenTooLargeError>(),
+        ErrorKind::Header => py.get_type::<HeaderError>(),
+        ErrorKind::Algorithm => py.get_type::<AlgorithmError>(),
+        ErrorKind::KeyNotFound => py.get_type::<KeyNotFoundError>(),
+        ErrorKind::Signature => py.get_type::<InvalidSignatureError>(),
+        ErrorKind::Expired => py.get_type::<ExpiredTokenError>(),
+        ErrorKind::NotYetValid => py.get_type::<NotYetValidError>(),
+        ErrorKind::Issuer => py.get_type::<IssuerError>(),
+        ErrorKind::Audience => py.get_type::<AudienceError>(),
+        ErrorKind::Claim => py.get_type::<ClaimError>(),
+        ErrorKind::JwksUnavailable => py.get_type::<JwksUnavailableError>(),
+        ErrorKind::Policy => py.get_type::<PolicyError>(),
+        // A kind added to the core later still raises a JwtError with its code.
+        _ => py.get_type::<JwtError>(),
+    }
+}
+
+/// `None` for `policy`, which is never the answer to a request.
+fn status_of(kind: ErrorKind) -> Option<u16> {
+    Some(kind.http_status()).filter(|s| *s != 0)
+}
+
+/// The exception instance for a core error, with every field set.
+pub fn exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
+    let exc = class_of(py, e.kind()).call1((e.message(),))?;
+    exc.setattr(intern!(py, "code"), e.code())?;
+    exc.setattr(intern!(py, "status"), status_of(e.kind()))?;
+    exc.setattr(intern!(py, "claim"), e.claim())?;
+    exc.setattr(intern!(py, "www_authenticate"), e.www_authenticate())?;
+    exc.setattr(intern!(py, "message"), e.message())?;
+    Ok(exc)
+}
+
+/// The `PyErr` to raise for a core error.
+pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
+    match exception(py, e) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// Adds the classes to the module, with their class-level `code`/`status`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let base = py.get_type::<JwtError>();
+    for name in ["code", "status", "claim", "www_authenticate", "message"] {
+        base.setattr(name, py.None())?;
+    }
+    m.add("JwtError", &base)?;
+    for kind in ErrorKind::ALL {
+        let class = class_of(py, kind);
+        class.setattr("code", kind.code())?;
+        class.setattr("status", status_of(kind))?;
+        let name: String = class.name()?.extract()?;
+        m.add(name, &class)?;
+    }
+    Ok(())
+}

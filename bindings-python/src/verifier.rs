@@ -1,0 +1,377 @@
+//! `Verifier` and its result `Verified`.
+
+use std::path::PathBuf;
+
+use jwtgate::PolicyDoc;
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::convert::{clock, to_json, to_py, token_bytes, type_name};
+use crate::errors::{exception, to_pyerr};
+
+/// Verifies tokens against one policy. Thread-safe: share one per process.
+#[pyclass(module = "jwtgate", frozen)]
+pub struct Verifier {
+    inner: jwtgate::Verifier,
+    /// The folder relative key files are resolved against, when the
+    /// policy came from a file.
+    base: Option<PathBuf>,
+}
+
+/// A verified token.
+#[pyclass(module = "jwtgate", frozen)]
+pub struct Verified {
+    inner: jwtgate::Verified,
+    claims: PyOnceLock<Py<PyAny>>,
+    header: PyOnceLock<Py<PyAny>>,
+}
+
+impl Verified {
+    fn new(inner: jwtgate::Verified) -> Verified {
+        Verified { inner, claims: PyOnceLock::new(), header: PyOnceLock::new() }
+    }
+}
+
+/// Parses JSON text the core already validated with Python's `json.loads`,
+/// which builds the dict faster than walking a `serde_json::Value`.
+fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
+    loads.bind(py).call1((PyString::new(py, text),))
+}
+
+#[pymethods]
+impl Verified {
+    /// The claims (a dict, built once).
+    #[getter]
+    fn claims(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.claims
+            .get_or_try_init(py, || json_loads(py, self.inner.claims_json()).map(Bound::unbind))
+            .map(|c| c.clone_ref(py))
+    }
+
+    /// The protected header (a dict).
+    #[getter]
+    fn header(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.header
+            .get_or_try_init(py, || json_loads(py, self.inner.header_json()).map(Bound::unbind))
+            .map(|c| c.clone_ref(py))
+    }
+
+    /// The claims as the token carried them (JSON text).
+    #[getter]
+    fn claims_json(&self) -> &str {
+        self.inner.claims_json()
+    }
+
+    /// The protected header as JSON text.
+    #[getter]
+    fn header_json(&self) -> &str {
+        self.inner.header_json()
+    }
+
+    /// The `issuer` of the policy entry that matched, or None.
+    #[getter]
+    fn issuer(&self) -> Option<&str> {
+        self.inner.issuer()
+    }
+
+    /// Headers to forward to the backend, in policy order.
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.inner.headers() {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+
+    /// One claim by name, or by JSON Pointer when it starts with `/`.
+    fn claim<'py>(&self, py: Python<'py>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        let name: String = name.extract()?;
+        match self.inner.claim(&name) {
+            Some(value) => to_py(py, value),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Verified(issuer={:?}, claims={})", self.inner.issuer(), self.inner.claims_json())
+    }
+}
+
+/// A policy as given: a dict, JSON text, or a file path.
+enum PolicySource {
+    Value(serde_json::Value),
+    Json(String),
+    File(PathBuf),
+}
+
+fn policy_source(policy: &Bound<'_, PyAny>) -> PyResult<PolicySource> {
+    if let Ok(dict) = policy.cast::<PyDict>() {
+        return Ok(PolicySource::Value(to_json(dict.as_any())?));
+    }
+    if let Ok(text) = policy.cast::<PyString>() {
+        let text: String = text.extract()?;
+        return Ok(if text.trim_start().starts_with('{') {
+            PolicySource::Json(text)
+        } else {
+            PolicySource::File(PathBuf::from(text))
+        });
+    }
+    if let Ok(bytes) = policy.cast::<PyBytes>() {
+        return Ok(PolicySource::Json(String::from_utf8_lossy(bytes.as_bytes()).into_owned()));
+    }
+    if let Ok(path) = policy.extract::<PathBuf>() {
+        return Ok(PolicySource::File(path));
+    }
+    Err(PyTypeError::new_err(format!(
+        "policy must be a dict, JSON text or a path, not {}",
+        type_name(policy)
+    )))
+}
+
+/// Header name/value pairs from a mapping or an iterable of pairs (str or
+/// bytes, as ASGI gives them). Names are lower-cased; several `Cookie`
+/// headers are joined as one.
+fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    fn text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return s.extract();
+        }
+        if let Ok(b) = obj.cast::<PyBytes>() {
+            return Ok(String::from_utf8_lossy(b.as_bytes()).into_owned());
+        }
+        Err(PyTypeError::new_err(format!(
+            "header names and values must be str or bytes, not {}",
+            type_name(obj)
+        )))
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut push = |name: String, value: String| {
+        let name = name.to_ascii_lowercase();
+        match pairs.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) if name == "cookie" => {
+                existing.push_str("; ");
+                existing.push_str(&value);
+            }
+            Some(_) => {}
+            None => pairs.push((name, value)),
+        }
+    };
+    if let Ok(dict) = headers.cast::<PyDict>() {
+        for (k, v) in dict.iter() {
+            push(text(&k)?, text(&v)?);
+        }
+        return Ok(pairs);
+    }
+    if headers.cast::<PyString>().is_ok() || headers.cast::<PyBytes>().is_ok() {
+        return Err(PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs"));
+    }
+    let iter = match headers.hasattr(intern!(headers.py(), "items"))? {
+        true => headers.call_method0(intern!(headers.py(), "items"))?.try_iter()?,
+        false => headers.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "headers must be a mapping or an iterable of (name, value) pairs, not {}",
+                type_name(headers)
+            ))
+        })?,
+    };
+    for item in iter {
+        let item = item?;
+        let pair = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("each header must be a (name, value) pair"))?;
+        if pair.len() != 2 {
+            return Err(PyTypeError::new_err("each header must be a (name, value) pair"));
+        }
+        push(text(&pair.get_item(0)?)?, text(&pair.get_item(1)?)?);
+    }
+    Ok(pairs)
+}
+
+#[pymethods]
+impl Verifier {
+    /// A verifier for a policy: a dict, JSON text, or the path of a JSON file.
+    #[new]
+    fn py_new(py: Python<'_>, policy: &Bound<'_, PyAny>) -> PyResult<Verifier> {
+        let (result, base) = match policy_source(policy)? {
+            PolicySource::Value(value) => (py.detach(|| jwtgate::Verifier::from_value(value)), None),
+            PolicySource::Json(text) => (py.detach(|| jwtgate::Verifier::from_json(&text)), None),
+            PolicySource::File(path) => {
+                let base = path.parent().map(PathBuf::from);
+                (py.detach(|| jwtgate::Verifier::from_file(&path)), base)
+            }
+        };
+        result.map(|inner| Verifier { inner, base }).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Verifies a token (str or bytes); `now` pins the clock (unix seconds).
+    /// Raises a `JwtError` subclass on rejection. The GIL is released
+    /// while the token is verified.
+    #[pyo3(signature = (token, now=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Verified> {
+        let token = token_bytes(token)?;
+        let now = clock(now)?;
+        let result = py.detach(|| self.inner.verify(&token, now));
+        match result {
+            Ok(v) => Ok(Verified::new(v)),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// Verifies many tokens with one release of the GIL. Returns, in order,
+    /// a `Verified` or the `JwtError` for each token (nothing is raised for
+    /// a rejected token).
+    #[pyo3(signature = (tokens, now=None))]
+    fn verify_many<'py>(
+        &self,
+        py: Python<'py>,
+        tokens: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if tokens.cast::<PyString>().is_ok() || tokens.cast::<PyBytes>().is_ok() {
+            return Err(PyTypeError::new_err("tokens must be an iterable of tokens, not a single token"));
+        }
+        let now = clock(now)?;
+        let tokens = tokens
+            .try_iter()
+            .map_err(|_| PyTypeError::new_err(format!("tokens must be iterable, not {}", type_name(tokens))))?
+            .map(|t| token_bytes(&t?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let results: Vec<_> = py.detach(|| tokens.iter().map(|t| self.inner.verify(t, now)).collect());
+        let out = PyList::empty(py);
+        for result in results {
+            match result {
+                Ok(v) => out.append(Bound::new(py, Verified::new(v))?)?,
+                Err(e) => out.append(exception(py, &e)?)?,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Verifies a token in the running event loop's default executor, so the
+    /// loop keeps serving while the signature is checked (the GIL is
+    /// released during verification). Returns an awaitable `Verified`.
+    #[pyo3(signature = (token, now=None))]
+    fn verify_async<'py>(
+        slf: &Bound<'py, Self>,
+        token: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        token_bytes(token)?;
+        clock(now)?;
+        static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let get_loop = GET_RUNNING_LOOP
+            .get_or_try_init(py, || py.import("asyncio")?.getattr("get_running_loop").map(Bound::unbind))?;
+        let event_loop = get_loop.bind(py).call0()?;
+        let verify = slf.getattr(intern!(py, "verify"))?;
+        let now = now.map_or_else(|| py.None().into_bound(py), Bound::clone);
+        event_loop.call_method1(intern!(py, "run_in_executor"), (py.None(), verify, token, now))
+    }
+
+    /// The token of a request per the policy's `token_sources`: `headers` is
+    /// a mapping or an iterable of (name, value) pairs (str or bytes), `query`
+    /// the raw query string without `?`. Returns None when there is none.
+    #[pyo3(signature = (headers, query=None))]
+    fn find_token(
+        &self,
+        headers: &Bound<'_, PyAny>,
+        query: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<String>> {
+        let pairs = header_pairs(headers)?;
+        let query: Option<String> = match query.filter(|q| !q.is_none()) {
+            None => None,
+            Some(q) if q.cast::<PyString>().is_ok() => Some(q.extract()?),
+            Some(q) => match q.cast::<PyBytes>() {
+                Ok(b) => Some(String::from_utf8_lossy(b.as_bytes()).into_owned()),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "query must be str, bytes or None, not {}",
+                        type_name(q)
+                    )));
+                }
+            },
+        };
+        let lookup =
+            |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        Ok(self.inner.find_token(&lookup, query.as_deref()).map(|t| t.into_owned()))
+    }
+
+    /// A new verifier for the same policy with extra claim rules (the
+    /// `claims` section of DESIGN.md) added to every issuer. A rule for a
+    /// claim the policy already constrains is a `PolicyError`, so a route
+    /// can only narrow what the policy accepts.
+    fn with_claims(&self, py: Python<'_>, rules: &Bound<'_, PyDict>) -> PyResult<Verifier> {
+        let rules = to_json(rules.as_any())?;
+        let policy_error = |m: String| to_pyerr(py, &jwtgate::Error::policy(m));
+        let mut doc =
+            serde_json::to_value(self.inner.policy().doc()).map_err(|e| policy_error(e.to_string()))?;
+        let serde_json::Value::Object(rules) = rules else { unreachable!("a dict converts to an object") };
+        if let Some(serde_json::Value::Array(issuers)) = doc.get_mut("issuers") {
+            for issuer in issuers {
+                let claims = issuer
+                    .as_object_mut()
+                    .map(|o| o.entry("claims").or_insert_with(|| serde_json::json!({})));
+                let Some(serde_json::Value::Object(claims)) = claims else { continue };
+                for (name, rule) in &rules {
+                    if claims.contains_key(name) {
+                        return Err(policy_error(format!(
+                            "claims.{name}: the policy already has a rule for it"
+                        )));
+                    }
+                    claims.insert(name.clone(), rule.clone());
+                }
+            }
+        }
+        let doc: PolicyDoc = serde_json::from_value(doc).map_err(|e| policy_error(format!("claims: {e}")))?;
+        let base = self.base.clone();
+        py.detach(|| jwtgate::Policy::from_doc(doc, base.as_deref()))
+            .map(|policy| Verifier { inner: jwtgate::Verifier::new(policy), base })
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// The policy document (a dict, defaults filled in).
+    #[getter]
+    fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let doc = serde_json::to_value(self.inner.policy().doc())
+            .map_err(|e| to_pyerr(py, &jwtgate::Error::policy(e.to_string())))?;
+        to_py(py, &doc)
+    }
+
+    /// Counters: `{"cached_tokens": n}`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("cached_tokens", self.inner.cached_tokens())?;
+        Ok(dict)
+    }
+
+    /// Empties the verified-token cache.
+    fn clear_cache(&self) {
+        self.inner.clear_cache();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Verifier(issuers={})", self.inner.policy().doc().issuers.len())
+    }
+}
+
+/// Decodes a token WITHOUT verifying it, for inspection only: returns
+/// `(header, claims)`. Never base a decision on the result.
+#[pyfunction]
+pub fn decode_unverified<'py>(py: Python<'py>, token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let token = String::from_utf8(token_bytes(token)?).map_err(|_| {
+        to_pyerr(py, &jwtgate::Error::new(jwtgate::ErrorKind::Malformed, "token is not UTF-8"))
+    })?;
+    let decoded = jwtgate::unverified::decode_unverified(&token).map_err(|e| to_pyerr(py, &e))?;
+    PyTuple::new(py, [to_py(py, &decoded.header)?, to_py(py, &decoded.claims)?])
+}
