@@ -86,9 +86,6 @@ pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let base = py.get_type::<JwtError>();
-    for name in ["code", "status", "claim", "www_authenticate", "message"] {
-        base.setattr(name, py.None())?;
-    }
     m.add("JwtError", &base)?;
     for kind in ErrorKind::ALL {
         let class = class_of(py, kind);
