@@ -1,0 +1,118 @@
+"""The policy and tokens both server tests use, and the HTTP checks they
+share: each server must give the same answers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx
+from _support import AUD, ISS, closed_port, key_text
+
+import jwtgate
+
+DOWN_ISS = "https://down.test/"
+
+
+def server_policy() -> dict[str, Any]:
+    return {
+        "issuers": [
+            {
+                "issuer": ISS,
+                "audiences": [AUD],
+                "algorithms": ["RS256"],
+                "keys": {"pem": key_text("rsa.pub.pem")},
+                "claims": {"dept": {"equals": "IT"}},
+                "forward": {"claims_to_headers": {"sub": "X-User"}},
+            },
+            {
+                # Keys that cannot be fetched: tokens from this issuer get 503.
+                "issuer": DOWN_ISS,
+                "algorithms": ["RS256"],
+                "keys": {
+                    "jwks_uri": f"http://127.0.0.1:{closed_port()}/jwks.json",
+                    "allow_http": True,
+                    "initial_wait_ms": 300,
+                    "timeout_ms": 300,
+                },
+            },
+        ],
+        "token_sources": [
+            {"header": "Authorization", "scheme": "Bearer"},
+            {"cookie": "access_token"},
+            {"query": "access_token"},
+        ],
+    }
+
+
+def token(signer: jwtgate.Signer, drop: tuple[str, ...] = (), **extra: Any) -> str:
+    claims: dict[str, Any] = {"iss": ISS, "aud": AUD, "sub": "ada", "dept": "IT"}
+    claims.update(extra)
+    for name in drop:
+        del claims[name]
+    return signer.sign(claims, lifetime_s=None if "exp" in claims else 600)
+
+
+def wait_until_up(base: str, deadline_s: float = 20.0, alive: Callable[[], bool] = lambda: True) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not alive():
+            raise RuntimeError("the server exited")
+        try:
+            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{base} did not come up in {deadline_s}s")
+
+
+def bearer(t: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {t}"}
+
+
+def check_common(base: str, signer: jwtgate.Signer) -> None:
+    """Accept, each reject, the three token sources, forwarded headers and
+    the opt-out route, over real HTTP."""
+    good = token(signer)
+    with httpx.Client(base_url=base, timeout=10.0) as http:
+        # opt-out route: no token needed
+        assert http.get("/health").json() == {"status": "ok"}
+
+        # accepted from the header; X-User forwarded, replacing a spoofed one
+        r = http.get("/me", headers={**bearer(good), "X-User": "mallory"})
+        assert r.status_code == 200, r.text
+        assert r.json()["claims"]["sub"] == "ada" and r.json()["claims"]["dept"] == "IT"
+        assert r.json()["x_user"] == "ada"
+
+        # a spoofed forward header is dropped even when the token sets none
+        no_sub = token(signer, drop=("sub",))
+        r = http.get("/me", headers={**bearer(no_sub), "X-User": "mallory"})
+        assert r.status_code == 200 and r.json()["x_user"] is None
+
+        # cookie and query sources
+        r = http.get("/me", headers={"Cookie": f"theme=dark; access_token={good}"})
+        assert r.status_code == 200 and r.json()["claims"]["sub"] == "ada"
+        r = http.get("/me", params={"access_token": good})
+        assert r.status_code == 200 and r.json()["claims"]["sub"] == "ada"
+
+        # no token: 401 with a bare challenge
+        r = http.get("/me")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert r.json()["error"] == "missing_token"
+
+        def rejected(t: str, status: int, code: str, bearer_error: str = "invalid_token") -> None:
+            r = http.get("/me", headers=bearer(t))
+            assert r.status_code == status, (code, r.status_code, r.text)
+            assert r.json()["error"] == code
+            assert r.headers["www-authenticate"].startswith(f'Bearer error="{bearer_error}"')
+
+        rejected("garbage", 401, "malformed")
+        rejected(token(signer, exp=1_000_000_000), 401, "expired")
+        rejected(token(signer, nbf=4_000_000_000), 401, "not_yet_valid")
+        rejected(token(signer, aud="api://other"), 401, "audience")
+        rejected(token(signer, iss="https://evil.test/"), 401, "issuer")
+        head, payload, sig = good.split(".")
+        rejected(f"{head}.{payload}.{sig[::-1]}", 401, "signature")
+        rejected(token(signer, dept="HR"), 403, "claim", "insufficient_scope")
+        assert http.get("/me", headers=bearer(token(signer, dept="HR"))).json()["claim"] == "dept"
+        rejected(token(signer, iss=DOWN_ISS), 503, "jwks_unavailable")
