@@ -154,15 +154,15 @@ impl Rule {
         let Some(value) = value else {
             return if self.required { fail("is required".into()) } else { Ok(()) };
         };
-        if let Some(expected) = &self.equals {
-            if !json_eq(value, expected) {
-                return fail(format!("must equal {expected}"));
-            }
+        if let Some(expected) = &self.equals
+            && !json_eq(value, expected)
+        {
+            return fail(format!("must equal {expected}"));
         }
-        if let Some(options) = &self.one_of {
-            if !options.iter().any(|o| json_eq(value, o)) {
-                return fail("is not one of the allowed values".into());
-            }
+        if let Some(options) = &self.one_of
+            && !options.iter().any(|o| json_eq(value, o))
+        {
+            return fail("is not one of the allowed values".into());
         }
         if let Some(regex) = &self.regex {
             match value {

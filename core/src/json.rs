@@ -85,7 +85,7 @@ struct SeenNames<'de>(SmallVec<[Cow<'de, str>; 16]>);
 
 impl<'de> SeenNames<'de> {
     fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
-        if self.0.iter().any(|n| *n == name) {
+        if self.0.contains(&name) {
             return Err(duplicate(&name));
         }
         self.0.push(name);

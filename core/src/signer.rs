@@ -27,7 +27,7 @@ pub struct Signer {
 }
 
 enum SigningKey {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
@@ -115,7 +115,12 @@ impl Signer {
                 secret.len()
             )));
         }
-        Ok(Signer { alg, kid, typ: "JWT".into(), key: SigningKey::Hmac(hmac::Key::new(hmac_alg, secret)) })
+        Ok(Signer {
+            alg,
+            kid,
+            typ: "JWT".into(),
+            key: SigningKey::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))),
+        })
     }
 
     /// A signer for a private JWK (`d` and friends, or `k` for `oct`). The

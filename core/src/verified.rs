@@ -49,7 +49,7 @@ impl Window {
 pub struct Verified(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
-    pub header_json: String,
+    pub header_json: Arc<str>,
     pub claims_json: String,
     pub issuer: Option<Arc<str>>,
     pub headers: Vec<(String, String)>,

@@ -12,9 +12,9 @@ use crate::base64url;
 use crate::cache::TokenCache;
 use crate::claims::ClaimPath;
 use crate::error::{Error, ErrorKind};
-use crate::header::{Header, parse_header};
+use crate::header::{Header, HeaderCache};
 use crate::json::{Members, scan_object};
-use crate::policy::{Issuer, IssuerKeys, Policy, normalize_typ};
+use crate::policy::{Issuer, IssuerKeys, Policy};
 use crate::sources::{TokenSource, find_token};
 use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Inner, Verified, Window};
@@ -26,6 +26,7 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 pub struct Verifier {
     policy: Policy,
     cache: Option<TokenCache>,
+    headers: HeaderCache,
     counters: Counters,
 }
 
@@ -44,7 +45,7 @@ impl Verifier {
     /// A verifier for a compiled policy.
     pub fn new(policy: Policy) -> Verifier {
         let cache = TokenCache::new(policy.cache_entries);
-        Verifier { policy, cache, counters: Counters::new() }
+        Verifier { policy, cache, headers: HeaderCache::new(), counters: Counters::new() }
     }
 
     /// A verifier for a policy in JSON text.
@@ -156,10 +157,7 @@ impl Verifier {
         };
         let (header_b64, payload_b64, signature_b64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
-        let header_bytes =
-            base64url::decode(header_b64).ok_or_else(|| malformed("header is not base64url"))?;
-        let header_text = std::str::from_utf8(&header_bytes).map_err(|_| malformed("header is not UTF-8"))?;
-        let header = parse_header(header_text)?;
+        let header = self.headers.get_or_parse(header_b64)?;
 
         let payload_bytes =
             base64url::decode(payload_b64).ok_or_else(|| malformed("payload is not base64url"))?;
@@ -192,7 +190,7 @@ impl Verifier {
         // The signature holds: from here on the claims are the issuer's.
         if let Some(expected) = &issuer.typ {
             match &header.typ {
-                Some(typ) if normalize_typ(typ) == *expected => {}
+                Some(typ) if typ == expected => {}
                 _ => return Err(Error::new(ErrorKind::Header, format!("header typ must be {expected}"))),
             }
         }
@@ -200,7 +198,7 @@ impl Verifier {
         let headers = forward_headers(issuer, &members, payload_b64)?;
         drop(members);
         Ok(Verified(Arc::new(Inner {
-            header_json: header_text.to_owned(),
+            header_json: Arc::clone(&header.json),
             claims_json: payload_text,
             issuer: issuer.iss.clone(),
             headers,

@@ -34,15 +34,15 @@ fn run(file: &Value, vector: &Value) -> Result<(), String> {
     let now = vector["now"].as_f64();
     match (verifier.verify(token, now), expect["valid"].as_bool()) {
         (Ok(v), Some(true)) => {
-            if let Some(claims) = expect.get("claims") {
-                if v.claims() != claims {
-                    return Err(format!("claims {} != {}", v.claims(), claims));
-                }
+            if let Some(claims) = expect.get("claims")
+                && v.claims() != claims
+            {
+                return Err(format!("claims {} != {}", v.claims(), claims));
             }
-            if let Some(issuer) = expect.get("issuer") {
-                if v.issuer() != issuer.as_str() {
-                    return Err(format!("issuer {:?} != {issuer}", v.issuer()));
-                }
+            if let Some(issuer) = expect.get("issuer")
+                && v.issuer() != issuer.as_str()
+            {
+                return Err(format!("issuer {:?} != {issuer}", v.issuer()));
             }
             if let Some(headers) = expect.get("headers") {
                 let got: Value =
@@ -59,10 +59,10 @@ fn run(file: &Value, vector: &Value) -> Result<(), String> {
             if expect["code"] != e.code() {
                 return Err(format!("expected {}, got {e}", expect["code"]));
             }
-            if let Some(claim) = expect.get("claim") {
-                if claim.as_str() != e.claim() {
-                    return Err(format!("expected claim {claim}, got {:?} ({e})", e.claim()));
-                }
+            if let Some(claim) = expect.get("claim")
+                && claim.as_str() != e.claim()
+            {
+                return Err(format!("expected claim {claim}, got {:?} ({e})", e.claim()));
             }
             Ok(())
         }

@@ -148,11 +148,12 @@ impl RemoteKeys {
         if now >= set.refresh_at {
             self.refresh_in_background(now);
         }
-        if let Some(kid) = kid {
-            if !set.keys.has_kid(kid) && self.may_refetch_for_kid(now) {
-                self.fetch_and_wait(now, self.settings.timeout);
-                return Ok(self.usable(now).unwrap_or(set));
-            }
+        if let Some(kid) = kid
+            && !set.keys.has_kid(kid)
+            && self.may_refetch_for_kid(now)
+        {
+            self.fetch_and_wait(now, self.settings.timeout);
+            return Ok(self.usable(now).unwrap_or(set));
         }
         Ok(set)
     }
@@ -261,10 +262,10 @@ impl RemoteKeys {
                 let doc = self.fetcher.get(url)?;
                 let doc: Value = crate::json::parse_strict(&String::from_utf8_lossy(&doc.body))
                     .map_err(|e| format!("discovery document is not JSON: {e}"))?;
-                if let Some(expected) = issuer {
-                    if doc.get("issuer").and_then(Value::as_str) != Some(expected) {
-                        return Err(format!("discovery issuer does not match {expected:?}"));
-                    }
+                if let Some(expected) = issuer
+                    && doc.get("issuer").and_then(Value::as_str) != Some(expected)
+                {
+                    return Err(format!("discovery issuer does not match {expected:?}"));
                 }
                 doc.get("jwks_uri")
                     .and_then(Value::as_str)

@@ -63,15 +63,15 @@ fn coordinate(doc: &Option<String>, name: &str, len: usize) -> Result<Vec<u8>, J
 /// Parses one JWK.
 pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
     let doc = JwkDoc::deserialize(value).map_err(|e| JwkError::Invalid(e.to_string()))?;
-    if let Some(use_) = &doc.use_ {
-        if use_ != "sig" {
-            return Err(JwkError::NotForUs(format!("\"use\": {use_:?}")));
-        }
+    if let Some(use_) = &doc.use_
+        && use_ != "sig"
+    {
+        return Err(JwkError::NotForUs(format!("\"use\": {use_:?}")));
     }
-    if let Some(ops) = &doc.key_ops {
-        if !ops.iter().any(|op| op == "verify") {
-            return Err(JwkError::NotForUs("\"key_ops\" without \"verify\"".into()));
-        }
+    if let Some(ops) = &doc.key_ops
+        && !ops.iter().any(|op| op == "verify")
+    {
+        return Err(JwkError::NotForUs("\"key_ops\" without \"verify\"".into()));
     }
     let alg = match doc.alg.as_deref() {
         None => None,
@@ -99,10 +99,10 @@ pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
         ("EC", None) => return Err(JwkError::Invalid("EC key without \"crv\"".into())),
         (kty, crv) => return Err(JwkError::NotForUs(format!("\"kty\": {kty:?}, \"crv\": {crv:?}"))),
     };
-    if let Some(alg) = alg {
-        if alg.key_type() != material.key_type() {
-            return Err(JwkError::Invalid(format!("\"alg\": {alg} does not fit the key type")));
-        }
+    if let Some(alg) = alg
+        && alg.key_type() != material.key_type()
+    {
+        return Err(JwkError::Invalid(format!("\"alg\": {alg} does not fit the key type")));
     }
     Ok(Jwk { kid: doc.kid, alg, material })
 }

@@ -18,7 +18,6 @@ pub use set::KeySet;
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
-use smallvec::SmallVec;
 
 use crate::alg::{Algorithm, AlgorithmSet, KeyType};
 
@@ -59,8 +58,8 @@ pub struct VerifyKey {
 }
 
 enum Material {
-    Hmac(SmallVec<[(Algorithm, hmac::Key); 3]>),
-    Public(SmallVec<[(Algorithm, ParsedPublicKey); 6]>),
+    Hmac(Vec<(Algorithm, hmac::Key)>),
+    Public(Vec<(Algorithm, ParsedPublicKey)>),
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -114,7 +113,7 @@ impl VerifyKey {
         }
         let material = match material {
             KeyMaterial::Secret(secret) => {
-                let mut keys = SmallVec::new();
+                let mut keys = Vec::with_capacity(3);
                 for alg in fitting.iter() {
                     let Some((hmac_alg, min_len)) = alg.hmac() else { continue };
                     if secret.len() < min_len {
@@ -131,7 +130,7 @@ impl VerifyKey {
                 let public = aws_lc_rs::rsa::PublicKey::from_der(&der)
                     .map_err(|e| format!("invalid RSA public key: {e}"))?;
                 check_rsa_bits(public.modulus_len() * 8)?;
-                let mut keys = SmallVec::new();
+                let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let parsed = ParsedPublicKey::new(rsa_params(alg), &der)
                         .map_err(|e| format!("invalid RSA public key: {e}"))?;
@@ -142,7 +141,7 @@ impl VerifyKey {
             KeyMaterial::RsaComponents { n, e } => {
                 check_rsa_bits(bit_len(&n))?;
                 let components = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
-                let mut keys = SmallVec::new();
+                let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let parsed = components
                         .to_parsed_public_key(rsa_params(alg))
@@ -152,7 +151,7 @@ impl VerifyKey {
                 Material::Public(keys)
             }
             KeyMaterial::Public(_, bytes) => {
-                let mut keys = SmallVec::new();
+                let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let verification = alg.verification().ok_or("no verification algorithm")?;
                     let parsed = ParsedPublicKey::new(verification, &bytes)

@@ -259,10 +259,10 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
                 let path = ClaimPath::parse(claim).map_err(|e| Error::policy(format!("forward: {e}")))?;
                 forward.push((path, header.clone()));
             }
-            if let Some(h) = &f.payload_header {
-                if !is_header_name(h) {
-                    return Err(Error::policy(format!("forward.payload_header: {h:?} is not a header name")));
-                }
+            if let Some(h) = &f.payload_header
+                && !is_header_name(h)
+            {
+                return Err(Error::policy(format!("forward.payload_header: {h:?} is not a header name")));
             }
             (forward, f.payload_header.clone())
         }
