@@ -66,3 +66,15 @@ def forward_header_names(verifier: Verifier) -> frozenset[str]:
         if forward.get("payload_header"):
             names.add(forward["payload_header"].lower())
     return frozenset(names)
+
+
+def has_remote_keys(verifier: Verifier) -> bool:
+    """Whether a verification may wait on the network (``jwks_uri``,
+    ``discovery`` or allow-listed ``jku``): the first fetch, or a refetch
+    for an unknown ``kid``, blocks the calling thread for up to the fetch
+    timeout, so async integrations then verify in the executor."""
+    for issuer in verifier.policy.get("issuers", []):
+        keys = issuer.get("keys") or {}
+        if keys.get("jwks_uri") or keys.get("discovery") or issuer.get("allowed_jku"):
+            return True
+    return False

@@ -17,7 +17,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable
 
-from ._http import PolicyLike, as_verifier, forward_header_names, is_excluded, normalize_prefixes, rejection
+from ._http import (
+    PolicyLike,
+    as_verifier,
+    forward_header_names,
+    has_remote_keys,
+    is_excluded,
+    normalize_prefixes,
+    rejection,
+)
 from ._jwtgate import JwtError, Verified
 
 Scope = MutableMapping[str, Any]
@@ -36,9 +44,12 @@ class JwtMiddleware:
     ``exclude`` lists path prefixes that skip authentication (segment-wise:
     ``"/health"`` covers ``/health/live``, not ``/healthz``).
     ``forward_headers`` sets the policy's forward headers on the request.
-    ``offload`` verifies in the event loop's executor instead of inline:
-    worth it only for slow keys (RSA-4096 and up) under high concurrency,
-    since an inline verification takes tens of microseconds.
+    ``offload`` verifies in the event loop's executor instead of inline.
+    By default (None) it is on when the policy fetches keys over the
+    network (``jwks_uri``, ``discovery``, ``jku``), since a first fetch or
+    a refetch for an unknown ``kid`` would otherwise stall the loop, and off
+    for static keys, where an inline verification takes microseconds and a
+    thread hop would cost more than it saves.
     """
 
     def __init__(
@@ -48,13 +59,13 @@ class JwtMiddleware:
         *,
         exclude: Iterable[str] = (),
         forward_headers: bool = True,
-        offload: bool = False,
+        offload: bool | None = None,
     ) -> None:
         self.app = app
         self.verifier = as_verifier(policy)
         self.exclude = normalize_prefixes(exclude)
         self.forward_headers = forward_headers
-        self.offload = offload
+        self.offload = has_remote_keys(self.verifier) if offload is None else offload
         self._forwarded = frozenset(n.encode("latin-1") for n in forward_header_names(self.verifier))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

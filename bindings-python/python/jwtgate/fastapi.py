@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from ._http import PolicyLike, as_verifier, rejection
+from ._http import PolicyLike, as_verifier, has_remote_keys, rejection
 from ._jwtgate import JwtError, Verifier
 
 __all__ = ["JwtAuth"]
@@ -34,17 +34,20 @@ __all__ = ["JwtAuth"]
 class JwtAuth:
     """A ``Depends`` dependency returning the verified claims (a dict).
 
-    The claims are also stored in ``request.state.auth``.
+    The claims are also stored in ``request.state.auth``. ``offload``
+    works as in ``jwtgate.asgi.JwtMiddleware``: by default, verification
+    runs in the executor only when the policy fetches keys over the network.
     """
 
-    def __init__(self, policy: PolicyLike) -> None:
+    def __init__(self, policy: PolicyLike, *, offload: bool | None = None) -> None:
         self.verifier: Verifier = as_verifier(policy)
+        self.offload = has_remote_keys(self.verifier) if offload is None else offload
 
     def require(self, claims: Mapping[str, Any]) -> JwtAuth:
         """A dependency that also enforces these claim rules (DESIGN.md's
         ``claims`` schema). A rule for a claim the policy already constrains
         raises ``PolicyError``, so routes can only narrow the policy."""
-        return JwtAuth(self.verifier.with_claims(dict(claims)))
+        return JwtAuth(self.verifier.with_claims(dict(claims)), offload=self.offload)
 
     async def __call__(self, request: Request) -> dict[str, Any]:
         scope = request.scope
@@ -52,7 +55,11 @@ class JwtAuth:
         error: JwtError | None = None
         if token is not None:
             try:
-                claims: dict[str, Any] = self.verifier.verify(token).claims
+                if self.offload:
+                    verified = await self.verifier.verify_async(token)
+                else:
+                    verified = self.verifier.verify(token)
+                claims: dict[str, Any] = verified.claims
             except JwtError as e:
                 error = e
             else:
