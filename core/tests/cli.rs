@@ -1,0 +1,547 @@
+//! Runs the `jwtgate` command as users do: keygen, sign, verify, inspect,
+//! jwks and bench, checking output and exit status.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Longest any single run may take before the test kills it and fails.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.status.code().expect("exited normally")
+    }
+
+    /// stdout as JSON lines.
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the command with `stdin` and a bounded wait.
+fn jwtgate<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start jwtgate");
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let reader_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "jwtgate {:?} did not finish in {TIMEOUT:?}",
+                args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    writer.join().unwrap();
+    let stdout = String::from_utf8(reader_out.join().unwrap()).expect("UTF-8 stdout");
+    let stderr = String::from_utf8(reader_err.join().unwrap()).expect("UTF-8 stderr");
+    Run { status, stdout, stderr }
+}
+
+fn run(args: &[&str]) -> Run {
+    jwtgate(args, b"")
+}
+
+/// A fresh folder under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("jwtgate-cli-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_owned()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.0.join(name), text).unwrap();
+        self.path(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const ISS: &str = "https://idp.test/";
+
+/// An ES256 key made by `keygen --out-dir`, a policy trusting its public
+/// JWK inline, and the folder holding both.
+struct Es256 {
+    dir: TempDir,
+    kid: String,
+    policy: String,
+}
+
+fn es256(name: &str) -> Es256 {
+    let dir = TempDir::new(name);
+    let out = dir.path("keys");
+    let made = run(&["keygen", "--alg", "ES256", "--kid", "es-1", "--out-dir", &out]);
+    assert_eq!(made.code(), 0, "{}", made.stderr);
+    let summary = made.json();
+    assert_eq!(summary["kid"], "es-1");
+    assert_eq!(summary["alg"], "ES256");
+    let pem = std::fs::read_to_string(dir.0.join("keys/es-1.pem")).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    assert!(summary.get("private_key").is_none(), "the private key is written, not printed");
+    let jwk: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("keys/es-1.jwk.json")).unwrap()).unwrap();
+    assert_eq!(jwk, summary["public_jwk"]);
+    assert!(jwk.get("d").is_none(), "public JWK holds no private part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.0.join("keys/es-1.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "private key readable by others: {mode:o}");
+    }
+    let policy = json!({"issuers": [{"issuer": ISS, "algorithms": ["ES256"], "keys": {"jwks": {"keys": [jwk]}},
+                                     "forward": {"claims_to_headers": {"sub": "X-User"}}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    Es256 { dir, kid: "es-1".into(), policy }
+}
+
+impl Es256 {
+    fn sign(&self, claims: &Value, extra: &[&str]) -> String {
+        let key = self.dir.path("keys/es-1.pem");
+        let claims = claims.to_string();
+        let mut args = vec!["sign", "--alg", "ES256", "--key", &key, "--kid", &self.kid];
+        args.extend_from_slice(extra);
+        args.push(&claims);
+        let signed = run(&args);
+        assert_eq!(signed.code(), 0, "{}", signed.stderr);
+        let token = signed.stdout.trim_end().to_owned();
+        assert_eq!(token.split('.').count(), 3, "{token}");
+        token
+    }
+}
+
+#[test]
+fn es256_keygen_sign_verify_round_trip() {
+    let k = es256("es256");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada", "roles": ["admin"]}), &["--lifetime", "600"]);
+    let verified = run(&["verify", "--policy", &k.policy, &token]);
+    assert_eq!(verified.code(), 0, "{} {}", verified.stdout, verified.stderr);
+    let lines = verified.lines();
+    assert_eq!(lines.len(), 1);
+    let v = &lines[0];
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["issuer"], ISS);
+    assert_eq!(v["claims"]["sub"], "ada");
+    assert_eq!(v["claims"]["roles"], json!(["admin"]));
+    assert!(v["claims"]["exp"].as_i64().unwrap() > v["claims"]["iat"].as_i64().unwrap());
+    assert_eq!(v["header"]["kid"], "es-1");
+    assert_eq!(v["header"]["alg"], "ES256");
+    assert_eq!(v["headers"]["X-User"], "ada");
+    assert!(verified.stdout.starts_with("{\"valid\":true,"), "{}", verified.stdout);
+}
+
+#[test]
+fn hs256_keygen_sign_verify_round_trip() {
+    let dir = TempDir::new("hs256");
+    let made = run(&["keygen", "--alg", "HS256", "--out-dir", &dir.path("keys")]);
+    assert_eq!(made.code(), 0, "{}", made.stderr);
+    let summary = made.json();
+    let kid = summary["kid"].as_str().unwrap().to_owned();
+    assert_eq!(summary["public_jwk"], Value::Null, "an HMAC secret has no public JWK");
+    let secret_file = summary["private_key_file"].as_str().unwrap().to_owned();
+    assert!(secret_file.ends_with(&format!("{kid}.secret")), "{secret_file}");
+    let secret = std::fs::read_to_string(&secret_file).unwrap().trim().to_owned();
+    assert_eq!(jwtgate::base64url_decode(&secret).map(|s| s.len()), Some(32));
+
+    let policy = json!({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": secret}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    // The secret from a file, claims from stdin.
+    let signed = jwtgate(&["sign", "--alg", "HS256", "--secret-file", &secret_file], b"{\"sub\":\"bob\"}");
+    assert_eq!(signed.code(), 0, "{}", signed.stderr);
+    let from_file = signed.stdout.trim_end().to_owned();
+    // The secret as an argument.
+    let signed = run(&["sign", "--alg", "HS256", "--secret", &secret, "--kid", &kid, "{\"sub\":\"eve\"}"]);
+    assert_eq!(signed.code(), 0, "{}", signed.stderr);
+    let from_arg = signed.stdout.trim_end().to_owned();
+
+    let verified = run(&["verify", "--policy", &policy, &from_file, &from_arg]);
+    assert_eq!(verified.code(), 0, "{} {}", verified.stdout, verified.stderr);
+    let lines = verified.lines();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["claims"]["sub"], "bob");
+    assert_eq!(lines[1]["claims"]["sub"], "eve");
+    assert_eq!(lines[1]["header"]["kid"], kid.as_str());
+    assert_eq!(lines[0]["issuer"], Value::Null);
+
+    // The secret as a private JWK that names its own alg and kid.
+    let jwk = dir.write(
+        "oct.jwk.json",
+        &json!({"kty": "oct", "k": secret, "alg": "HS256", "kid": "oct-1"}).to_string(),
+    );
+    let signed = run(&["sign", "--jwk", &jwk, "{\"sub\":\"jo\"}"]);
+    assert_eq!(signed.code(), 0, "{}", signed.stderr);
+    let verified = run(&["verify", "--policy", &policy, signed.stdout.trim_end()]);
+    assert_eq!(verified.code(), 0, "{}", verified.stdout);
+    assert_eq!(verified.lines()[0]["header"]["kid"], "oct-1");
+    assert_eq!(verified.lines()[0]["claims"]["sub"], "jo");
+
+    // A different secret fails the signature.
+    let other = jwtgate::base64url_encode([9u8; 32]);
+    let forged = run(&["sign", "--alg", "HS256", "--secret", &other, "{\"sub\":\"mallory\"}"]);
+    let rejected = run(&["verify", "--policy", &policy, forged.stdout.trim_end()]);
+    assert_eq!(rejected.code(), 1);
+    assert_eq!(rejected.lines()[0]["code"], "signature");
+}
+
+#[test]
+fn tampered_token_exits_1_with_signature() {
+    let k = es256("tampered");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &[]);
+    let parts: Vec<&str> = token.split('.').collect();
+    let payload = jwtgate::base64url_encode(json!({"iss": ISS, "sub": "root"}).to_string());
+    let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+    let out = run(&["verify", "--policy", &k.policy, &tampered]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["valid"], false);
+    assert_eq!(lines[0]["code"], "signature");
+    assert!(lines[0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(lines[0].get("claims").is_none());
+    assert!(out.stdout.starts_with("{\"valid\":false,\"code\":\"signature\""), "{}", out.stdout);
+}
+
+#[test]
+fn expiry_follows_now() {
+    let k = es256("expired");
+    let t0 = "1000000000";
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "60", "--now", t0]);
+    let inside = run(&["verify", "--policy", &k.policy, "--now", "1000000059", &token]);
+    assert_eq!(inside.code(), 0, "{}", inside.stdout);
+    assert_eq!(inside.lines()[0]["claims"]["exp"], 1_000_000_060);
+    assert_eq!(inside.lines()[0]["claims"]["iat"], 1_000_000_000);
+    let at_exp = run(&["verify", "--policy", &k.policy, "--now", "1000000060", &token]);
+    assert_eq!(at_exp.code(), 1);
+    let line = &at_exp.lines()[0];
+    assert_eq!(line["code"], "expired");
+    assert_eq!(line["claim"], "exp");
+    // Without --now the system clock applies: issued in 2001, long expired.
+    let today = run(&["verify", "--policy", &k.policy, &token]);
+    assert_eq!(today.code(), 1);
+    assert_eq!(today.lines()[0]["code"], "expired");
+}
+
+#[test]
+fn stdin_tokens_one_per_line() {
+    let k = es256("stdin");
+    let good = k.sign(&json!({"iss": ISS, "sub": "ada"}), &[]);
+    let bad = format!("{}x", &good[..good.len() - 1]);
+    let bad = if bad == good { format!("{}y", &good[..good.len() - 1]) } else { bad };
+    // "\r\n" and "\n" endings are both stripped.
+    let input = format!("{good}\r\n{bad}\n");
+    let out = jwtgate(&["verify", "--policy", &k.policy], input.as_bytes());
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["claims"]["sub"], "ada");
+    assert_eq!(lines[1]["valid"], false);
+    assert!(lines[1]["code"].is_string());
+
+    // A last line without a newline counts; all valid exits 0.
+    let out = jwtgate(&["verify", "--policy", &k.policy], format!("{good}\n{good}").as_bytes());
+    assert_eq!(out.code(), 0, "{}", out.stdout);
+    assert_eq!(out.lines().len(), 2);
+
+    // Only the line ending is stripped: a trailing space is part of the token.
+    let out = jwtgate(&["verify", "--policy", &k.policy], format!("{good} \n").as_bytes());
+    assert_eq!(out.code(), 1);
+    assert_eq!(out.lines()[0]["valid"], false);
+
+    // A huge line is answered too_large without being held whole.
+    let mut huge = vec![b'a'; 1 << 20];
+    huge.extend_from_slice(b"\n");
+    huge.extend_from_slice(good.as_bytes());
+    let out = jwtgate(&["verify", "--policy", &k.policy], &huge);
+    assert_eq!(out.code(), 1);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["code"], "too_large");
+    assert_eq!(lines[1]["valid"], true);
+
+    // No tokens at all is a usage error, not "all valid".
+    let out = jwtgate(&["verify", "--policy", &k.policy], b"");
+    assert_eq!(out.code(), 2);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("no tokens"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_policy_exits_2() {
+    let dir = TempDir::new("badpolicy");
+    let unknown_field = dir.write(
+        "p.json",
+        r#"{"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": "AAAA"}, "leway_s": 5}]}"#,
+    );
+    let out = run(&["verify", "--policy", &unknown_field, "a.b.c"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(out.stderr.contains("leway_s"), "{}", out.stderr);
+    assert!(out.stderr.contains("policy"), "{}", out.stderr);
+
+    let not_json = dir.write("q.json", "{ nope");
+    let out = run(&["verify", "--policy", &not_json, "a.b.c"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("policy"), "{}", out.stderr);
+
+    let missing = dir.path("missing.json");
+    let out = run(&["verify", "--policy", &missing, "a.b.c"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("missing.json"), "{}", out.stderr);
+
+    let out = run(&["bench", "--policy", &unknown_field, "a.b.c"]);
+    assert_eq!(out.code(), 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["verify", "a.b.c"][..],
+        &["nonsense"][..],
+        &["verify", "--policy", "p.json", "--now", "yesterday", "a.b.c"][..],
+        &["sign", "--alg", "XS256", "--secret", "AAAA", "{}"][..],
+        &["sign", "--alg", "HS256", "{}"][..],
+        &["sign", "--alg", "HS256", "--secret", "AAAA", "--key", "k.pem", "{}"][..],
+        &["keygen"][..],
+        &["jwks", "--alg", "ES256"][..],
+        &["bench", "--policy", "p.json", "--threads", "0", "a.b.c"][..],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+    // Bad input that passes clap still exits 2 with a clear message.
+    let out = jwtgate(&["sign", "--alg", "HS256", "--secret", "not base64!"], b"{}");
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("base64url"), "{}", out.stderr);
+    let secret = jwtgate::base64url_encode([1u8; 32]);
+    let out = run(&["sign", "--alg", "HS256", "--secret", &secret, "[1, 2]"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("object"), "{}", out.stderr);
+    let out = run(&["sign", "--alg", "HS256", "--secret", &secret, "{"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("JSON"), "{}", out.stderr);
+}
+
+#[test]
+fn help_for_every_subcommand() {
+    for (sub, flag) in [
+        ("verify", "--policy"),
+        ("inspect", "TOKEN"),
+        ("sign", "--lifetime"),
+        ("keygen", "--out-dir"),
+        ("jwks", "KEYFILE"),
+        ("bench", "--seconds"),
+    ] {
+        let out = run(&[sub, "--help"]);
+        assert_eq!(out.code(), 0, "{sub}: {}", out.stderr);
+        assert!(out.stdout.contains(flag), "{sub}: {}", out.stdout);
+    }
+    let out = run(&["--help"]);
+    assert_eq!(out.code(), 0);
+    assert!(out.stdout.contains("Exit status"), "{}", out.stdout);
+}
+
+#[test]
+fn inspect_shows_claims_marked_unverified() {
+    let k = es256("inspect");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "60", "--now", "1000000000"]);
+    // Expired, and tampered too: inspect decodes it anyway and says so.
+    let parts: Vec<&str> = token.split('.').collect();
+    let payload = jwtgate::base64url_encode(json!({"sub": "root", "n": 1}).to_string());
+    let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+    for (t, sub) in [(&token, "ada"), (&tampered, "root")] {
+        let out = run(&["inspect", t]);
+        assert_eq!(out.code(), 0, "{}", out.stderr);
+        let v = out.json();
+        assert_eq!(v["verified"], false);
+        assert_eq!(v["claims"]["sub"], sub);
+        assert_eq!(v["header"]["alg"], "ES256");
+        assert_eq!(v["header"]["kid"], "es-1");
+        assert!(out.stderr.contains("WITHOUT verification"), "{}", out.stderr);
+        assert!(out.stdout.trim_start().starts_with("{\n  \"verified\": false"), "{}", out.stdout);
+    }
+    let out = jwtgate(&["inspect", "-"], format!("{token}\n").as_bytes());
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.json()["claims"]["exp"], 1_000_000_060);
+
+    let out = run(&["inspect", "not-a-token"]);
+    assert_eq!(out.code(), 1);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("malformed"), "{}", out.stderr);
+}
+
+#[test]
+fn jwks_output_verifies_tokens_of_the_matching_keys() {
+    let dir = TempDir::new("jwks");
+    let keys = dir.path("keys");
+    let mut pems = Vec::new();
+    for (alg, kid) in [("ES256", "ec-a"), ("RS256", "rsa-b"), ("EdDSA", "ed-c")] {
+        let made = run(&["keygen", "--alg", alg, "--kid", kid, "--out-dir", &keys]);
+        assert_eq!(made.code(), 0, "{alg}: {}", made.stderr);
+        pems.push((alg, kid, made.json()["private_key_file"].as_str().unwrap().to_owned()));
+    }
+    // --alg for the plain file, ALG:FILE for the others; kids from file names.
+    let rsa_spec = format!("RS256:{}", pems[1].2);
+    let ed_spec = format!("EdDSA:{}", pems[2].2);
+    let out = run(&["jwks", "--alg", "ES256", "--kid-from-file-name", &pems[0].2, &rsa_spec, &ed_spec]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    let set = out.json();
+    let listed: Vec<&str> =
+        set["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["ec-a", "rsa-b", "ed-c"]);
+    for key in set["keys"].as_array().unwrap() {
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "public JWKS leaks {private}: {key}");
+        }
+    }
+    let policy = json!({"issuers": [{"algorithms": ["ES256", "RS256", "EdDSA"], "keys": {"jwks": set}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    let mut tokens = Vec::new();
+    for (alg, kid, pem) in &pems {
+        let signed = run(&["sign", "--alg", alg, "--key", pem, "--kid", kid, "{\"sub\":\"ada\"}"]);
+        assert_eq!(signed.code(), 0, "{}", signed.stderr);
+        tokens.push(signed.stdout.trim_end().to_owned());
+    }
+    let mut args = vec!["verify".to_owned(), "--policy".into(), policy.clone()];
+    args.extend(tokens.iter().cloned());
+    let out = jwtgate(&args, b"");
+    assert_eq!(out.code(), 0, "{}", out.stdout);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 3);
+    for (line, (alg, kid, _)) in lines.iter().zip(&pems) {
+        assert_eq!(line["header"]["alg"], *alg);
+        assert_eq!(line["header"]["kid"], *kid);
+    }
+
+    // A key left out of the JWKS is not trusted.
+    let made = run(&["keygen", "--alg", "ES256", "--kid", "ec-z", "--out-dir", &keys]);
+    assert_eq!(made.code(), 0);
+    let stray = Path::new(&keys).join("ec-z.pem");
+    let signed = run(&["sign", "--alg", "ES256", "--key", stray.to_str().unwrap(), "--kid", "ec-z", "{}"]);
+    let out = run(&["verify", "--policy", &policy, signed.stdout.trim_end()]);
+    assert_eq!(out.code(), 1);
+    assert_eq!(out.lines()[0]["code"], "key_not_found");
+
+    // Without --kid-from-file-name the kid is the RFC 7638 thumbprint, as keygen's default.
+    let made = run(&["keygen", "--alg", "ES256", "--out-dir", &keys]);
+    let summary = made.json();
+    let out = run(&["jwks", "--alg", "ES256", summary["private_key_file"].as_str().unwrap()]);
+    assert_eq!(out.json()["keys"][0]["kid"], summary["kid"]);
+    // and sign puts that same kid in the header when --kid is not given.
+    let key = summary["private_key_file"].as_str().unwrap();
+    let signed = run(&["sign", "--alg", "ES256", "--key", key, "{}"]);
+    let header = run(&["inspect", signed.stdout.trim_end()]).json()["header"].clone();
+    assert_eq!(header["kid"], summary["kid"]);
+
+    // keygen never overwrites a key.
+    let again = run(&["keygen", "--alg", "ES256", "--kid", "ec-a", "--out-dir", &keys]);
+    assert_eq!(again.code(), 2);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+}
+
+#[test]
+fn keygen_prints_without_out_dir() {
+    let out = run(&["keygen", "--alg", "ES384"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    let v = out.json();
+    let pem = v["private_key"].as_str().unwrap();
+    assert!(pem.contains("BEGIN PRIVATE KEY"));
+    assert_eq!(v["public_jwk"]["crv"], "P-384");
+    assert_eq!(v["public_jwk"]["kid"], v["kid"]);
+    // The printed key signs.
+    let dir = TempDir::new("keygen");
+    let pem_file = dir.write("k.pem", pem);
+    let signed = run(&["sign", "--alg", "ES384", "--key", &pem_file, "{\"a\":1}"]);
+    assert_eq!(signed.code(), 0, "{}", signed.stderr);
+    // A kid that cannot be a file name is refused before anything is written.
+    let out = run(&["keygen", "--alg", "ES256", "--kid", "../evil", "--out-dir", &dir.path("o")]);
+    assert_eq!(out.code(), 2);
+    assert!(!dir.0.join("o").exists());
+}
+
+#[test]
+fn bench_reports_rates_with_and_without_cache() {
+    let k = es256("bench");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "3600"]);
+    let out = run(&["bench", "--policy", &k.policy, "--seconds", "0.1", "--threads", "2", "--json", &token]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["alg"], "ES256");
+    assert_eq!(v["threads"], 2);
+    for row in ["cache_on", "cache_off"] {
+        for col in ["one_thread", "all_threads"] {
+            assert!(v[row][col].as_f64().unwrap() > 0.0, "{row}.{col}: {v}");
+        }
+    }
+    let table = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", "--threads", "1", &token]);
+    assert_eq!(table.code(), 0, "{}", table.stderr);
+    assert!(table.stdout.contains("cache on") && table.stdout.contains("cache off"), "{}", table.stdout);
+
+    let parts: Vec<&str> = token.split('.').collect();
+    let payload = jwtgate::base64url_encode(json!({"iss": ISS, "sub": "root"}).to_string());
+    let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+    let out = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", &tampered]);
+    assert_eq!(out.code(), 1);
+    assert!(out.stderr.contains("signature"), "{}", out.stderr);
+}
