@@ -1,0 +1,417 @@
+'use strict'
+// jwtgate for Node.js: JSON Web Token verification for API gateways.
+//
+// A thin layer over the native addon (binding.js): it checks argument types,
+// turns the addon's raw outcomes into result objects and JwtError instances,
+// and adds nothing of its own to the verification (policy, parsing, claims
+// and caching all live in the Rust core).
+
+const native = require('./binding.js')
+
+const ERROR_PREFIX = '\u0001jwtgate:'
+
+/** Every stable error code of the core, in the order of the C enum. */
+const CODES = Object.freeze(native.errorCodes())
+
+/**
+ * A rejected token or an invalid policy/key. `code` is one of the stable
+ * codes (`expired`, `signature`, `claim`, ..., `policy`); `status` the HTTP
+ * status a gateway answers with (401, 403, 503; null for `policy`); `claim`
+ * the claim to blame or null; `wwwAuthenticate` a ready RFC 6750 challenge.
+ */
+class JwtError extends Error {
+  constructor(code, message, fields = {}) {
+    super(message)
+    this.name = 'JwtError'
+    this.code = code
+    this.status = fields.status ?? null
+    this.claim = fields.claim ?? null
+    this.wwwAuthenticate = fields.wwwAuthenticate ?? ''
+  }
+}
+JwtError.CODES = CODES
+
+function rawError(raw) {
+  return new JwtError(raw.code, raw.message, raw)
+}
+
+// napi-rs reports argument conversion failures with these status codes.
+const TYPE_STATUSES = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'DateExpected',
+  'ArrayBufferExpected',
+])
+
+/** An error thrown by the addon, as the error the API documents. */
+function convert(e) {
+  if (e instanceof JwtError || e instanceof TypeError) return e
+  if (e && typeof e.message === 'string' && e.message.startsWith(ERROR_PREFIX)) {
+    const fields = JSON.parse(e.message.slice(ERROR_PREFIX.length))
+    return new JwtError(fields.code, fields.message, fields)
+  }
+  if (e && TYPE_STATUSES.has(e.code)) {
+    const t = new TypeError(e.message)
+    t.code = 'ERR_INVALID_ARG_TYPE'
+    return t
+  }
+  return e
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw convert(e)
+  }
+}
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? `an instance of ${value.constructor?.name ?? 'Object'}` : `type ${typeof value}`
+}
+
+function typeError(message) {
+  const e = new TypeError(message)
+  e.code = 'ERR_INVALID_ARG_TYPE'
+  return e
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** The token as a string (a string, Buffer or Uint8Array). */
+function tokenText(token, what = 'token') {
+  if (typeof token === 'string') return token
+  if (token instanceof Uint8Array) return Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1')
+  throw typeError(`${what} must be a string or a Buffer, received ${describe(token)}`)
+}
+
+/** `options.now` as unix seconds, or undefined for the system clock. */
+function nowOf(options) {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object') throw typeError(`options must be an object, received ${describe(options)}`)
+  const now = options.now
+  if (now === undefined || now === null) return undefined
+  if (typeof now === 'number' && Number.isFinite(now)) return now
+  if (now instanceof Date && Number.isFinite(now.getTime())) return now.getTime() / 1000
+  throw typeError(`options.now must be a finite number of unix seconds or a Date, received ${describe(now)}`)
+}
+
+function forwardHeaders(flat) {
+  const headers = {}
+  for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1]
+  return headers
+}
+
+/**
+ * A verified token: `claims` (the payload), `header` (the protected header,
+ * parsed on first access), `issuer` (the policy entry that vouched for it,
+ * or null) and `headers` (name -> value to forward to the backend).
+ */
+class Verified {
+  constructor(raw) {
+    this.claims = JSON.parse(raw.claims)
+    this.issuer = raw.issuer ?? null
+    this.headers = raw.headers.length === 0 ? {} : forwardHeaders(raw.headers)
+    Object.defineProperty(this, '_headerJson', { value: raw.header, writable: true })
+  }
+
+  get header() {
+    const value = typeof this._headerJson === 'string' ? JSON.parse(this._headerJson) : this._headerJson
+    this._headerJson = value
+    return value
+  }
+
+  toJSON() {
+    return { claims: this.claims, header: this.header, issuer: this.issuer, headers: this.headers }
+  }
+}
+
+function unwrap(raw) {
+  if (raw.code !== undefined) throw rawError(raw)
+  return new Verified(raw)
+}
+
+function settle(raw) {
+  return raw.code !== undefined ? rawError(raw) : new Verified(raw)
+}
+
+const kNative = Symbol('jwtgate.native')
+
+/**
+ * Verifies tokens against one policy (DESIGN.md schema): a policy object,
+ * its JSON text, or the path of a JSON file. Share one per process; it
+ * holds the verified-token cache and the remote key sets.
+ */
+class Verifier {
+  constructor(policy) {
+    if (policy && policy[kNative] instanceof native.NativeVerifier) {
+      this[kNative] = policy[kNative]
+      return
+    }
+    if (typeof policy === 'string') {
+      this[kNative] = call(() =>
+        policy.trimStart().startsWith('{')
+          ? native.NativeVerifier.fromJson(policy)
+          : native.NativeVerifier.fromFile(policy),
+      )
+    } else if (isPlainObject(policy)) {
+      const text = JSON.stringify(policy)
+      this[kNative] = call(() => native.NativeVerifier.fromJson(text))
+    } else {
+      throw typeError(`policy must be an object, JSON text or a file path, received ${describe(policy)}`)
+    }
+  }
+
+  /** Verifies a token; returns a `Verified` or throws a `JwtError`. */
+  verify(token, options) {
+    const text = tokenText(token)
+    const now = nowOf(options)
+    return unwrap(this[kNative].verify(text, now))
+  }
+
+  /**
+   * Verifies a token on the libuv thread pool, leaving the event loop free.
+   * Resolves with a `Verified`, rejects with a `JwtError` (or a TypeError
+   * for bad arguments).
+   */
+  verifyAsync(token, options) {
+    let text, now
+    try {
+      text = tokenText(token)
+      now = nowOf(options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return this[kNative].verifyAsync(text, now).then(unwrap, (e) => {
+      throw convert(e)
+    })
+  }
+
+  /**
+   * Verifies many tokens in one call. Returns, in order, a `Verified` or the
+   * `JwtError` for each token (nothing is thrown for a rejected token).
+   */
+  verifyMany(tokens, options) {
+    if (!Array.isArray(tokens)) throw typeError(`tokens must be an array, received ${describe(tokens)}`)
+    const texts = tokens.map((t, i) => tokenText(t, `tokens[${i}]`))
+    const now = nowOf(options)
+    return call(() => this[kNative].verifyMany(texts, now)).map(settle)
+  }
+
+  /**
+   * The token of a request, from the policy's `token_sources` in order:
+   * `headers` is a Node headers object (`req.headers`, lower-case names),
+   * `query` the raw query string without `?`. Returns null when none.
+   */
+  findToken(headers, query) {
+    if (!isPlainObject(headers)) throw typeError(`headers must be an object, received ${describe(headers)}`)
+    if (query !== undefined && query !== null && typeof query !== 'string') {
+      throw typeError(`query must be a string, received ${describe(query)}`)
+    }
+    return call(() => this[kNative].findToken(headers, query ?? undefined)) ?? null
+  }
+
+  /**
+   * A new verifier for the same policy with extra claim rules (the policy's
+   * `claims` syntax) added to every issuer, e.g.
+   * `{subscribedAPIs: {contains_all: ['orders'], required: true}}`.
+   * A rule for a claim the policy already constrains is a `policy` error.
+   */
+  withClaims(rules) {
+    if (!isPlainObject(rules)) throw typeError(`rules must be an object, received ${describe(rules)}`)
+    const text = JSON.stringify(rules)
+    return new Verifier({ [kNative]: call(() => this[kNative].withClaims(text)) })
+  }
+
+  /** The policy document with defaults filled in. */
+  get policy() {
+    return JSON.parse(call(() => this[kNative].policyJson()))
+  }
+
+  /**
+   * The core's counters: `verifications` by outcome, `cache_hits`,
+   * `cache_misses`, `cached_tokens` and the state of remote `key_sets`.
+   */
+  stats(options) {
+    const now = nowOf(options)
+    return JSON.parse(call(() => this[kNative].statsJson(now)))
+  }
+
+  /** Empties the verified-token cache (for instance after a key rotation). */
+  clearCache() {
+    this[kNative].clearCache()
+  }
+}
+
+function signerOptions(options, allowed) {
+  if (options === undefined || options === null) return {}
+  if (!isPlainObject(options)) throw typeError(`options must be an object, received ${describe(options)}`)
+  for (const key of allowed) {
+    const value = options[key]
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw typeError(`options.${key} must be a string, received ${describe(value)}`)
+    }
+  }
+  return options
+}
+
+function algName(alg) {
+  if (typeof alg !== 'string') throw typeError(`alg must be a string such as "RS256", received ${describe(alg)}`)
+  return alg
+}
+
+/** Signs tokens with one private key. */
+class Signer {
+  constructor(handle) {
+    if (!(handle instanceof native.NativeSigner)) {
+      throw typeError('use Signer.fromPem, Signer.fromSecret, Signer.fromJwk or Signer.fromKey')
+    }
+    this[kNative] = handle
+  }
+
+  /** A private key in PEM (PKCS#8, PKCS#1 RSA or SEC1 EC); options `{kid, typ}`. */
+  static fromPem(alg, pem, options) {
+    algName(alg)
+    if (typeof pem !== 'string' && !(pem instanceof Uint8Array)) {
+      throw typeError(`pem must be a string or a Buffer, received ${describe(pem)}`)
+    }
+    const { kid, typ } = signerOptions(options, ['kid', 'typ'])
+    const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('utf8')
+    return new Signer(call(() => native.NativeSigner.fromPem(alg, text, kid ?? undefined, typ ?? undefined)))
+  }
+
+  /** An HMAC secret (a Buffer, or a string taken as UTF-8); options `{kid, typ}`. */
+  static fromSecret(alg, secret, options) {
+    algName(alg)
+    let bytes
+    if (typeof secret === 'string') bytes = Buffer.from(secret, 'utf8')
+    else if (secret instanceof Uint8Array) bytes = Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+    else throw typeError(`secret must be a Buffer or a string, received ${describe(secret)}`)
+    const { kid, typ } = signerOptions(options, ['kid', 'typ'])
+    return new Signer(call(() => native.NativeSigner.fromSecret(alg, bytes, kid ?? undefined, typ ?? undefined)))
+  }
+
+  /** A private JWK (object or JSON text); options `{alg, typ}` (alg defaults to the JWK's). */
+  static fromJwk(jwk, options) {
+    let text
+    if (typeof jwk === 'string') text = jwk
+    else if (isPlainObject(jwk)) text = JSON.stringify(jwk)
+    else throw typeError(`jwk must be an object or JSON text, received ${describe(jwk)}`)
+    const { alg, typ } = signerOptions(options, ['alg', 'typ'])
+    return new Signer(call(() => native.NativeSigner.fromJwk(text, alg ?? undefined, typ ?? undefined)))
+  }
+
+  /** A key from `generateKey()`; options `{typ}`. */
+  static fromKey(key, options) {
+    if (!isPlainObject(key) || typeof key.privateKey !== 'string' || typeof key.algorithm !== 'string') {
+      throw typeError('key must be an object returned by generateKey()')
+    }
+    const { typ } = signerOptions(options, ['typ'])
+    if (key.publicJwk === null) {
+      return Signer.fromSecret(key.algorithm, Buffer.from(key.privateKey, 'base64url'), { kid: key.kid, typ })
+    }
+    return Signer.fromPem(key.algorithm, key.privateKey, { kid: key.kid, typ })
+  }
+
+  /** The signing algorithm, e.g. `RS256`. */
+  get algorithm() {
+    return this[kNative].algorithm
+  }
+
+  /** The key id put in every token's header, or null. */
+  get kid() {
+    return this[kNative].kid ?? null
+  }
+
+  /**
+   * Signs `claims` (an object). Options: `lifetimeS` sets `iat` to now and
+   * `exp` to now + lifetimeS; `now` pins the clock (unix seconds or Date).
+   */
+  sign(claims, options) {
+    if (!isPlainObject(claims)) throw typeError(`claims must be an object, received ${describe(claims)}`)
+    const now = nowOf(options)
+    let lifetime
+    if (options && options.lifetimeS !== undefined && options.lifetimeS !== null) {
+      lifetime = options.lifetimeS
+      if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime < 0) {
+        throw typeError(`options.lifetimeS must be a non-negative number, received ${describe(lifetime)}`)
+      }
+    }
+    const text = JSON.stringify(claims)
+    return call(() => this[kNative].sign(text, lifetime, now))
+  }
+
+  /** Signs an arbitrary JWS signing input; returns the raw signature. */
+  signBytes(message) {
+    let bytes
+    if (typeof message === 'string') bytes = Buffer.from(message, 'utf8')
+    else if (message instanceof Uint8Array) bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
+    else throw typeError(`message must be a Buffer or a string, received ${describe(message)}`)
+    return call(() => this[kNative].signBytes(bytes))
+  }
+
+  /** The public JWK (with kid, use and alg), or null for HMAC. */
+  publicJwk() {
+    const text = this[kNative].publicJwkJson()
+    return text == null ? null : JSON.parse(text)
+  }
+}
+
+/**
+ * Generates a key: `{algorithm, kid, privateKey, publicJwk}`; `privateKey`
+ * is PKCS#8 PEM, or for HMAC the secret as base64url (and `publicJwk` null).
+ */
+function generateKey(alg, options) {
+  algName(alg)
+  const { kid } = signerOptions(options, ['kid'])
+  const key = call(() => native.generateKey(alg, kid ?? undefined))
+  return {
+    algorithm: key.algorithm,
+    kid: key.kid,
+    privateKey: key.privateKey,
+    publicJwk: key.publicJwk == null ? null : JSON.parse(key.publicJwk),
+  }
+}
+
+/** The public JWKS (`{keys: [...]}`) of some signers; HMAC signers are left out. */
+function jwks(signers) {
+  if (!Array.isArray(signers)) throw typeError(`signers must be an array, received ${describe(signers)}`)
+  const keys = []
+  for (const [i, signer] of signers.entries()) {
+    if (!(signer instanceof Signer)) throw typeError(`signers[${i}] must be a Signer, received ${describe(signer)}`)
+    const jwk = signer.publicJwk()
+    if (jwk !== null) keys.push(jwk)
+  }
+  return { keys }
+}
+
+module.exports = {
+  Verifier,
+  Verified,
+  Signer,
+  JwtError,
+  CODES,
+  generateKey,
+  jwks,
+  version: native.version(),
+}
+// Lazy, so requiring the core API does not load the middleware modules.
+Object.defineProperty(module.exports, 'express', {
+  enumerable: true,
+  get: () => require('./express.js'),
+})
+Object.defineProperty(module.exports, 'fastify', {
+  enumerable: true,
+  get: () => require('./fastify.js'),
+})

@@ -1,0 +1,207 @@
+//! `NativeVerifier`: a core `Verifier` shared by the sync, async (libuv
+//! pool) and batch paths.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
+use napi::{Env, JsValue, Result, Task, ValueType};
+use napi_derive::napi;
+
+use crate::errors::{Outcome, outcome, panic_error, throw, type_error};
+
+/// Verifies tokens against one policy (`Send + Sync` in the core: the same
+/// verifier serves the main thread and the libuv pool).
+#[napi]
+pub struct NativeVerifier {
+    inner: Arc<jwtgate::Verifier>,
+    /// Directory of the policy file, against which relative key paths of
+    /// derived policies (`withClaims`) resolve.
+    base: Option<PathBuf>,
+}
+
+/// A time for the core: a finite number, or the system clock.
+fn clock(now: Option<f64>) -> Result<Option<f64>> {
+    match now {
+        Some(n) if !n.is_finite() => Err(type_error("now must be a finite number of unix seconds")),
+        other => Ok(other),
+    }
+}
+
+#[napi]
+impl NativeVerifier {
+    /// A verifier for a policy in JSON text.
+    #[napi(factory, catch_unwind)]
+    pub fn from_json(text: String) -> Result<NativeVerifier> {
+        jwtgate::Verifier::from_json(&text)
+            .map(|v| NativeVerifier { inner: Arc::new(v), base: None })
+            .map_err(|e| throw(&e))
+    }
+
+    /// A verifier for a policy file (relative key paths resolve against its
+    /// directory).
+    #[napi(factory, catch_unwind)]
+    pub fn from_file(path: String) -> Result<NativeVerifier> {
+        let path = PathBuf::from(path);
+        let base = path.parent().map(PathBuf::from);
+        jwtgate::Verifier::from_file(&path)
+            .map(|v| NativeVerifier { inner: Arc::new(v), base })
+            .map_err(|e| throw(&e))
+    }
+
+    /// Verifies a token; returns the result or the rejection (never throws
+    /// for a rejected token).
+    #[napi(catch_unwind)]
+    pub fn verify(&self, token: String, now: Option<f64>) -> Result<Outcome> {
+        let now = clock(now)?;
+        Ok(outcome(&self.inner.verify(&token, now)))
+    }
+
+    /// Verifies a token on the libuv thread pool; the promise resolves with
+    /// the result or the rejection.
+    #[napi(catch_unwind, ts_return_type = "Promise<RawVerified | RawError>")]
+    pub fn verify_async(&self, token: String, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
+        let now = clock(now)?;
+        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token, now }))
+    }
+
+    /// Verifies many tokens in one call; outcomes in order.
+    #[napi(catch_unwind)]
+    pub fn verify_many(&self, tokens: Vec<String>, now: Option<f64>) -> Result<Vec<Outcome>> {
+        let now = clock(now)?;
+        Ok(tokens.iter().map(|t| outcome(&self.inner.verify(t, now))).collect())
+    }
+
+    /// The token of a request per the policy's `token_sources`. `headers` is
+    /// a Node headers object (lower-case names, as `req.headers`); `query`
+    /// the raw query string without `?`.
+    #[napi(catch_unwind)]
+    pub fn find_token(&self, headers: Object, query: Option<String>) -> Result<Option<String>> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for source in self.inner.token_sources() {
+            let name = match source {
+                jwtgate::TokenSource::Header { name, .. } => name.to_ascii_lowercase(),
+                jwtgate::TokenSource::Cookie(_) => "cookie".to_owned(),
+                jwtgate::TokenSource::Query(_) => continue,
+            };
+            if pairs.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            if let Some(value) = header_text(&headers, &name)? {
+                pairs.push((name, value));
+            }
+        }
+        let lookup =
+            |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        Ok(self.inner.find_token(&lookup, query.as_deref()).map(|t| t.into_owned()))
+    }
+
+    /// Lower-case names of the request headers `findToken` reads.
+    #[napi]
+    pub fn token_headers(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for source in self.inner.token_sources() {
+            let name = match source {
+                jwtgate::TokenSource::Header { name, .. } => name.to_ascii_lowercase(),
+                jwtgate::TokenSource::Cookie(_) => "cookie".to_owned(),
+                jwtgate::TokenSource::Query(_) => continue,
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// A new verifier for the same policy with extra claim rules (JSON text
+    /// of an object in the policy's `claims` syntax) added to every issuer.
+    /// A rule for a claim the policy already constrains is a policy error,
+    /// so a route can only narrow what the policy accepts.
+    #[napi(catch_unwind)]
+    pub fn with_claims(&self, rules: String) -> Result<NativeVerifier> {
+        let policy_error = |m: String| throw(&jwtgate::Error::policy(m));
+        let rules: serde_json::Value =
+            serde_json::from_str(&rules).map_err(|e| policy_error(format!("claims: {e}")))?;
+        let serde_json::Value::Object(rules) = rules else {
+            return Err(type_error("claim rules must be an object"));
+        };
+        let mut doc =
+            serde_json::to_value(self.inner.policy().doc()).map_err(|e| policy_error(e.to_string()))?;
+        if let Some(serde_json::Value::Array(issuers)) = doc.get_mut("issuers") {
+            for issuer in issuers {
+                let claims = issuer
+                    .as_object_mut()
+                    .map(|o| o.entry("claims").or_insert_with(|| serde_json::json!({})));
+                let Some(serde_json::Value::Object(claims)) = claims else { continue };
+                for (name, rule) in &rules {
+                    if claims.contains_key(name) {
+                        return Err(policy_error(format!(
+                            "claims.{name}: the policy already has a rule for it"
+                        )));
+                    }
+                    claims.insert(name.clone(), rule.clone());
+                }
+            }
+        }
+        let doc: jwtgate::PolicyDoc =
+            serde_json::from_value(doc).map_err(|e| policy_error(format!("claims: {e}")))?;
+        jwtgate::Policy::from_doc(doc, self.base.as_deref())
+            .map(|p| NativeVerifier { inner: Arc::new(jwtgate::Verifier::new(p)), base: self.base.clone() })
+            .map_err(|e| throw(&e))
+    }
+
+    /// The policy document, defaults filled in, as JSON text.
+    #[napi(catch_unwind)]
+    pub fn policy_json(&self) -> Result<String> {
+        serde_json::to_string(self.inner.policy().doc())
+            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+    }
+
+    /// The core's counters (verifications by outcome, cache hits and
+    /// misses, cached tokens, remote key sets) as JSON text.
+    #[napi(catch_unwind)]
+    pub fn stats_json(&self, now: Option<f64>) -> Result<String> {
+        let now = clock(now)?;
+        serde_json::to_string(&self.inner.stats(now))
+            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+    }
+
+    /// Empties the verified-token cache.
+    #[napi]
+    pub fn clear_cache(&self) {
+        self.inner.clear_cache();
+    }
+}
+
+/// A header's value when it is a string (Node gives arrays only for headers
+/// that may repeat, which token sources do not use).
+fn header_text(headers: &Object, name: &str) -> Result<Option<String>> {
+    let Some(value) = headers.get::<Unknown>(name)? else { return Ok(None) };
+    if value.get_type()? != ValueType::String {
+        return Ok(None);
+    }
+    Ok(Some(value.coerce_to_string()?.into_utf8()?.into_owned()?))
+}
+
+/// One verification on the libuv pool.
+pub struct VerifyTask {
+    verifier: Arc<jwtgate::Verifier>,
+    token: String,
+    now: Option<f64>,
+}
+
+impl Task for VerifyTask {
+    type Output = std::result::Result<jwtgate::Verified, jwtgate::Error>;
+    type JsValue = Outcome;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let verifier = &self.verifier;
+        let (token, now) = (&self.token, self.now);
+        catch_unwind(AssertUnwindSafe(|| verifier.verify(token, now))).map_err(panic_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(outcome(&output))
+    }
+}
