@@ -349,11 +349,15 @@ impl Verifier {
         to_py(py, &doc)
     }
 
-    /// Counters: `{"cached_tokens": n}`.
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("cached_tokens", self.inner.cached_tokens())?;
-        Ok(dict)
+    /// The core's counters as a dict: `verifications` by outcome (`valid` or
+    /// an error code), `cache_hits`, `cache_misses`, `cached_tokens` and
+    /// `key_sets` (the state of every remote key set as of `now`).
+    #[pyo3(signature = (now=None))]
+    fn stats<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let now = clock(now)?;
+        let stats = py.detach(|| serde_json::to_value(self.inner.stats(now)));
+        let stats = stats.map_err(|e| to_pyerr(py, &jwtgate::Error::policy(e.to_string())))?;
+        to_py(py, &stats)
     }
 
     /// Empties the verified-token cache.

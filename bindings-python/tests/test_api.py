@@ -122,19 +122,30 @@ def test_verify_many_keeps_order_and_returns_errors(rsa_signer: jwtgate.Signer) 
 
 def test_cache_stats_and_clear(rsa_signer: jwtgate.Signer) -> None:
     verifier = jwtgate.Verifier(gateway_policy())
-    assert verifier.stats() == {"cached_tokens": 0}
+    stats = verifier.stats()
+    assert stats["cached_tokens"] == 0 and stats["cache_hits"] == 0 and stats["key_sets"] == []
+    assert set(stats["verifications"]) == {"valid", *jwtgate.ERROR_CODES}
     tokens = [rsa_signer.sign(claims(n=i)) for i in range(3)]
     for token in tokens + tokens:
         verifier.verify(token, now=NOW)
-    assert verifier.stats()["cached_tokens"] == 3
-    # a cache hit still re-checks the clock
+    stats = verifier.stats()
+    assert stats["cached_tokens"] == 3 and stats["cache_misses"] == 3 and stats["cache_hits"] == 3
+    # a cache hit still re-checks the clock (and drops the expired token)
     with pytest.raises(jwtgate.ExpiredTokenError):
         verifier.verify(tokens[0], now=NOW + 600)
+    with pytest.raises(jwtgate.MalformedTokenError):
+        verifier.verify("x", now=NOW)
+    stats = verifier.stats()
+    assert stats["cached_tokens"] == 2 and stats["cache_hits"] == 4
+    assert stats["verifications"]["valid"] == 6
+    assert stats["verifications"]["expired"] == 1 and stats["verifications"]["malformed"] == 1
     verifier.clear_cache()
-    assert verifier.stats() == {"cached_tokens": 0}
+    assert verifier.stats()["cached_tokens"] == 0
     off = jwtgate.Verifier(dict(gateway_policy(), cache={"max_entries": 0}))
     off.verify(tokens[0], now=NOW)
-    assert off.stats() == {"cached_tokens": 0}
+    assert off.stats(now=NOW)["cached_tokens"] == 0 and off.stats()["verifications"]["valid"] == 1
+    with pytest.raises(TypeError):
+        off.stats(now="now")
 
 
 def test_find_token_follows_the_policy_sources() -> None:
