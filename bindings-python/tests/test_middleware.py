@@ -102,3 +102,29 @@ def test_wsgi_called_directly(rsa_signer: jwtgate.Signer) -> None:
     body = b"".join(wrapped_past(environ(HTTP_AUTHORIZATION=f"Bearer {expired}"), start_response))
     answer = json.loads(body)
     assert status[-1] == "401 Unauthorized" and answer["error"] == "expired" and answer["claim"] == "exp"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette's TestClient over httpx
+def test_asgi_websockets(rsa_signer: jwtgate.Signer) -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json({"sub": websocket.state.auth["sub"]})
+        await websocket.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", ws)])
+    app.add_middleware(JwtMiddleware, policy=gateway_policy())
+    token = rsa_signer.sign(claims(exp=4_000_000_000))
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws", headers={"Authorization": f"Bearer {token}"}) as socket:
+            assert socket.receive_json() == {"sub": "ada"}
+        with pytest.raises(WebSocketDisconnect) as info:
+            with client.websocket_connect("/ws", headers={"Authorization": "Bearer nope"}):
+                pass
+        assert info.value.code == 1008
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect("/ws"):
+                pass
