@@ -104,7 +104,7 @@ def test_wsgi_called_directly(rsa_signer: jwtgate.Signer) -> None:
     assert status[-1] == "401 Unauthorized" and answer["error"] == "expired" and answer["claim"] == "exp"
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette's TestClient over httpx
+@pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient.")
 def test_asgi_websockets(rsa_signer: jwtgate.Signer) -> None:
     from starlette.routing import WebSocketRoute
     from starlette.testclient import TestClient
