@@ -1,0 +1,295 @@
+//! Result codes and the error handle.
+
+use jwtgate::{Error, ErrorKind};
+
+use crate::ffi::{handle, jwtgate_str};
+
+/// The result of a call. `JWTGATE_OK` (0) is success; 1 to 13 are the
+/// verification and policy codes of the design brief, numbered in the order
+/// of the core's `ErrorKind::ALL`; 1000 and up are the C binding's own codes
+/// (misuse of the API). Numbers are never reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum jwtgate_code {
+    /// Success.
+    JWTGATE_OK = 0,
+    /// `malformed`: not three base64url segments, bad JSON, header not an object.
+    JWTGATE_MALFORMED = 1,
+    /// `too_large`: token longer than `max_token_bytes`.
+    JWTGATE_TOO_LARGE = 2,
+    /// `header`: unsupported `crit`, `b64: false`, forbidden header use.
+    JWTGATE_HEADER = 3,
+    /// `algorithm`: alg not allowed for the issuer, or not the key's type.
+    JWTGATE_ALGORITHM = 4,
+    /// `key_not_found`: no key for the `kid`.
+    JWTGATE_KEY_NOT_FOUND = 5,
+    /// `signature`: the signature does not verify.
+    JWTGATE_SIGNATURE = 6,
+    /// `expired`: `exp` passed (beyond leeway), or older than `max_age_s`.
+    JWTGATE_EXPIRED = 7,
+    /// `not_yet_valid`: `nbf` (or `iat` as nbf) in the future.
+    JWTGATE_NOT_YET_VALID = 8,
+    /// `issuer`: unknown or mismatched `iss`.
+    JWTGATE_ISSUER = 9,
+    /// `audience`: no shared audience.
+    JWTGATE_AUDIENCE = 10,
+    /// `claim`: a claim rule failed; the error names the claim.
+    JWTGATE_CLAIM = 11,
+    /// `jwks_unavailable`: keys could not be fetched and none are cached.
+    JWTGATE_JWKS_UNAVAILABLE = 12,
+    /// `policy`: the policy document (or a signing key) is invalid.
+    JWTGATE_POLICY = 13,
+    /// A pointer argument that must not be NULL was NULL.
+    JWTGATE_NULL_PARAMETER = 1000,
+    /// Text that must be UTF-8 was not.
+    JWTGATE_INVALID_UTF8 = 1001,
+    /// The caller's buffer is too small; `*out_n` holds the length needed
+    /// (without the terminating NUL).
+    JWTGATE_BUFFER_TOO_SMALL = 1002,
+    /// The value asked for does not exist (a claim, a token in a request).
+    JWTGATE_NOT_FOUND = 1003,
+    /// An argument is out of range (an index, a length, an unknown name).
+    JWTGATE_INVALID_PARAMETER = 1004,
+    /// An error kind this version of the header does not know.
+    JWTGATE_UNKNOWN_ERROR = 1005,
+    /// The library panicked; the call had no effect. Please report it.
+    JWTGATE_PANIC = 1099,
+}
+
+use jwtgate_code::*;
+
+impl jwtgate_code {
+    /// Every code, for the tests and `jwtgate_code_name`.
+    pub(crate) const ALL: [jwtgate_code; 20] = [
+        JWTGATE_OK,
+        JWTGATE_MALFORMED,
+        JWTGATE_TOO_LARGE,
+        JWTGATE_HEADER,
+        JWTGATE_ALGORITHM,
+        JWTGATE_KEY_NOT_FOUND,
+        JWTGATE_SIGNATURE,
+        JWTGATE_EXPIRED,
+        JWTGATE_NOT_YET_VALID,
+        JWTGATE_ISSUER,
+        JWTGATE_AUDIENCE,
+        JWTGATE_CLAIM,
+        JWTGATE_JWKS_UNAVAILABLE,
+        JWTGATE_POLICY,
+        JWTGATE_NULL_PARAMETER,
+        JWTGATE_INVALID_UTF8,
+        JWTGATE_BUFFER_TOO_SMALL,
+        JWTGATE_NOT_FOUND,
+        JWTGATE_INVALID_PARAMETER,
+        JWTGATE_UNKNOWN_ERROR,
+    ];
+
+    /// The code for a core error kind.
+    pub(crate) fn from_kind(kind: ErrorKind) -> jwtgate_code {
+        match kind {
+            ErrorKind::Malformed => JWTGATE_MALFORMED,
+            ErrorKind::TooLarge => JWTGATE_TOO_LARGE,
+            ErrorKind::Header => JWTGATE_HEADER,
+            ErrorKind::Algorithm => JWTGATE_ALGORITHM,
+            ErrorKind::KeyNotFound => JWTGATE_KEY_NOT_FOUND,
+            ErrorKind::Signature => JWTGATE_SIGNATURE,
+            ErrorKind::Expired => JWTGATE_EXPIRED,
+            ErrorKind::NotYetValid => JWTGATE_NOT_YET_VALID,
+            ErrorKind::Issuer => JWTGATE_ISSUER,
+            ErrorKind::Audience => JWTGATE_AUDIENCE,
+            ErrorKind::Claim => JWTGATE_CLAIM,
+            ErrorKind::JwksUnavailable => JWTGATE_JWKS_UNAVAILABLE,
+            ErrorKind::Policy => JWTGATE_POLICY,
+            _ => JWTGATE_UNKNOWN_ERROR,
+        }
+    }
+
+    /// The stable name: the design brief's code for 1 to 13.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            JWTGATE_OK => "ok",
+            JWTGATE_MALFORMED => ErrorKind::Malformed.code(),
+            JWTGATE_TOO_LARGE => ErrorKind::TooLarge.code(),
+            JWTGATE_HEADER => ErrorKind::Header.code(),
+            JWTGATE_ALGORITHM => ErrorKind::Algorithm.code(),
+            JWTGATE_KEY_NOT_FOUND => ErrorKind::KeyNotFound.code(),
+            JWTGATE_SIGNATURE => ErrorKind::Signature.code(),
+            JWTGATE_EXPIRED => ErrorKind::Expired.code(),
+            JWTGATE_NOT_YET_VALID => ErrorKind::NotYetValid.code(),
+            JWTGATE_ISSUER => ErrorKind::Issuer.code(),
+            JWTGATE_AUDIENCE => ErrorKind::Audience.code(),
+            JWTGATE_CLAIM => ErrorKind::Claim.code(),
+            JWTGATE_JWKS_UNAVAILABLE => ErrorKind::JwksUnavailable.code(),
+            JWTGATE_POLICY => ErrorKind::Policy.code(),
+            JWTGATE_NULL_PARAMETER => "null_parameter",
+            JWTGATE_INVALID_UTF8 => "invalid_utf8",
+            JWTGATE_BUFFER_TOO_SMALL => "buffer_too_small",
+            JWTGATE_NOT_FOUND => "not_found",
+            JWTGATE_INVALID_PARAMETER => "invalid_parameter",
+            JWTGATE_UNKNOWN_ERROR => "unknown_error",
+            JWTGATE_PANIC => "panic",
+        }
+    }
+}
+
+/// An error: its code, a human message, the claim to blame (if any), the
+/// HTTP status a gateway answers with and a ready `WWW-Authenticate` value.
+/// Made by failing calls through their `out_error` parameter; the caller
+/// owns it and frees it with `jwtgate_error_free`.
+pub struct jwtgate_error {
+    pub(crate) code: jwtgate_code,
+    message: String,
+    claim: Option<String>,
+    status: u16,
+    www_authenticate: Option<String>,
+}
+
+impl jwtgate_error {
+    /// An error of the C binding itself (misuse of the API).
+    pub(crate) fn binding(code: jwtgate_code, message: impl Into<String>) -> jwtgate_error {
+        jwtgate_error { code, message: message.into(), claim: None, status: 0, www_authenticate: None }
+    }
+
+    /// A NULL argument.
+    pub(crate) fn null(what: &str) -> jwtgate_error {
+        jwtgate_error::binding(JWTGATE_NULL_PARAMETER, format!("{what} is NULL"))
+    }
+}
+
+impl From<Error> for jwtgate_error {
+    fn from(e: Error) -> jwtgate_error {
+        let status = e.http_status();
+        jwtgate_error {
+            code: jwtgate_code::from_kind(e.kind()),
+            www_authenticate: (status != 0).then(|| e.www_authenticate()),
+            message: e.message().to_owned(),
+            claim: e.claim().map(str::to_owned),
+            status,
+        }
+    }
+}
+
+/// The error's code; `JWTGATE_NULL_PARAMETER` when `error` is NULL.
+///
+/// # Safety
+/// `error` must be NULL or a live error from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_code(error: *const jwtgate_error) -> jwtgate_code {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live error.
+        unsafe { handle(error, "error") }.map_or(JWTGATE_NULL_PARAMETER, |e| e.code)
+    }
+}
+
+/// The human-readable message (not stable: match on the code). Owned by
+/// `error`: valid until `jwtgate_error_free(error)`. `{NULL, 0}` when
+/// `error` is NULL.
+///
+/// # Safety
+/// `error` must be NULL or a live error from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_message(error: *const jwtgate_error) -> jwtgate_str {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live error.
+        unsafe { handle(error, "error") }.map_or(jwtgate_str::NONE, |e| jwtgate_str::of(&e.message))
+    }
+}
+
+/// The claim the error is about (e.g. `"exp"` for `JWTGATE_EXPIRED`, the
+/// rule's claim for `JWTGATE_CLAIM`), or `{NULL, 0}` when none is named.
+/// Owned by `error`: valid until `jwtgate_error_free(error)`.
+///
+/// # Safety
+/// `error` must be NULL or a live error from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_claim(error: *const jwtgate_error) -> jwtgate_str {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live error.
+        unsafe { handle(error, "error") }.map_or(jwtgate_str::NONE, |e| jwtgate_str::of_option(e.claim.as_deref()))
+    }
+}
+
+/// The HTTP status a gateway answers with: 401, 403 (`claim`) or 503
+/// (`jwks_unavailable`); 0 for `policy` and the binding's own codes, which
+/// are configuration or programming errors. 0 when `error` is NULL.
+///
+/// # Safety
+/// `error` must be NULL or a live error from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_http_status(error: *const jwtgate_error) -> u16 {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live error.
+        unsafe { handle(error, "error") }.map_or(0, |e| e.status)
+    }
+}
+
+/// A ready `WWW-Authenticate` header value (RFC 6750), e.g.
+/// `Bearer error="invalid_token", error_description="token expired"`;
+/// `{NULL, 0}` when the HTTP status is 0. Owned by `error`: valid until
+/// `jwtgate_error_free(error)`.
+///
+/// # Safety
+/// `error` must be NULL or a live error from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_www_authenticate(error: *const jwtgate_error) -> jwtgate_str {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live error.
+        unsafe { handle(error, "error") }
+            .map_or(jwtgate_str::NONE, |e| jwtgate_str::of_option(e.www_authenticate.as_deref()))
+    }
+}
+
+/// Frees an error. `jwtgate_error_free(NULL)` does nothing.
+///
+/// # Safety
+/// `error` must be NULL or an error from this library not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_error_free(error: *mut jwtgate_error) {
+    ffi_boundary! {
+        if !error.is_null() {
+            // SAFETY: error came from Box::into_raw in this library and is
+            // freed once, as the caller promises.
+            drop(unsafe { Box::from_raw(error) });
+        }
+    }
+}
+
+/// The stable name of a code: the design brief's code string for 1 to 13
+/// (`"expired"`, `"claim"`, ...), `"ok"` for 0, `"null_parameter"` and so on
+/// for the binding's codes. Static (never free it); `{NULL, 0}` for a number
+/// that is not a code.
+#[unsafe(no_mangle)]
+pub extern "C" fn jwtgate_code_name(code: u32) -> jwtgate_str {
+    ffi_boundary! {
+        jwtgate_code::ALL
+            .iter()
+            .chain(std::iter::once(&JWTGATE_PANIC))
+            .find(|c| **c as u32 == code)
+            .map_or(jwtgate_str::NONE, |c| jwtgate_str::of(c.name()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_core_order_and_names_match_the_core_codes() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            let code = jwtgate_code::from_kind(kind);
+            assert_eq!(code as u32, i as u32 + 1, "{kind}");
+            assert_eq!(code.name(), kind.code());
+            let name = jwtgate_code_name(code as u32);
+            // SAFETY: the view points at a static string.
+            let text = unsafe { std::slice::from_raw_parts(name.data.cast::<u8>(), name.len) };
+            assert_eq!(text, kind.code().as_bytes());
+        }
+        assert_eq!(ErrorKind::ALL.len(), 13, "a new core kind needs a C code");
+        assert!(jwtgate_code_name(14).data.is_null());
+        assert!(jwtgate_code_name(999).data.is_null());
+        assert_eq!(jwtgate_code_name(1099).len, "panic".len());
+        let mut names: Vec<_> = jwtgate_code::ALL.iter().map(|c| c.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), jwtgate_code::ALL.len());
+    }
+}

@@ -1,0 +1,330 @@
+//! The verifier handle: a policy, its keys and its cache.
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_void};
+use std::path::Path;
+
+use jwtgate::{ClaimRuleDoc, ForwardDoc, Policy, PolicyDoc, TokenSourceDoc, Verifier};
+use serde_json::Value;
+
+use crate::error::{jwtgate_code, jwtgate_error};
+use crate::ffi::{bytes, copy_out, finish, handle, jwtgate_str, optional_text, out_ptr, text};
+use crate::verified::jwtgate_verified;
+
+/// Verifies tokens against one policy. Made by `jwtgate_verifier_new`,
+/// `jwtgate_verifier_from_file` or `jwtgate_verifier_from_file_with`; freed
+/// by `jwtgate_verifier_free`. Thread-safe: one verifier may be used by any
+/// number of threads at once (all calls take it `const`). Create it after
+/// `fork()`, in the process that uses it.
+pub struct jwtgate_verifier {
+    inner: Verifier,
+}
+
+/// Additions to a policy file for one place of use (an Nginx `location`):
+/// they can add rules and forwarded headers but never drop what the policy
+/// file asks for.
+#[derive(Debug, Default)]
+struct Overlay {
+    /// Replaces the policy's `token_sources`.
+    token_sources: Option<Vec<TokenSourceDoc>>,
+    /// Claim rules added to every issuer.
+    claims: BTreeMap<String, ClaimRuleDoc>,
+    /// Claims forwarded as headers, added to every issuer.
+    claims_to_headers: BTreeMap<String, String>,
+    /// A header that receives the whole payload (base64url).
+    payload_header: Option<String>,
+}
+
+impl Overlay {
+    /// Reads the overlay object; unknown members are an error that names them.
+    fn parse(text: &str) -> Result<Overlay, jwtgate::Error> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| jwtgate::Error::policy(format!("{what}: {e}"));
+        let value = jwtgate::json::parse_strict(text).map_err(|e| bad("location overlay", &e))?;
+        let Value::Object(members) = value else {
+            return Err(jwtgate::Error::policy("location overlay: must be a JSON object"));
+        };
+        let mut overlay = Overlay::default();
+        for (name, value) in members {
+            let result = match name.as_str() {
+                "token_sources" => serde_json::from_value(value).map(|v| overlay.token_sources = Some(v)),
+                "claims" => serde_json::from_value(value).map(|v| overlay.claims = v),
+                "claims_to_headers" => serde_json::from_value(value).map(|v| overlay.claims_to_headers = v),
+                "payload_header" => serde_json::from_value(value).map(|v| overlay.payload_header = Some(v)),
+                other => {
+                    return Err(jwtgate::Error::policy(format!("location overlay: unknown field {other:?}")));
+                }
+            };
+            result.map_err(|e| bad(&name, &e))?;
+        }
+        Ok(overlay)
+    }
+
+    fn apply(self, doc: &mut PolicyDoc) -> Result<(), jwtgate::Error> {
+        if let Some(sources) = self.token_sources {
+            doc.token_sources = sources;
+        }
+        for issuer in &mut doc.issuers {
+            for (name, rule) in &self.claims {
+                if issuer.claims.insert(name.clone(), rule.clone()).is_some() {
+                    return Err(jwtgate::Error::policy(format!(
+                        "claims.{name}: the policy file already has a rule for this claim"
+                    )));
+                }
+            }
+            if self.claims_to_headers.is_empty() && self.payload_header.is_none() {
+                continue;
+            }
+            let forward = issuer.forward.get_or_insert_with(ForwardDoc::default);
+            for (claim, header) in &self.claims_to_headers {
+                if let Some(old) = forward.claims_to_headers.insert(claim.clone(), header.clone())
+                    && !old.eq_ignore_ascii_case(header)
+                {
+                    return Err(jwtgate::Error::policy(format!(
+                        "claims_to_headers.{claim}: the policy file already forwards it as {old}"
+                    )));
+                }
+            }
+            if self.payload_header.is_some() {
+                forward.payload_header.clone_from(&self.payload_header);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn from_file_with(path: &str, overlay: Option<&str>) -> Result<Verifier, jwtgate::Error> {
+    let Some(overlay) = overlay else { return Verifier::from_file(path) };
+    let bad = |what: &str, e: &dyn std::fmt::Display| jwtgate::Error::policy(format!("{what}: {e}"));
+    let overlay = Overlay::parse(overlay)?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(path, &e))?;
+    let mut doc: PolicyDoc =
+        jwtgate::json::parse_strict(&text).and_then(serde_json::from_value).map_err(|e| bad(path, &e))?;
+    overlay.apply(&mut doc)?;
+    Policy::from_doc(doc, Path::new(path).parent()).map(Verifier::new)
+}
+
+fn boxed(inner: Verifier) -> *mut jwtgate_verifier {
+    Box::into_raw(Box::new(jwtgate_verifier { inner }))
+}
+
+/// Makes a verifier from a policy document in JSON text (`policy_len` bytes
+/// of UTF-8 at `policy_json`, no NUL needed). On success `*out` receives a
+/// verifier the caller frees with `jwtgate_verifier_free`. On failure
+/// (`JWTGATE_POLICY` names the bad field) `*out` is untouched and, when
+/// `out_error` is not NULL, `*out_error` receives an error to free with
+/// `jwtgate_error_free`.
+///
+/// # Safety
+/// `policy_json` must point at `policy_len` readable bytes (or be NULL);
+/// `out` and `out_error` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_new(
+    policy_json: *const c_char,
+    policy_len: usize,
+    out: *mut *mut jwtgate_verifier,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    ffi_boundary! {
+        let result = (|| {
+            let out = out_ptr(out, "out")?;
+            // SAFETY: the caller promises policy_len readable bytes.
+            let policy = unsafe { text(policy_json, policy_len, "policy_json") }?;
+            Ok((out, Verifier::from_json(policy)?))
+        })();
+        // SAFETY: out was checked non-NULL; out_error is NULL or writable.
+        unsafe { finish(result, |(out, v)| *out = boxed(v), out_error) }
+    }
+}
+
+/// Makes a verifier from a policy file (`path_len` bytes of UTF-8 at
+/// `path`, no NUL needed). Relative key file names in the policy are read
+/// from the policy file's folder. Ownership and errors as for
+/// `jwtgate_verifier_new`.
+///
+/// # Safety
+/// As for `jwtgate_verifier_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_from_file(
+    path: *const c_char,
+    path_len: usize,
+    out: *mut *mut jwtgate_verifier,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    // SAFETY: forwarded from the caller; NULL overlay means none.
+    unsafe { jwtgate_verifier_from_file_with(path, path_len, std::ptr::null(), 0, out, out_error) }
+}
+
+/// Makes a verifier from a policy file plus additions for one place of use
+/// (an Nginx `location`), given as a JSON object (`overlay_len` bytes at
+/// `overlay_json`; NULL for none) with the optional members:
+///
+/// - `"token_sources"`: replaces the policy's token sources (same syntax);
+/// - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
+///   rule for a claim the policy file already has a rule for is an error;
+/// - `"claims_to_headers"`: claim to header name, added to every issuer's
+///   `forward`;
+/// - `"payload_header"`: a header that receives the whole payload.
+///
+/// Ownership and errors as for `jwtgate_verifier_new`.
+///
+/// # Safety
+/// As for `jwtgate_verifier_new`; `overlay_json` must be NULL or point at
+/// `overlay_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_from_file_with(
+    path: *const c_char,
+    path_len: usize,
+    overlay_json: *const c_char,
+    overlay_len: usize,
+    out: *mut *mut jwtgate_verifier,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    ffi_boundary! {
+        let result = (|| {
+            let out = out_ptr(out, "out")?;
+            // SAFETY: the caller promises path_len readable bytes.
+            let path = unsafe { text(path, path_len, "path") }?;
+            // SAFETY: the caller promises NULL or overlay_len readable bytes.
+            let overlay = unsafe { optional_text(overlay_json, overlay_len, "overlay_json") }?;
+            Ok((out, from_file_with(path, overlay)?))
+        })();
+        // SAFETY: out was checked non-NULL; out_error is NULL or writable.
+        unsafe { finish(result, |(out, v)| *out = boxed(v), out_error) }
+    }
+}
+
+/// Verifies a compact JWS token (`token_len` bytes at `token`, no NUL
+/// needed). When `has_now` is true, `now` (unix seconds) pins the clock;
+/// otherwise the system clock is used. On success returns `JWTGATE_OK` and
+/// `*out_verified` receives a result the caller frees with
+/// `jwtgate_verified_free`; on failure returns the error's code, leaves
+/// `*out_verified` untouched and, when `out_error` is not NULL, stores an
+/// error the caller frees with `jwtgate_error_free`. The verifier may be
+/// used by other threads at the same time.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier; `token` must point at
+/// `token_len` readable bytes (or be NULL); `out_verified` and `out_error`
+/// must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_verify(
+    verifier: *const jwtgate_verifier,
+    token: *const c_char,
+    token_len: usize,
+    has_now: bool,
+    now: f64,
+    out_verified: *mut *mut jwtgate_verified,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    ffi_boundary! {
+        let result = (|| {
+            // SAFETY: the caller passes NULL or a live verifier.
+            let verifier = unsafe { handle(verifier, "verifier") }?;
+            let out = out_ptr(out_verified, "out_verified")?;
+            // SAFETY: the caller promises token_len readable bytes.
+            let token = unsafe { bytes(token, token_len, "token") }?;
+            let verified = verifier.inner.verify(token, has_now.then_some(now))?;
+            Ok((out, verified))
+        })();
+        // SAFETY: out was checked non-NULL; out_error is NULL or writable.
+        unsafe { finish(result, |(out, v)| *out = jwtgate_verified::boxed(v), out_error) }
+    }
+}
+
+/// Looks a request header up by name for `jwtgate_verifier_find_token`:
+/// returns true and sets `*out_value` to the header's value when the request
+/// has a header `name` (`name_len` bytes, compare case-insensitively), false
+/// otherwise. The value must stay valid until `jwtgate_verifier_find_token`
+/// returns. It must not unwind (throw) into the library.
+pub type jwtgate_header_lookup = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        name: *const c_char,
+        name_len: usize,
+        out_value: *mut jwtgate_str,
+    ) -> bool,
+>;
+
+/// Finds a request's token from the policy's `token_sources`, in order
+/// (header with its scheme, cookie, query parameter). `lookup` reads request
+/// headers (it is also asked for `"cookie"`); `query` is the raw query
+/// string without `?` (NULL when there is none). The token is copied into
+/// `buf` (`buf_len` bytes) with a terminating NUL, and `*out_n` receives its
+/// length without the NUL. Returns `JWTGATE_NOT_FOUND` when the request
+/// carries no token, `JWTGATE_BUFFER_TOO_SMALL` when `buf_len <= *out_n`
+/// (retry with `*out_n + 1` bytes).
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier; `query` NULL or
+/// `query_len` readable bytes; `buf` NULL or `buf_len` writable bytes;
+/// `out_n` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_find_token(
+    verifier: *const jwtgate_verifier,
+    lookup: jwtgate_header_lookup,
+    userdata: *mut c_void,
+    query: *const c_char,
+    query_len: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_n: *mut usize,
+) -> jwtgate_code {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live verifier.
+        let Ok(verifier) = (unsafe { handle(verifier, "verifier") }) else {
+            return jwtgate_code::JWTGATE_NULL_PARAMETER;
+        };
+        let Some(lookup) = lookup else { return jwtgate_code::JWTGATE_NULL_PARAMETER };
+        // SAFETY: the caller promises NULL or query_len readable bytes.
+        let query = match unsafe { optional_text(query, query_len, "query") } {
+            Ok(query) => query,
+            Err(e) => return e.code,
+        };
+        let header = |name: &str| -> Option<&str> {
+            let mut value = jwtgate_str::NONE;
+            // SAFETY: the callback gets a valid name and a writable jwtgate_str.
+            let found = unsafe { lookup(userdata, name.as_ptr().cast(), name.len(), &mut value) };
+            if !found || value.data.is_null() {
+                return None;
+            }
+            // SAFETY: the callback promises value.len bytes that stay valid
+            // until this call returns; a non-UTF-8 value holds no token.
+            unsafe { bytes(value.data, value.len, "header value") }.ok().and_then(|b| std::str::from_utf8(b).ok())
+        };
+        match verifier.inner.find_token(&header, query) {
+            // SAFETY: the caller promises buf_len writable bytes at buf and a
+            // writable out_n.
+            Some(token) => unsafe { copy_out(token.as_bytes(), buf, buf_len, out_n) },
+            None => jwtgate_code::JWTGATE_NOT_FOUND,
+        }
+    }
+}
+
+/// Number of tokens in the verifier's verified-token cache (0 when `verifier`
+/// is NULL or the cache is off).
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_cached_tokens(verifier: *const jwtgate_verifier) -> usize {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live verifier.
+        unsafe { handle(verifier, "verifier") }.map_or(0, |v| v.inner.cached_tokens())
+    }
+}
+
+/// Frees a verifier. `jwtgate_verifier_free(NULL)` does nothing. Results
+/// and errors it produced stay valid: free them separately.
+///
+/// # Safety
+/// `verifier` must be NULL or a verifier from this library not freed before,
+/// and no other thread may be using it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_free(verifier: *mut jwtgate_verifier) {
+    ffi_boundary! {
+        if !verifier.is_null() {
+            // SAFETY: verifier came from Box::into_raw here and is freed once.
+            drop(unsafe { Box::from_raw(verifier) });
+        }
+    }
+}
