@@ -1,0 +1,92 @@
+'use strict'
+// Every error code reaches JavaScript as a JwtError with the right fields.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Verifier, JwtError, CODES } = require('..')
+const { fixtures, unreachableJwksPolicy } = require('./helpers.js')
+
+const f = fixtures()
+const verifier = new Verifier(f.policy)
+
+test('the code list is the stable set of DESIGN.md, in C enum order', () => {
+  assert.deepStrictEqual(
+    [...CODES],
+    ['malformed', 'too_large', 'header', 'algorithm', 'key_not_found', 'signature', 'expired',
+      'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy'],
+  )
+  assert.equal(JwtError.CODES, CODES)
+})
+
+function check(e, code, status, claim) {
+  assert.ok(e instanceof JwtError, `not a JwtError: ${e}`)
+  assert.ok(e instanceof Error)
+  assert.equal(e.name, 'JwtError')
+  assert.equal(e.code, code, e.message)
+  assert.equal(e.status, status)
+  assert.equal(e.claim, claim)
+  assert.equal(typeof e.message, 'string')
+  assert.ok(e.message.length > 0)
+  const kind = code === 'claim' ? 'insufficient_scope' : 'invalid_token'
+  if (status !== null) {
+    assert.match(e.wwwAuthenticate, new RegExp(`^Bearer error="${kind}", error_description="[ -~]*"$`))
+  }
+  return true
+}
+
+const expected = {
+  malformed: [401, null],
+  too_large: [401, null],
+  header: [401, null],
+  algorithm: [401, null],
+  key_not_found: [401, null],
+  signature: [401, null],
+  expired: [401, 'exp'],
+  not_yet_valid: [401, null],
+  issuer: [401, 'iss'],
+  audience: [401, 'aud'],
+  claim: [403, 'dept'],
+}
+
+for (const [code, token] of Object.entries(f.rejects())) {
+  test(`${code}: sync, async and batch give the same fields`, async () => {
+    const [status, claim] = expected[code]
+    let syncError
+    assert.throws(() => verifier.verify(token), (e) => check((syncError = e), code, status, e.claim))
+    if (claim !== null) assert.equal(syncError.claim, claim)
+    await assert.rejects(verifier.verifyAsync(token), (e) => check(e, code, status, syncError.claim))
+    const [batch] = verifier.verifyMany([token])
+    check(batch, code, status, syncError.claim)
+    assert.equal(batch.wwwAuthenticate, syncError.wwwAuthenticate)
+  })
+}
+
+test('a valid token verifies (the fixtures are not all rejects)', () => {
+  const v = verifier.verify(f.good())
+  assert.equal(v.claims.sub, 'ada')
+  assert.equal(v.issuer, f.ISSUER)
+  assert.equal(v.headers['X-User'], 'ada')
+})
+
+test('jwks_unavailable: 503 when the key set cannot be fetched', async () => {
+  const v = new Verifier(await unreachableJwksPolicy())
+  const token = f.signer.sign({ iss: f.ISSUER, sub: 'ada' }, { lifetimeS: 60 })
+  await assert.rejects(v.verifyAsync(token), (e) => check(e, 'jwks_unavailable', 503, null))
+  assert.throws(() => v.verify(token), (e) => check(e, 'jwks_unavailable', 503, null))
+})
+
+test('policy: an invalid policy throws a JwtError with status null', () => {
+  assert.throws(() => new Verifier({ issuers: [], surprise: true }), (e) => check(e, 'policy', null, null) && /surprise/.test(e.message))
+  assert.throws(() => new Verifier('{"issuers": [{"algorithms": ["none"], "keys": {}}]}'), (e) => check(e, 'policy', null, null))
+  assert.throws(() => new Verifier('{not json'), (e) => check(e, 'policy', null, null))
+  assert.throws(() => new Verifier('/nonexistent/policy.json'), (e) => check(e, 'policy', null, null))
+})
+
+test('WWW-Authenticate cannot be broken by what a token carries', () => {
+  const token = f.signer.sign({ ...f.claims(), dept: 'HR"\r\nX-Evil: 1' }, { lifetimeS: 60 })
+  assert.throws(() => verifier.verify(token), (e) => {
+    check(e, 'claim', 403, 'dept')
+    assert.doesNotMatch(e.wwwAuthenticate, /[\r\n]/)
+    return true
+  })
+})
