@@ -332,11 +332,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     args = parser.parse_args()
 
-    versions = {
-        "jwtgate": jwtgate.__version__, "PyJWT": pyjwt.__version__,
-        "jwcrypto": __import__("jwcrypto").__version__ if hasattr(__import__("jwcrypto"), "__version__") else "?",
-        "joserfc": __import__("joserfc").__version__, "cryptography": __import__("cryptography").__version__,
-    }
+    from importlib.metadata import version
+
+    versions = {name: version(name) for name in ("jwtgate", "PyJWT", "jwcrypto", "joserfc", "cryptography")}
+    load_at_start = os.getloadavg()[0]
     rows = {}
     for alg in ALGS:
         rows[alg] = bench_alg(alg, args.seconds, args.repeat)
@@ -376,7 +375,7 @@ def main() -> None:
         print("\n".join(e2e_lines))
 
     if args.out:
-        load = os.getloadavg()
+        load = (max(load_at_start, os.getloadavg()[0]),)
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                     if line.startswith("model name")), platform.processor())
         report = [
@@ -386,9 +385,12 @@ def main() -> None:
             f"{' --e2e' if args.e2e else ''} --out RESULTS.md`)",
             "",
             f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"CPython {platform.python_version()}; load average at the end {load[0]:.2f}.",
+            f"CPython {platform.python_version()}; highest 1-minute load average seen {load[0]:.2f}.",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
             "",
+            *([f"**The machine was busy** (load {load[0]:.1f} on {os.cpu_count()} cores, other builds running):",
+               "absolute figures are low and the thread-scaling columns measure contention, not the library.",
+               ""] if load[0] > (os.cpu_count() or 1) else []),
             "Each library verifies the same token and checks signature, iss, aud and exp (PyJWT with a parsed key",
             "object, jwcrypto with a JWK, joserfc with a key and a claims registry). The floor is cryptography's",
             "signature check alone on pre-decoded input. jwtgate rows use a verifier without cache except",
