@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The C binding's test command: builds libjwtgate (shared + static), checks
+# the generated header is up to date, runs the C tests (shared vectors and
+# API misuse) under valgrind, then the Nginx module tests against a real
+# nginx. Installs what it needs (cbindgen locally, apt packages when missing).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v make >/dev/null || need_apt+=(make)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3)
+[[ -x /usr/sbin/nginx ]] || need_apt+=(nginx)
+[[ -f /usr/share/nginx/src/conf_flags ]] || need_apt+=(nginx-dev)
+if ((${#need_apt[@]})); then
+    echo "== apt-get install ${need_apt[*]}"
+    sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get install -y -q "${need_apt[@]}" \
+        || { "${sudo_cmd[@]}" apt-get update -q && "${sudo_cmd[@]}" apt-get install -y -q "${need_apt[@]}"; } \
+        || { echo "FAILED: could not install ${need_apt[*]}" >&2; exit 1; }
+fi
+
+echo "== cargo build -p jwtgate-c --release"
+cargo build -p jwtgate-c --release
+cargo test -p jwtgate-c --quiet
+
+echo "== header"
+"$here/check-header.sh"
+
+out="$root/target/jwtgate-c-tests"
+mkdir -p "$out"
+export PKG_CONFIG_PATH="$root/target/release${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -pthread)
+
+echo "== C tests (shared library, under valgrind)"
+python3 "$root/tests/c/vectors_to_lines.py" "$root/tests/vectors" >"$out/vectors.txt"
+# shellcheck disable=SC2046
+cc "${cflags[@]}" -o "$out/test_vectors" "$root/tests/c/test_vectors.c" $(pkg-config --cflags --libs jwtgate)
+# shellcheck disable=SC2046
+cc "${cflags[@]}" -o "$out/test_api" "$root/tests/c/test_api.c" $(pkg-config --cflags --libs jwtgate)
+valgrind_args=(-q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+valgrind "${valgrind_args[@]}" "$out/test_vectors" "$out/vectors.txt" | grep -v '^ok '
+valgrind "${valgrind_args[@]}" "$out/test_api"
+
+echo "== C tests (static library)"
+# shellcheck disable=SC2046
+cc "${cflags[@]}" -o "$out/test_api_static" "$root/tests/c/test_api.c" $(pkg-config --cflags jwtgate) \
+    "$root/target/release/libjwtgate.a" -lpthread -ldl -lm
+"$out/test_api_static"
+
+echo "== Nginx module"
+"$here/nginx/build.sh"
+python3 "$here/nginx/test_nginx.py"
+
+echo "C binding: all tests passed"
