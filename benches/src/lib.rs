@@ -5,6 +5,10 @@
 //! Used by the criterion benches (`benches/verify.rs`) and by the `profile`
 //! binary, which runs one contender in a loop for callgrind or perf.
 
+mod clock;
+
+pub use clock::BenchClock;
+
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use jsonwebtoken::{DecodingKey, Validation};
