@@ -15,13 +15,15 @@ claims, with optional claim rules per route.
 added to every issuer's ``claims`` section; the core evaluates them on each
 request. A failed rule is a 403 naming the claim; a bad or missing token a
 401; unreachable keys a 503, each with ``WWW-Authenticate``.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: FastAPI reads the
+annotations of ``__call__`` at run time, and on older versions it cannot
+resolve string annotations of a callable instance.)
+"""
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import HTTPException, Request
 
@@ -39,11 +41,11 @@ class JwtAuth:
     runs in the executor only when the policy fetches keys over the network.
     """
 
-    def __init__(self, policy: PolicyLike, *, offload: bool | None = None) -> None:
+    def __init__(self, policy: PolicyLike, *, offload: Optional[bool] = None) -> None:
         self.verifier: Verifier = as_verifier(policy)
         self.offload = has_remote_keys(self.verifier) if offload is None else offload
 
-    def require(self, claims: Mapping[str, Any]) -> JwtAuth:
+    def require(self, claims: Mapping[str, Any]) -> "JwtAuth":
         """A dependency that also enforces these claim rules (DESIGN.md's
         ``claims`` schema). A rule for a claim the policy already constrains
         raises ``PolicyError``, so routes can only narrow the policy."""
@@ -52,7 +54,7 @@ class JwtAuth:
     async def __call__(self, request: Request) -> dict[str, Any]:
         scope = request.scope
         token = self.verifier.find_token(scope.get("headers") or [], scope.get("query_string") or None)
-        error: JwtError | None = None
+        error: Optional[JwtError] = None
         if token is not None:
             try:
                 if self.offload:
