@@ -43,17 +43,21 @@ def is_excluded(path: str, prefixes: tuple[str, ...]) -> bool:
     return False
 
 
-def rejection(error: JwtError | None) -> tuple[int, str, bytes]:
-    """Status, ``WWW-Authenticate`` value and JSON body for a rejected request
-    (``None``: no token was found)."""
+def rejection_detail(error: JwtError | None) -> tuple[int, str, dict[str, Any]]:
+    """Status, ``WWW-Authenticate`` value and JSON-ready body for a rejected
+    request (``None``: no token was found)."""
     if error is None:
-        body = {"error": "missing_token", "message": "no token in the request"}
-        return 401, MISSING_TOKEN_CHALLENGE, json.dumps(body).encode()
-    body = {"error": error.code, "message": error.message}
+        return 401, MISSING_TOKEN_CHALLENGE, {"error": "missing_token", "message": "no token in the request"}
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
     if error.claim is not None:
         body["claim"] = error.claim
-    return error.status or 500, error.www_authenticate, json.dumps(body).encode()
+    return error.status or 500, error.www_authenticate, body
 
+
+def rejection(error: JwtError | None) -> tuple[int, str, bytes]:
+    """As ``rejection_detail``, with the body encoded as JSON."""
+    status, challenge, body = rejection_detail(error)
+    return status, challenge, json.dumps(body).encode()
 
 def forward_header_names(verifier: Verifier) -> frozenset[str]:
     """Lower-cased names of every header the policy may forward. The

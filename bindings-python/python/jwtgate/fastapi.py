@@ -21,13 +21,12 @@ annotations of ``__call__`` at run time, and on older versions it cannot
 resolve string annotations of a callable instance.)
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from fastapi import HTTPException, Request
 
-from ._http import PolicyLike, as_verifier, has_remote_keys, rejection
+from ._http import PolicyLike, as_verifier, has_remote_keys, rejection_detail
 from ._jwtgate import JwtError, Verifier
 
 __all__ = ["JwtAuth"]
@@ -67,5 +66,5 @@ class JwtAuth:
             else:
                 request.state.auth = claims
                 return claims
-        status, challenge, body = rejection(error)
-        raise HTTPException(status_code=status, detail=json.loads(body), headers={"WWW-Authenticate": challenge})
+        status, challenge, detail = rejection_detail(error)
+        raise HTTPException(status_code=status, detail=detail, headers={"WWW-Authenticate": challenge})
