@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""wrk against one nginx (1 worker, keep-alive) serving the same small static
+file with no authentication and through ngx_http_jwtgate_module, for RS256
+and ES256 tokens, with the verified-token cache off and on. Writes the table
+to RESULTS.md next to this file.
+
+Usage: benches/nginx/bench.py [seconds per run, default 5]
+(bindings-c/nginx/build.sh must have built the module.)
+"""
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
+from test_nginx import MODULE, NGINX, Signer, free_port, read  # noqa: E402
+
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+THREADS, CONNECTIONS = 1, 32
+
+
+def policy(cache_entries):
+    gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
+    ec = next(i for i in gateway["issuers"] if i["issuer"] == "https://ec.example.com/")
+    return {
+        "issuers": [
+            {"issuer": "https://rs.example.com/", "algorithms": ["RS256"], "keys": {"pem_file": "rsa.pub.pem"}},
+            {"issuer": "https://ec.example.com/", "algorithms": ["ES256"], "keys": {"jwks": ec["keys"]["jwks"]}},
+        ],
+        "cache": {"max_entries": cache_entries},
+    }, ec["keys"]["jwks"]["keys"][0].get("kid")
+
+
+def wrk(port, path, headers):
+    cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         timeout=SECONDS + 30, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{path}: {non2xx.group(1)} failed responses:\n{out}")
+    return rps, p99_ms
+
+
+def main():
+    d = tempfile.mkdtemp(prefix="jwtgate-bench-")
+    os.chmod(d, 0o755)
+    try:
+        os.makedirs(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
+            f.write("ok\n")
+        shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
+        kid = None
+        for name, entries in (("nocache", 0), ("cache", 10000)):
+            doc, kid = policy(entries)
+            with open(os.path.join(d, f"policy-{name}.json"), "w") as f:
+                json.dump(doc, f)
+        for root, dirs, files in os.walk(d):
+            for x in dirs:
+                os.chmod(os.path.join(root, x), 0o755)
+            for x in files:
+                os.chmod(os.path.join(root, x), 0o644)
+        port = free_port()
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+load_module {MODULE};
+worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location /none/ {{ alias {d}/www/; }}
+        location /nocache/ {{ jwtgate on; jwtgate_policy {d}/policy-nocache.json; alias {d}/www/; }}
+        location /cache/ {{ jwtgate on; jwtgate_policy {d}/policy-cache.json; alias {d}/www/; }}
+    }}
+}}
+""")
+        proc = subprocess.Popen([NGINX, "-p", d, "-c", conf, "-g", "daemon off;"])
+        try:
+            deadline = time.time() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise SystemExit("nginx did not start")
+                    time.sleep(0.05)
+            far = 10 * 365 * 86400
+            tokens = {
+                "RS256": Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
+                    {"iss": "https://rs.example.com/", "sub": "ada"}, lifetime=far),
+                "ES256": Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=kid).sign(
+                    {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=far),
+            }
+            rows = []
+            base = wrk(port, "/none/ok.txt", [])
+            rows.append(("no authentication", "-", "-", *base))
+            for alg, token in tokens.items():
+                for cache in ("nocache", "cache"):
+                    rps, p99 = wrk(port, f"/{cache}/ok.txt", [f"Authorization: Bearer {token}"])
+                    rows.append(("jwtgate", alg, "on" if cache == "cache" else "off", rps, p99))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    nginx_version = subprocess.run([NGINX, "-v"], capture_output=True, text=True).stderr.strip()
+    lines = [
+        "# Nginx module benchmark",
+        "",
+        f"Command: `benches/nginx/bench.py {SECONDS}` (after `bindings-c/nginx/build.sh`): "
+        f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` with keep-alive against one nginx worker "
+        "serving a 3-byte static file, with the same token on every request.",
+        "",
+        f"Machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
+        f"{nginx_version}; wrk and nginx share the machine.",
+        "",
+        "| location | alg | cache | requests/s | p99 latency (ms) | vs no authentication |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for what, alg, cache, rps, p99 in rows:
+        lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} |")
+    lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
