@@ -107,29 +107,30 @@ function nowOf(options) {
   throw typeError(`options.now must be a finite number of unix seconds or a Date, received ${describe(now)}`)
 }
 
-function forwardHeaders(flat) {
-  const headers = {}
-  for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1]
-  return headers
-}
-
 /**
  * A verified token: `claims` (the payload), `header` (the protected header,
  * parsed on first access), `issuer` (the policy entry that vouched for it,
  * or null) and `headers` (name -> value to forward to the backend).
  */
 class Verified {
+  // `raw` is the addon's `claims NUL header NUL tail` (see src/errors.rs).
   constructor(raw) {
-    this.claims = JSON.parse(raw.claims)
-    this.issuer = raw.issuer ?? null
-    this.headers = raw.headers.length === 0 ? {} : forwardHeaders(raw.headers)
-    Object.defineProperty(this, '_headerJson', { value: raw.header, writable: true })
+    const a = raw.indexOf('\0')
+    const b = raw.indexOf('\0', a + 1)
+    this.claims = JSON.parse(raw.slice(0, a))
+    this.issuer = null
+    this.headers = {}
+    if (b + 1 < raw.length) {
+      const tail = JSON.parse(raw.slice(b + 1))
+      this.issuer = tail[0]
+      for (let i = 1; i < tail.length; i += 2) this.headers[tail[i]] = tail[i + 1]
+    }
+    Object.defineProperty(this, '_header', { value: raw.slice(a + 1, b), writable: true })
   }
 
   get header() {
-    const value = typeof this._headerJson === 'string' ? JSON.parse(this._headerJson) : this._headerJson
-    this._headerJson = value
-    return value
+    if (typeof this._header === 'string') this._header = JSON.parse(this._header)
+    return this._header
   }
 
   toJSON() {
@@ -138,15 +139,54 @@ class Verified {
 }
 
 function unwrap(raw) {
-  if (raw.code !== undefined) throw rawError(raw)
+  if (typeof raw !== 'string') throw rawError(raw)
   return new Verified(raw)
 }
 
 function settle(raw) {
-  return raw.code !== undefined ? rawError(raw) : new Verified(raw)
+  return typeof raw !== 'string' ? rawError(raw) : new Verified(raw)
+}
+
+// verifyAsync gathers the calls of one event-loop turn and hands them to the
+// libuv pool in a few batches (one per pool thread, at most BATCH_MAX tokens
+// each), so a busy gateway pays one N-API round trip per batch, not per token.
+const POOL_SIZE = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4)
+const BATCH_MAX = 64
+
+function flush(verifier) {
+  const queue = verifier[kQueue]
+  verifier[kQueue] = null
+  const n = queue.tokens.length
+  const size = Math.min(BATCH_MAX, Math.max(1, Math.ceil(n / POOL_SIZE)))
+  for (let start = 0; start < n; start += size) {
+    const end = Math.min(n, start + size)
+    const settles = queue.settles.slice(start, end)
+    let task
+    try {
+      task = verifier[kNative].verifyBatchAsync(queue.tokens.slice(start, end), queue.nows.slice(start, end))
+    } catch (e) {
+      const err = convert(e)
+      for (const s of settles) s.reject(err)
+      continue
+    }
+    task.then(
+      (outcomes) => {
+        for (let i = 0; i < settles.length; i++) {
+          const raw = outcomes[i]
+          if (typeof raw === 'string') settles[i].resolve(new Verified(raw))
+          else settles[i].reject(rawError(raw))
+        }
+      },
+      (e) => {
+        const err = convert(e)
+        for (const s of settles) s.reject(err)
+      },
+    )
+  }
 }
 
 const kNative = Symbol('jwtgate.native')
+const kQueue = Symbol('jwtgate.queue')
 
 /**
  * Verifies tokens against one policy (DESIGN.md schema): a policy object,
@@ -183,7 +223,8 @@ class Verifier {
   /**
    * Verifies a token on the libuv thread pool, leaving the event loop free.
    * Resolves with a `Verified`, rejects with a `JwtError` (or a TypeError
-   * for bad arguments).
+   * for bad arguments). Calls made in the same event-loop turn are verified
+   * together, spread over the pool threads.
    */
   verifyAsync(token, options) {
     let text, now
@@ -193,8 +234,15 @@ class Verifier {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this[kNative].verifyAsync(text, now).then(unwrap, (e) => {
-      throw convert(e)
+    let queue = this[kQueue]
+    if (!queue) {
+      queue = this[kQueue] = { tokens: [], nows: [], settles: [] }
+      setImmediate(flush, this)
+    }
+    return new Promise((resolve, reject) => {
+      queue.tokens.push(text)
+      queue.nows.push(now === undefined ? NaN : now)
+      queue.settles.push({ resolve, reject })
     })
   }
 

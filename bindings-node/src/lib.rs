@@ -7,8 +7,9 @@
 //!
 //! Verification outcomes are returned as values, not thrown: a rejected token
 //! comes back as a [`errors::RawError`] (code, message, status, claim,
-//! `WWW-Authenticate`), so the sync, async and batch paths share one shape and
-//! a rejection costs no native exception. Configuration errors (an invalid
+//! `WWW-Authenticate`) and an accepted one as a string (see
+//! [`errors::raw_verified`]), so the sync, async and batch paths share one
+//! shape and a rejection costs no native exception. Configuration errors (an invalid
 //! policy or key) are thrown with a message that starts with
 //! [`errors::ERROR_PREFIX`] followed by the same fields as JSON.
 
@@ -18,7 +19,7 @@ mod errors;
 mod signer;
 mod verifier;
 
-pub use errors::{RawError, RawVerified};
+pub use errors::RawError;
 pub use signer::{GeneratedKey, NativeSigner, generate_key};
 pub use verifier::NativeVerifier;
 

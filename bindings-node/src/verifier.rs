@@ -60,10 +60,26 @@ impl NativeVerifier {
 
     /// Verifies a token on the libuv thread pool; the promise resolves with
     /// the result or the rejection.
-    #[napi(catch_unwind, ts_return_type = "Promise<RawVerified | RawError>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<string | RawError>")]
     pub fn verify_async(&self, token: String, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
         let now = clock(now)?;
         Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token, now }))
+    }
+
+    /// Verifies a batch on one libuv pool thread: `nows[i]` is the clock of
+    /// `tokens[i]` (NaN for the system clock). The promise resolves with the
+    /// outcomes in order. The JavaScript `verifyAsync` gathers the calls of
+    /// one event-loop turn into a few such batches, one per pool thread, so
+    /// each token costs one N-API round trip less.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<string | RawError>>")]
+    pub fn verify_batch_async(&self, tokens: Vec<String>, nows: Vec<f64>) -> Result<AsyncTask<BatchTask>> {
+        if nows.len() != tokens.len() {
+            return Err(type_error("tokens and nows must have the same length"));
+        }
+        if nows.iter().any(|n| n.is_infinite()) {
+            return Err(type_error("now must be a finite number of unix seconds"));
+        }
+        Ok(AsyncTask::new(BatchTask { verifier: Arc::clone(&self.inner), tokens, nows }))
     }
 
     /// Verifies many tokens in one call; outcomes in order.
@@ -203,5 +219,30 @@ impl Task for VerifyTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(outcome(&output))
+    }
+}
+
+/// A batch of verifications on one libuv pool thread.
+pub struct BatchTask {
+    verifier: Arc<jwtgate::Verifier>,
+    tokens: Vec<String>,
+    nows: Vec<f64>,
+}
+
+impl Task for BatchTask {
+    type Output = Vec<std::result::Result<jwtgate::Verified, jwtgate::Error>>;
+    type JsValue = Vec<Outcome>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let verifier = &self.verifier;
+        let (tokens, nows) = (&self.tokens, &self.nows);
+        catch_unwind(AssertUnwindSafe(|| {
+            tokens.iter().zip(nows).map(|(t, n)| verifier.verify(t, (!n.is_nan()).then_some(*n))).collect()
+        }))
+        .map_err(panic_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.iter().map(outcome).collect())
     }
 }
