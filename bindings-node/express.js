@@ -43,7 +43,11 @@ function accept(s, verified, req, next) {
 function build(s) {
   function jwtgateMiddleware(req, res, next) {
     const url = req.originalUrl ?? req.url
-    if (s.isExcluded(pathOf(url)) || (s.skip && s.skip(req))) return next()
+    if (s.isExcluded(pathOf(url)) || (s.skip && s.skip(req))) {
+      // Nothing vouches for these headers on an unauthenticated request.
+      if (s.forwardHeaders) for (const name of s.forwardNames) delete req.headers[name]
+      return next()
+    }
     let token
     try {
       token = s.verifier.findToken(req.headers, queryOf(url))

@@ -52,7 +52,11 @@ function hookFor(s) {
   }
 
   return function jwtgateOnRequest(request, reply, done) {
-    if (s.isExcluded(pathOf(request.url)) || (s.skip && s.skip(request))) return done()
+    if (s.isExcluded(pathOf(request.url)) || (s.skip && s.skip(request))) {
+      // Nothing vouches for these headers on an unauthenticated request.
+      if (s.forwardHeaders) for (const name of s.forwardNames) delete request.headers[name]
+      return done()
+    }
     let token
     try {
       token = s.verifier.findToken(request.headers, queryOf(request.url))
@@ -99,7 +103,15 @@ function jwtgatePlugin(fastify, options, done) {
   if (!fastify.hasRequestDecorator('jwtgate')) fastify.decorateRequest('jwtgate', null)
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.jwtgate
-    if (config === false) return
+    if (config === false) {
+      if (!s.forwardHeaders || s.forwardNames.length === 0) return
+      const strip = (request, reply, next) => {
+        for (const name of s.forwardNames) delete request.headers[name]
+        next()
+      }
+      route.onRequest = [strip, ...(route.onRequest === undefined ? [] : [].concat(route.onRequest))]
+      return
+    }
     let routeHook = hook
     if (config !== undefined && config !== true) {
       if (config === null || typeof config !== 'object') {

@@ -108,33 +108,61 @@ function nowOf(options) {
 }
 
 /**
- * A verified token: `claims` (the payload), `header` (the protected header,
- * parsed on first access), `issuer` (the policy entry that vouched for it,
- * or null) and `headers` (name -> value to forward to the backend).
+ * A verified token: `claims` (the payload), `header` (the protected header),
+ * `issuer` (the policy entry that vouched for it, or null) and `headers`
+ * (name -> value to forward to the backend). The verification is complete
+ * when a Verified exists; each part is parsed from the token's JSON on first
+ * access (and kept), so a caller that needs only the decision, or only the
+ * forward headers, does not pay for the rest.
  */
 class Verified {
   // `raw` is the addon's `claims NUL header NUL tail` (see src/errors.rs).
+  #raw
+  #claims
+  #header
+  #tail
   constructor(raw) {
-    const a = raw.indexOf('\0')
-    const b = raw.indexOf('\0', a + 1)
-    this.claims = JSON.parse(raw.slice(0, a))
-    this.issuer = null
-    this.headers = {}
-    if (b + 1 < raw.length) {
-      const tail = JSON.parse(raw.slice(b + 1))
-      this.issuer = tail[0]
-      for (let i = 1; i < tail.length; i += 2) this.headers[tail[i]] = tail[i + 1]
-    }
-    Object.defineProperty(this, '_header', { value: raw.slice(a + 1, b), writable: true })
+    this.#raw = raw
+  }
+
+  get claims() {
+    if (this.#claims === undefined) this.#claims = JSON.parse(this.#raw.slice(0, this.#raw.indexOf('\0')))
+    return this.#claims
   }
 
   get header() {
-    if (typeof this._header === 'string') this._header = JSON.parse(this._header)
-    return this._header
+    if (this.#header === undefined) {
+      const a = this.#raw.indexOf('\0') + 1
+      this.#header = JSON.parse(this.#raw.slice(a, this.#raw.indexOf('\0', a)))
+    }
+    return this.#header
+  }
+
+  #parts() {
+    if (this.#tail === undefined) {
+      const b = this.#raw.indexOf('\0', this.#raw.indexOf('\0') + 1) + 1
+      const tail = b < this.#raw.length ? JSON.parse(this.#raw.slice(b)) : [null]
+      const headers = {}
+      for (let i = 1; i < tail.length; i += 2) headers[tail[i]] = tail[i + 1]
+      this.#tail = { issuer: tail[0], headers }
+    }
+    return this.#tail
+  }
+
+  get issuer() {
+    return this.#parts().issuer
+  }
+
+  get headers() {
+    return this.#parts().headers
   }
 
   toJSON() {
     return { claims: this.claims, header: this.header, issuer: this.issuer, headers: this.headers }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `Verified ${JSON.stringify(this.toJSON(), null, 2)}`
   }
 }
 

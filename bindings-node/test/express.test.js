@@ -17,8 +17,8 @@ async function start(policy, { onError, seen, async }) {
   }
   const auth = jwtgate(policy, options)
   const orders = auth.require({ subscribedAPIs: { contains_all: ['orders'], required: true } })
-  app.get('/public', (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.use(auth.unless({ exclude: ['/public'] }))
+  app.get('/public', (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.get(['/health', '/health/live', '/healthz'], (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.get('/me', (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.get('/orders', orders, (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
