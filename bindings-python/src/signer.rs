@@ -22,24 +22,48 @@ pub struct Signer {
     inner: jwtgate::Signer,
 }
 
+impl Signer {
+    fn wrap(
+        py: Python<'_>,
+        signer: jwtgate::Result<jwtgate::Signer>,
+        typ: Option<String>,
+    ) -> PyResult<Signer> {
+        let signer = signer.map_err(|e| to_pyerr(py, &e))?;
+        Ok(Signer {
+            inner: match typ {
+                Some(typ) => signer.with_typ(typ),
+                None => signer,
+            },
+        })
+    }
+}
+
 #[pymethods]
 impl Signer {
     /// A signer for a private key in PEM (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    /// `typ` sets the header `typ` of its tokens (default `JWT`).
     #[staticmethod]
-    #[pyo3(signature = (alg, pem, kid=None))]
-    fn from_pem(py: Python<'_>, alg: &str, pem: &str, kid: Option<String>) -> PyResult<Signer> {
+    #[pyo3(signature = (alg, pem, kid=None, typ=None))]
+    fn from_pem(
+        py: Python<'_>,
+        alg: &str,
+        pem: &str,
+        kid: Option<String>,
+        typ: Option<String>,
+    ) -> PyResult<Signer> {
         let alg = algorithm(alg)?;
-        jwtgate::Signer::from_pem(alg, pem, kid).map(|inner| Signer { inner }).map_err(|e| to_pyerr(py, &e))
+        Signer::wrap(py, jwtgate::Signer::from_pem(alg, pem, kid), typ)
     }
 
     /// A signer for an HMAC secret (bytes, or str taken as UTF-8).
     #[staticmethod]
-    #[pyo3(signature = (alg, secret, kid=None))]
+    #[pyo3(signature = (alg, secret, kid=None, typ=None))]
     fn from_secret(
         py: Python<'_>,
         alg: &str,
         secret: &Bound<'_, PyAny>,
         kid: Option<String>,
+        typ: Option<String>,
     ) -> PyResult<Signer> {
         let alg = algorithm(alg)?;
         let secret: Vec<u8> = if let Ok(b) = secret.cast::<PyBytes>() {
@@ -52,16 +76,19 @@ impl Signer {
                 type_name(secret)
             )));
         };
-        jwtgate::Signer::from_secret(alg, &secret, kid)
-            .map(|inner| Signer { inner })
-            .map_err(|e| to_pyerr(py, &e))
+        Signer::wrap(py, jwtgate::Signer::from_secret(alg, &secret, kid), typ)
     }
 
     /// A signer for a private JWK (a dict or JSON text); `alg` defaults to
     /// the JWK's own `alg`.
     #[staticmethod]
-    #[pyo3(signature = (jwk, alg=None))]
-    fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>, alg: Option<&str>) -> PyResult<Signer> {
+    #[pyo3(signature = (jwk, alg=None, typ=None))]
+    fn from_jwk(
+        py: Python<'_>,
+        jwk: &Bound<'_, PyAny>,
+        alg: Option<&str>,
+        typ: Option<String>,
+    ) -> PyResult<Signer> {
         let alg = alg.map(algorithm).transpose()?;
         let jwk = if let Ok(text) = jwk.cast::<PyString>() {
             serde_json::from_str(&text.extract::<String>()?)
@@ -74,7 +101,7 @@ impl Signer {
                 type_name(jwk)
             )));
         };
-        jwtgate::Signer::from_jwk(&jwk, alg).map(|inner| Signer { inner }).map_err(|e| to_pyerr(py, &e))
+        Signer::wrap(py, jwtgate::Signer::from_jwk(&jwk, alg), typ)
     }
 
     /// The algorithm name, e.g. `"RS256"`.

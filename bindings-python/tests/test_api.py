@@ -213,3 +213,20 @@ def test_decode_unverified(rsa_signer: jwtgate.Signer) -> None:
 
 def test_version() -> None:
     assert jwtgate.__version__.count(".") == 2
+
+
+def test_signer_typ_meets_the_policy_typ() -> None:
+    key = jwtgate.generate_key("ES256")
+    access = jwtgate.Signer.from_pem("ES256", key["private_key"], typ="at+jwt")
+    plain = jwtgate.Signer.from_pem("ES256", key["private_key"])
+    policy = {"issuers": [{"algorithms": ["ES256"], "keys": {"jwks": jwtgate.jwks([plain])}, "typ": "at+jwt"}]}
+    verifier = jwtgate.Verifier(policy)
+    verified = verifier.verify(access.sign({"sub": "ada"}))
+    assert verified.header["typ"] == "at+jwt"
+    with pytest.raises(jwtgate.HeaderError):  # an ID token (typ JWT) cannot pass as an access token
+        verifier.verify(plain.sign({"sub": "ada"}))
+    secret = jwtgate.generate_key("HS256")["private_key"]
+    hs = jwtgate.Signer.from_secret("HS256", b64url_decode(secret), typ="at+jwt")
+    assert jwtgate.decode_unverified(hs.sign({}))[0]["typ"] == "at+jwt"
+    jwk = jwtgate.Signer.from_jwk({"kty": "oct", "k": secret, "alg": "HS256"}, typ="at+jwt")
+    assert jwtgate.decode_unverified(jwk.sign({}))[0]["typ"] == "at+jwt"
