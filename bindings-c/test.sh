@@ -29,13 +29,15 @@ fi
 echo "== cargo build -p jwtgate-c --release"
 cargo build -p jwtgate-c --release
 cargo test -p jwtgate-c --quiet
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export JWTGATE_TARGET_DIR="$target"
 
 echo "== header"
 "$here/check-header.sh"
 
-out="$root/target/jwtgate-c-tests"
+out="$target/jwtgate-c-tests"
 mkdir -p "$out"
-export PKG_CONFIG_PATH="$root/target/release${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH="$target/release${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -pthread)
 
 echo "== C tests (shared library, under valgrind)"
@@ -51,7 +53,7 @@ valgrind "${valgrind_args[@]}" "$out/test_api"
 echo "== C tests (static library)"
 # shellcheck disable=SC2046
 cc "${cflags[@]}" -o "$out/test_api_static" "$root/tests/c/test_api.c" $(pkg-config --cflags jwtgate) \
-    "$root/target/release/libjwtgate.a" -lpthread -ldl -lm
+    "$target/release/libjwtgate.a" -lpthread -ldl -lm
 "$out/test_api_static"
 
 echo "== Nginx module"

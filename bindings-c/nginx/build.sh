@@ -11,16 +11,18 @@ if [[ ! -f "$src/conf_flags" ]]; then
     echo "FAILED: $src/conf_flags missing: apt-get install nginx-dev" >&2
     exit 1
 fi
-[[ -f "$root/target/release/libjwtgate.a" ]] || cargo build -p jwtgate-c --release --manifest-path "$root/Cargo.toml"
+cargo build --quiet -p jwtgate-c --release --manifest-path "$root/Cargo.toml"
+target="${JWTGATE_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')}"
 
-out="$root/target/nginx-module"
+out="$target/nginx-module"
 rm -rf "$out/nginx-src"
 mkdir -p "$out"
 cp -r "$src" "$out/nginx-src"
 # shellcheck disable=SC1091
 source "$src/conf_flags"   # defines NGX_CONF_FLAGS
 cd "$out/nginx-src"
-JWTGATE_LIBDIR="$root/target/release" ./configure "${NGX_CONF_FLAGS[@]}" \
+JWTGATE_LIBDIR="$target/release" ./configure "${NGX_CONF_FLAGS[@]}" \
     --with-cc-opt="-g -O2 -fPIC -fstack-protector-strong -Wformat -Werror=format-security -D_FORTIFY_SOURCE=2" \
     --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC" \
     --add-dynamic-module="$here" >"$out/configure.log" 2>&1 \

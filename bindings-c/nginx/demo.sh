@@ -11,8 +11,10 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 
 cargo build --quiet --release -p jwtgate-c
 cargo build --quiet --release -p jwtgate --features cli
-[[ -f target/nginx-module/ngx_http_jwtgate_module.so ]] || "$here/build.sh" >/dev/null
-jwtgate=target/release/jwtgate
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+module="$target/nginx-module/ngx_http_jwtgate_module.so"
+[[ -f "$module" ]] || "$here/build.sh" >/dev/null
+jwtgate="$target/release/jwtgate"
 
 work="$(mktemp -d)"
 nginx_pid="" echo_pid=""
@@ -48,7 +50,7 @@ PY
 echo_pid=$!
 
 cat > "$work/nginx.conf" <<CONF
-load_module $root/target/nginx-module/ngx_http_jwtgate_module.so;
+load_module $module;
 worker_processes 1;
 error_log $work/error.log;
 pid $work/nginx.pid;

@@ -25,8 +25,9 @@ import time
 import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODULE = os.path.join(ROOT, "target", "nginx-module", "ngx_http_jwtgate_module.so")
-LIB = os.path.join(ROOT, "target", "release", "libjwtgate.so")
+TARGET = os.environ.get("JWTGATE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+MODULE = os.path.join(TARGET, "nginx-module", "ngx_http_jwtgate_module.so")
+LIB = os.path.join(TARGET, "release", "libjwtgate.so")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 ISS = "https://idp.example.com/"
 EC_ISS = "https://ec.example.com/"

@@ -53,3 +53,29 @@ macro_rules! ffi_boundary {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boom() -> jwtgate_code {
+        ffi_boundary! {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            jwtgate_code::JWTGATE_OK
+        }
+    }
+
+    fn fine() -> usize {
+        ffi_boundary! { 7 }
+    }
+
+    #[test]
+    fn a_panic_becomes_the_panic_value() {
+        assert_eq!(boom(), jwtgate_code::JWTGATE_PANIC);
+        assert_eq!(fine(), 7);
+        let s: jwtgate_str = ffi_boundary! { panic!("boom") };
+        assert!(s.data.is_null());
+    }
+}
