@@ -17,6 +17,7 @@
 
 mod errors;
 mod signer;
+mod token;
 mod verifier;
 
 pub use errors::RawError;

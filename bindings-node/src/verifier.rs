@@ -10,6 +10,7 @@ use napi::{Env, JsValue, Result, Task, ValueType};
 use napi_derive::napi;
 
 use crate::errors::{Outcome, outcome, panic_error, throw, type_error};
+use crate::token::Token;
 
 /// Verifies tokens against one policy (`Send + Sync` in the core: the same
 /// verifier serves the main thread and the libuv pool).
@@ -53,17 +54,17 @@ impl NativeVerifier {
     /// Verifies a token; returns the result or the rejection (never throws
     /// for a rejected token).
     #[napi(catch_unwind)]
-    pub fn verify(&self, token: String, now: Option<f64>) -> Result<Outcome> {
+    pub fn verify(&self, token: Token, now: Option<f64>) -> Result<Outcome> {
         let now = clock(now)?;
-        Ok(outcome(&self.inner.verify(&token, now)))
+        Ok(outcome(&self.inner.verify(&token.0, now)))
     }
 
     /// Verifies a token on the libuv thread pool; the promise resolves with
     /// the result or the rejection.
     #[napi(catch_unwind, ts_return_type = "Promise<string | RawError>")]
-    pub fn verify_async(&self, token: String, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
+    pub fn verify_async(&self, token: Token, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
         let now = clock(now)?;
-        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token, now }))
+        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token: token.0, now }))
     }
 
     /// Verifies a batch on one libuv pool thread: `nows[i]` is the clock of
@@ -72,21 +73,22 @@ impl NativeVerifier {
     /// one event-loop turn into a few such batches, one per pool thread, so
     /// each token costs one N-API round trip less.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<string | RawError>>")]
-    pub fn verify_batch_async(&self, tokens: Vec<String>, nows: Vec<f64>) -> Result<AsyncTask<BatchTask>> {
+    pub fn verify_batch_async(&self, tokens: Vec<Token>, nows: Vec<f64>) -> Result<AsyncTask<BatchTask>> {
         if nows.len() != tokens.len() {
             return Err(type_error("tokens and nows must have the same length"));
         }
         if nows.iter().any(|n| n.is_infinite()) {
             return Err(type_error("now must be a finite number of unix seconds"));
         }
+        let tokens = tokens.into_iter().map(|t| t.0).collect();
         Ok(AsyncTask::new(BatchTask { verifier: Arc::clone(&self.inner), tokens, nows }))
     }
 
     /// Verifies many tokens in one call; outcomes in order.
     #[napi(catch_unwind)]
-    pub fn verify_many(&self, tokens: Vec<String>, now: Option<f64>) -> Result<Vec<Outcome>> {
+    pub fn verify_many(&self, tokens: Vec<Token>, now: Option<f64>) -> Result<Vec<Outcome>> {
         let now = clock(now)?;
-        Ok(tokens.iter().map(|t| outcome(&self.inner.verify(t, now))).collect())
+        Ok(tokens.iter().map(|t| outcome(&self.inner.verify(&t.0, now))).collect())
     }
 
     /// The token of a request per the policy's `token_sources`. `headers` is
@@ -203,7 +205,7 @@ fn header_text(headers: &Object, name: &str) -> Result<Option<String>> {
 /// One verification on the libuv pool.
 pub struct VerifyTask {
     verifier: Arc<jwtgate::Verifier>,
-    token: String,
+    token: Vec<u8>,
     now: Option<f64>,
 }
 
@@ -225,7 +227,7 @@ impl Task for VerifyTask {
 /// A batch of verifications on one libuv pool thread.
 pub struct BatchTask {
     verifier: Arc<jwtgate::Verifier>,
-    tokens: Vec<String>,
+    tokens: Vec<Vec<u8>>,
     nows: Vec<f64>,
 }
 
