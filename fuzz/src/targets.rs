@@ -348,3 +348,49 @@ pub fn sources(data: &[u8]) -> Outcome {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forgery_oracle_knows_every_valid_gateway_vector() {
+        let f = fixtures();
+        let mut valid = 0;
+        for (file, doc) in crate::fixtures::vector_files() {
+            for v in doc["vectors"].as_array().into_iter().flatten() {
+                if v["policy"] == "gateway" && v["expect"]["valid"] == true {
+                    let token = v["token"].as_str().unwrap();
+                    let signed = token.rsplit_once('.').unwrap().0;
+                    assert!(f.signed_inputs.contains(signed.as_bytes()), "{file} / {}", v["name"]);
+                    valid += 1;
+                }
+            }
+        }
+        assert!(valid > 10, "only {valid} valid gateway vectors");
+    }
+
+    #[test]
+    fn every_target_accepts_its_seeds_and_flags_nothing_valid() {
+        for target in crate::Target::ALL {
+            let seeds = crate::corpus::load(target);
+            assert!(!seeds.is_empty(), "{} has no seeds", target.name());
+            for (name, data) in seeds.iter().take(20) {
+                assert_eq!(target.run(data), Ok(()), "{} / {name}", target.name());
+            }
+        }
+    }
+
+    #[test]
+    fn the_token_target_reaches_the_cache() {
+        let f = fixtures();
+        let claims =
+            std::fs::read_to_string(crate::fixtures::root().join("tests/vectors/claims.json")).unwrap();
+        let claims: Value = serde_json::from_str(&claims).unwrap();
+        let first = &claims["vectors"][0];
+        assert_eq!(first["expect"]["valid"], true);
+        let good = first["token"].as_str().unwrap();
+        assert_eq!(token(good.as_bytes()), Ok(()));
+        assert!(f.gateway_cached.cached_tokens() >= 1, "the token target never filled the cache");
+    }
+}
