@@ -781,7 +781,8 @@ ngx_http_jwtgate_handler(ngx_http_request_t *r)
     }
     verifier = lcf->gate->verifier;
     if (verifier == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "jwtgate: no verifier for this location");
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "jwtgate: no verifier for this location: the policy failed to load in this worker");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jwtgate_ctx_t));
@@ -902,12 +903,13 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
     if (mcf == NULL) {
         return NGX_OK;
     }
+    /* A policy the master could load but this worker cannot (typically
+     * file permissions: workers run as nginx's user) leaves the gate
+     * without a verifier: its locations then answer 500 (fail closed) and
+     * the log says why, while the rest of the server keeps working. */
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
         gates[i]->verifier = ngx_http_jwtgate_load(cycle->log, gates[i]);
-        if (gates[i]->verifier == NULL) {
-            return NGX_ERROR;
-        }
     }
     return NGX_OK;
 }

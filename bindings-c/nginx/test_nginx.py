@@ -114,6 +114,9 @@ class Nginx:
             f.write(self.config(self.policy_path))
         for name in os.listdir(self.dir):
             os.chmod(os.path.join(self.dir, name), 0o644)
+        # A policy the master (root) reads but the workers (nginx's user) cannot.
+        shutil.copy(self.policy_path, os.path.join(self.dir, "unreadable.json"))
+        os.chmod(os.path.join(self.dir, "unreadable.json"), 0o600)
         self.log = open(os.path.join(self.dir, "stderr.log"), "w")
         self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf, "-g", "daemon off;"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -176,10 +179,13 @@ http {{
             jwtgate_claim_rule subscriptions '{{"contains_all": ["orders"], "required": true}}';
             proxy_pass {up};
         }}
+        location /unreadable/ {{ jwtgate_policy {d}/unreadable.json; proxy_pass {up}; }}
         location /cookie/ {{ jwtgate_token cookie=at; proxy_pass {up}; }}
         location /query/ {{ jwtgate_token query=access_token header=X-Token; proxy_pass {up}; }}
         location /vars/ {{
             jwtgate_claim_header dept X-Dept;
+            jwtgate_claim_header 'we"ird\\\\name' X-Weird;  # nginx unescapes \\\\ to \\
+            jwtgate_claim_header https://example.com/tenant X-Tenant;
             jwtgate_payload_header X-JWT-Payload;
             proxy_set_header X-Var-Sub $jwt_sub;
             proxy_set_header X-Var-Org $jwt_org;
@@ -200,9 +206,25 @@ http {{
                     text += f.read()[-4000:]
         return text
 
+    def workers(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True,
+                             timeout=TIMEOUT).stdout
+        return {int(pid) for pid in out.split()}
+
     def reload(self):
+        """`nginx -s reload`, then waits until every old worker is gone, so
+        each later request meets a worker with the new policy."""
+        old = self.workers()
         subprocess.run([NGINX, "-p", self.dir, "-c", self.conf, "-s", "reload"], check=True, timeout=TIMEOUT,
                        capture_output=True)
+        deadline = time.time() + TIMEOUT
+        while True:
+            current = self.workers()
+            if current and not (current & old):
+                return
+            if time.time() > deadline:
+                raise AssertionError("old workers still running after reload:\n" + self.errors())
+            time.sleep(0.05)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -306,10 +328,16 @@ class ModuleTest(unittest.TestCase):
                 challenge = self.assert_rejected("/api/x", self.bearer(tok), code, status)
                 self.assertIn("insufficient_scope" if code == "claim" else "invalid_token", challenge)
         self.assertEqual(self.assert_rejected("/api/x", {}, "missing_token"), "Bearer")
-        # The code is in the access log too.
-        with open(os.path.join(self.ng.dir, "access.log"), encoding="utf-8") as f:
-            log = f.read()
+        # The code is in the access log too (written just after the response).
+        deadline = time.time() + TIMEOUT
+        while True:
+            with open(os.path.join(self.ng.dir, "access.log"), encoding="utf-8") as f:
+                log = f.read()
+            if "/api/x 401 code=missing_token sub=-" in log or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertIn("/api/x 403 code=claim sub=-", log)
+        self.assertIn("/api/x 401 code=missing_token sub=-", log)
 
     def test_other_issuer_with_jwks(self):
         status, _, _ = self.ng.get("/api/x", self.bearer(self.ec.sign({"iss": EC_ISS, "sub": "grace"})))
@@ -322,11 +350,13 @@ class ModuleTest(unittest.TestCase):
         self.assertEqual(echoed["path"], "/public/page")
 
     def test_claims_to_headers_and_variables(self):
-        token = self.rs.sign(self.claims())
+        token = self.rs.sign(self.claims(**{'we"ird\\name': "yes", "https://example.com/tenant": "acme"}))
         status, _, echoed = self.ng.get("/vars/x", {**self.bearer(token), "X-User": "mallory", "X-Dept": "spoof"})
         self.assertEqual(status, 200)
         self.assertEqual(echoed_all(echoed, "X-User"), ["ada"])  # the client's value is replaced
         self.assertEqual(echoed_all(echoed, "X-Dept"), ["IT"])
+        self.assertEqual(echoed_all(echoed, "X-Weird"), ["yes"])
+        self.assertEqual(echoed_all(echoed, "X-Tenant"), ["acme"])
         self.assertEqual(echoed_all(echoed, "X-JWT-Payload"), [token.split(".")[1]])
         self.assertEqual(echoed_all(echoed, "X-Var-Sub"), ["ada"])
         self.assertEqual(echoed_all(echoed, "X-Var-Org"), ["Engines"])
@@ -364,15 +394,21 @@ class ModuleTest(unittest.TestCase):
         self.ng.write_policy(["Sales"])
         try:
             self.ng.reload()
-            deadline = time.time() + TIMEOUT
-            while self.ng.get("/api/x", self.bearer(sales))[0] != 200:
-                self.assertLess(time.time(), deadline, "reload did not take effect:\n" + self.ng.errors())
-                time.sleep(0.1)
+            for _ in range(4):  # whichever worker answers
+                self.assertEqual(self.ng.get("/api/x", self.bearer(sales))[0], 200)
             it = self.rs.sign(self.claims(dept="IT"))
             self.assert_rejected("/api/x", self.bearer(it), "claim", 403)
         finally:
             self.ng.write_policy(["IT", "HR"])
             self.ng.reload()
+
+    @unittest.skipUnless(os.geteuid() == 0, "workers only switch to an unprivileged user under root")
+    def test_a_policy_the_workers_cannot_read_fails_closed(self):
+        token = self.rs.sign(self.claims())
+        status, headers, _ = self.ng.get("/unreadable/x", self.bearer(token))
+        self.assertEqual(status, 500)
+        self.assertEqual(self.ng.get("/public/x")[0], 200)  # the rest of the server still works
+        self.assertIn("the policy failed to load in this worker", self.ng.errors())
 
     def test_nginx_t_refuses_a_broken_policy(self):
         bad = os.path.join(self.ng.dir, "bad.json")
