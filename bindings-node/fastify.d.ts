@@ -1,17 +1,16 @@
 import type { ClaimRule, JwtError, Policy, Verified, Verifier } from './index'
 import type { MiddlewareOptions } from './express'
 
-export interface FastifyJwtgateOptions extends MiddlewareOptions<any> {
-  policy: Policy | string | Verifier
-  /** Send a reply yourself; when it does not, the default rejection is sent. */
-  onError?: (err: JwtError, request: any, reply: any) => void | Promise<void>
-}
-
-/** Per-route `config.jwtgate`: false opts out, `{claims}` adds rules. */
-export type JwtgateRouteConfig = false | { claims?: Record<string, ClaimRule> }
-
-declare function jwtgate(fastify: any, options: FastifyJwtgateOptions, done: (err?: Error) => void): void
+declare function jwtgate(fastify: any, options: jwtgate.FastifyJwtgateOptions, done: (err?: Error) => void): void
 declare namespace jwtgate {
+  export interface FastifyJwtgateOptions extends MiddlewareOptions<any> {
+    policy: Policy | string | Verifier
+    /** Send a reply yourself; when it does not, the default rejection is sent. */
+    onError?: (err: JwtError, request: any, reply: any) => void | Promise<void>
+  }
+
+  /** Per-route `config.jwtgate`: false opts out, `{claims}` adds rules. */
+  export type JwtgateRouteConfig = false | { claims?: Record<string, ClaimRule> }
   export { jwtgate, JwtError }
 }
 declare module 'fastify' {
@@ -23,7 +22,7 @@ declare module 'fastify' {
     jwtgate: Verifier
   }
   interface FastifyContextConfig {
-    jwtgate?: JwtgateRouteConfig
+    jwtgate?: jwtgate.JwtgateRouteConfig
   }
 }
 export = jwtgate
