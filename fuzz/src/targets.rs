@@ -209,6 +209,17 @@ fn scratch_file() -> PathBuf {
     })
 }
 
+/// Removes the scratch files this process wrote.
+pub fn remove_scratch_files() {
+    let dir = crate::fixtures::root().join("target/fuzz-scratch");
+    let prefix = format!("jwks-{}-", std::process::id());
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Runs the sample tokens against a verifier built from fuzzed input.
 fn exercise(verifier: &Verifier) -> Outcome {
     for token in &fixtures().sample_tokens {

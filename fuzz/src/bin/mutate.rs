@@ -338,6 +338,7 @@ fn main() -> ExitCode {
             });
         }
     });
+    jwtgate_fuzz::targets::remove_scratch_files();
     let reports = reports.into_inner().unwrap();
     let (mut passed, mut failed) = (0, 0);
     for i in 0..o.targets.len() {
