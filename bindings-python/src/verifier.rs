@@ -309,9 +309,11 @@ impl Verifier {
     }
 
     /// A new verifier for the same policy with extra claim rules (the
-    /// `claims` section of DESIGN.md) added to every issuer. A rule for a
-    /// claim the policy already constrains is a `PolicyError`, so a route
-    /// can only narrow what the policy accepts.
+    /// `claims` section of DESIGN.md) added to every issuer, so a route can
+    /// only narrow what the policy accepts. When an issuer already has a
+    /// rule for the claim, the new rule goes in under the claim's JSON
+    /// Pointer (`roles` -> `/roles`) and both must hold; a second clash is
+    /// a `PolicyError`.
     fn with_claims(&self, py: Python<'_>, rules: &Bound<'_, PyDict>) -> PyResult<Verifier> {
         let rules = to_json(rules.as_any())?;
         let policy_error = |m: String| to_pyerr(py, &jwtgate::Error::policy(m));
@@ -325,12 +327,16 @@ impl Verifier {
                     .map(|o| o.entry("claims").or_insert_with(|| serde_json::json!({})));
                 let Some(serde_json::Value::Object(claims)) = claims else { continue };
                 for (name, rule) in &rules {
-                    if claims.contains_key(name) {
+                    let mut key = name.clone();
+                    if claims.contains_key(&key) && !name.starts_with('/') {
+                        key = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+                    }
+                    if claims.contains_key(&key) {
                         return Err(policy_error(format!(
                             "claims.{name}: the policy already has a rule for it"
                         )));
                     }
-                    claims.insert(name.clone(), rule.clone());
+                    claims.insert(key, rule.clone());
                 }
             }
         }

@@ -189,8 +189,17 @@ def test_with_claims_narrows_the_policy(rsa_signer: jwtgate.Signer) -> None:
     assert info.value.claim == "roles" and info.value.status == 403
     with pytest.raises(jwtgate.ClaimError):
         admin.verify(rsa_signer.sign(claims(dept="HR", roles=["admin"])), now=NOW)
+    # a rule for a claim the policy already constrains: both must hold
+    it_or_ops = verifier.with_claims({"dept": {"one_of": ["IT", "OPS"]}})
+    assert it_or_ops.verify(ok, now=NOW).claims["dept"] == "IT"
+    with pytest.raises(jwtgate.ClaimError) as info:
+        verifier.with_claims({"dept": {"equals": "HR"}}).verify(ok, now=NOW)
+    assert info.value.claim == "/dept"
+    with pytest.raises(jwtgate.ClaimError) as info:
+        it_or_ops.verify(rsa_signer.sign(claims(dept="OPS")), now=NOW)
+    assert info.value.claim == "dept"  # the policy's own rule still holds
     with pytest.raises(jwtgate.PolicyError):
-        verifier.with_claims({"dept": {"equals": "HR"}})  # would replace the policy's rule
+        it_or_ops.with_claims({"dept": {"equals": "IT"}})  # a third rule has no name left
     with pytest.raises(jwtgate.PolicyError):
         verifier.with_claims({"sub": {"regexx": "x"}})
     with pytest.raises(jwtgate.PolicyError):

@@ -46,8 +46,8 @@ class JwtAuth:
 
     def require(self, claims: Mapping[str, Any]) -> "JwtAuth":
         """A dependency that also enforces these claim rules (DESIGN.md's
-        ``claims`` schema). A rule for a claim the policy already constrains
-        raises ``PolicyError``, so routes can only narrow the policy."""
+        ``claims`` schema), on top of the policy's own: routes can only
+        narrow the policy. See ``Verifier.with_claims``."""
         return JwtAuth(self.verifier.with_claims(dict(claims)), offload=self.offload)
 
     async def __call__(self, request: Request) -> dict[str, Any]:
