@@ -223,13 +223,11 @@ fn verify_signature(
         let sets =
             issuer.jku.as_ref().ok_or_else(|| Error::new(ErrorKind::Header, "header jku is not trusted"))?;
         let remote = sets.set_for(jku)?;
-        return remote.keys_for(kid, now)?.keys.verify(kid, header.alg, message, signature);
+        return remote.verify(kid, header.alg, message, signature, now);
     }
     match &issuer.keys {
         IssuerKeys::Static(keys) => keys.verify(kid, header.alg, message, signature),
-        IssuerKeys::Remote(remote) => {
-            remote.keys_for(kid, now)?.keys.verify(kid, header.alg, message, signature)
-        }
+        IssuerKeys::Remote(remote) => remote.verify(kid, header.alg, message, signature, now),
     }
 }
 

@@ -30,7 +30,7 @@ use arc_swap::ArcSwapOption;
 use parking_lot::{Condvar, Mutex};
 use serde_json::Value;
 
-use crate::alg::AlgorithmSet;
+use crate::alg::{Algorithm, AlgorithmSet};
 use crate::error::{Error, ErrorKind};
 use crate::keys::{KeySet, Strictness, keyset_from_jwks};
 use fetch::Fetcher;
@@ -134,33 +134,56 @@ impl RemoteKeys {
         }
     }
 
-    /// The key set to verify a token with `kid` at `now`.
-    pub(crate) fn keys_for(self: &Arc<Self>, kid: Option<&str>, now: f64) -> Result<Arc<Loaded>, Error> {
-        let Some(set) = self.usable(now) else {
-            // Nothing usable: wait (bounded) for a fetch, shared with others.
-            self.fetch_and_wait(now, self.settings.initial_wait);
-            return self.usable(now).ok_or_else(|| {
-                let why =
-                    self.control.lock().last_error.clone().unwrap_or_else(|| "no key set loaded yet".into());
-                unavailable(format!("keys unavailable: {why}"))
-            });
-        };
-        if now >= set.refresh_at {
-            self.refresh_in_background(now);
-        }
-        if let Some(kid) = kid
-            && !set.keys.has_kid(kid)
-            && self.may_refetch_for_kid(now)
+    /// Verifies a signature with the set that serves `kid` at `now`.
+    ///
+    /// The common case reads the current set through an `arc_swap` guard:
+    /// no lock, and no shared reference count that threads would fight
+    /// over. Only a missing, too stale or kid-less set goes further.
+    pub(crate) fn verify(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+        now: f64,
+    ) -> Result<(), Error> {
         {
-            self.fetch_and_wait(now, self.settings.timeout);
-            return Ok(self.usable(now).unwrap_or(set));
+            let guard = self.current.load();
+            if let Some(set) = guard.as_ref().filter(|s| self.is_usable(s, now)) {
+                let known = kid.is_none_or(|kid| set.keys.has_kid(kid));
+                if now >= set.refresh_at {
+                    self.refresh_in_background(now);
+                }
+                if known || !self.may_refetch_for_kid(now) {
+                    return set.keys.verify(kid, alg, message, signature);
+                }
+                // An unknown kid with the refetch free: fetch, then verify
+                // with whatever set is current (the new one on success).
+                drop(guard);
+                self.fetch_and_wait(now, self.settings.timeout);
+                return self.with_usable(now, |keys| keys.verify(kid, alg, message, signature));
+            }
         }
-        Ok(set)
+        // Nothing usable: wait (bounded) for a fetch, shared with others.
+        self.fetch_and_wait(now, self.settings.initial_wait);
+        self.with_usable(now, |keys| keys.verify(kid, alg, message, signature))
     }
 
-    /// The current set if it is not older than `max_stale_s`.
-    fn usable(&self, now: f64) -> Option<Arc<Loaded>> {
-        self.current.load_full().filter(|set| now - set.fetched_at <= self.settings.max_stale_s)
+    fn is_usable(&self, set: &Loaded, now: f64) -> bool {
+        now - set.fetched_at <= self.settings.max_stale_s
+    }
+
+    /// Runs `f` on the current set if it is usable, else `jwks_unavailable`.
+    fn with_usable<R>(&self, now: f64, f: impl FnOnce(&KeySet) -> Result<R, Error>) -> Result<R, Error> {
+        let guard = self.current.load();
+        match guard.as_ref().filter(|s| self.is_usable(s, now)) {
+            Some(set) => f(&set.keys),
+            None => {
+                let why =
+                    self.control.lock().last_error.clone().unwrap_or_else(|| "no key set loaded yet".into());
+                Err(unavailable(format!("keys unavailable: {why}")))
+            }
+        }
     }
 
     /// Claims the per-cooldown unknown-`kid` refetch, if it is free.
