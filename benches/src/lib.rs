@@ -191,6 +191,7 @@ impl Case {
         let verified = self.jwtgate.verify(&self.token, Some(self.now)).expect("jwtgate verify");
         assert_eq!(verified.claims()["tenant"], "acme");
         self.jwtgate_cached.verify(&self.token, Some(self.now)).expect("jwtgate verify");
+        assert_eq!(self.jwtgate_cached.cached_tokens(), 1, "{}: token cached", self.alg);
         assert!(self.jsonwebtoken().expect("jsonwebtoken decode"), "{}: jsonwebtoken", self.alg);
 
         let mut tampered = self.token.clone().into_bytes();
@@ -213,5 +214,24 @@ impl Case {
     pub fn jsonwebtoken(&self) -> Result<bool, jsonwebtoken::errors::Error> {
         let data = jsonwebtoken::decode::<Claims>(&self.token, &self.jwt_key, &self.jwt_validation)?;
         Ok(data.claims.tenant == "acme")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contender of every case accepts its token and jwtgate rejects
+    /// a tampered one (`Case::check` panics otherwise), so the benches time
+    /// real verifications.
+    #[test]
+    fn every_case_verifies_its_token() {
+        for (alg, jwt_alg) in ALGS {
+            let case = Case::new(alg, jwt_alg);
+            let (message, sig) = case.split();
+            let mut bad = sig.clone();
+            bad[0] ^= 1;
+            assert!(!case.raw_key.verify(message, &bad), "{alg}: raw check accepts a bad signature");
+        }
     }
 }
