@@ -9,8 +9,9 @@ root="$(cd "$here/.." && pwd)"
 cd "$root"
 
 need_apt=()
-command -v cc >/dev/null || need_apt+=(build-essential)
+command -v cc >/dev/null && command -v c++ >/dev/null || need_apt+=(build-essential)
 command -v make >/dev/null || need_apt+=(make)
+command -v ps >/dev/null || need_apt+=(procps)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3)
@@ -37,24 +38,32 @@ echo "== header"
 
 out="$target/jwtgate-c-tests"
 mkdir -p "$out"
-export PKG_CONFIG_PATH="$target/release${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# Only for pkg-config: exported, it would change cargo's build-script
+# environment and rebuild the crypto crates on the next cargo call.
+pc() { PKG_CONFIG_PATH="$target/release${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config "$@"; }
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -pthread)
 
 echo "== C tests (shared library, under valgrind)"
 python3 "$root/tests/c/vectors_to_lines.py" "$root/tests/vectors" >"$out/vectors.txt"
 # shellcheck disable=SC2046
-cc "${cflags[@]}" -o "$out/test_vectors" "$root/tests/c/test_vectors.c" $(pkg-config --cflags --libs jwtgate)
+cc "${cflags[@]}" -o "$out/test_vectors" "$root/tests/c/test_vectors.c" $(pc --cflags --libs jwtgate)
 # shellcheck disable=SC2046
-cc "${cflags[@]}" -o "$out/test_api" "$root/tests/c/test_api.c" $(pkg-config --cflags --libs jwtgate)
+cc "${cflags[@]}" -o "$out/test_api" "$root/tests/c/test_api.c" $(pc --cflags --libs jwtgate)
 valgrind_args=(-q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
 valgrind "${valgrind_args[@]}" "$out/test_vectors" "$out/vectors.txt" | grep -v '^ok '
 valgrind "${valgrind_args[@]}" "$out/test_api"
 
 echo "== C tests (static library)"
 # shellcheck disable=SC2046
-cc "${cflags[@]}" -o "$out/test_api_static" "$root/tests/c/test_api.c" $(pkg-config --cflags jwtgate) \
+cc "${cflags[@]}" -o "$out/test_api_static" "$root/tests/c/test_api.c" $(pc --cflags jwtgate) \
     "$target/release/libjwtgate.a" -lpthread -ldl -lm
 "$out/test_api_static"
+
+echo "== C++ (header compatibility)"
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror -o "$out/header_cplusplus" "$root/tests/c/header_cplusplus.cc" \
+    $(pc --cflags --libs jwtgate)
+"$out/header_cplusplus" && echo "ok - the header compiles and links as C++"
 
 echo "== Nginx module"
 "$here/nginx/build.sh"
