@@ -78,6 +78,16 @@ impl<'de> Visitor<'de> for Name {
     }
 }
 
+/// String equality for the short names of claims, inlined: most names
+/// differ in length or first byte, and equal lengths are common (`iss`,
+/// `sub`, `aud`, `exp`, `nbf`, `iat`), where a `memcmp` call would cost more
+/// than the comparison.
+#[inline]
+pub(crate) fn short_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Names seen so far in one object; a linear scan beats hashing at the sizes
 /// tokens have.
 #[derive(Default)]
@@ -85,7 +95,7 @@ struct SeenNames<'de>(SmallVec<[Cow<'de, str>; 16]>);
 
 impl<'de> SeenNames<'de> {
     fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
-        if self.0.contains(&name) {
+        if self.0.iter().any(|n| short_eq(n, &name)) {
             return Err(duplicate(&name));
         }
         self.0.push(name);

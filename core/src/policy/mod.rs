@@ -184,7 +184,7 @@ impl Policy {
     }
 
     pub(crate) fn wants(&self, name: &str) -> bool {
-        self.wanted.iter().any(|w| w == name)
+        self.wanted.iter().any(|w| crate::json::short_eq(w, name))
     }
 
     /// The issuer entry for a token's `iss`.
