@@ -4,7 +4,7 @@ file with no authentication and through ngx_http_jwtgate_module, for RS256
 and ES256 tokens, with the verified-token cache off and on. Writes the table
 to RESULTS.md next to this file.
 
-Usage: benches/nginx/bench.py [seconds per run, default 5]
+Usage: benches/nginx/bench.py [seconds per run, default 4] [rounds, default 3]
 (bindings-c/nginx/build.sh must have built the module.)
 """
 import json
@@ -23,7 +23,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
 from test_nginx import MODULE, NGINX, Signer, free_port, read  # noqa: E402
 
-SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 THREADS, CONNECTIONS = 1, 32
 
 
@@ -112,13 +113,22 @@ http {{
                 "ES256": Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=kid).sign(
                     {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=far),
             }
-            rows = []
-            base = wrk(port, "/none/ok.txt", [])
-            rows.append(("no authentication", "-", "-", *base))
+            cases = [("no authentication", "-", "-", "/none/ok.txt", [])]
             for alg, token in tokens.items():
                 for cache in ("nocache", "cache"):
-                    rps, p99 = wrk(port, f"/{cache}/ok.txt", [f"Authorization: Bearer {token}"])
-                    rows.append(("jwtgate", alg, "on" if cache == "cache" else "off", rps, p99))
+                    cases.append(("jwtgate", alg, "on" if cache == "cache" else "off", f"/{cache}/ok.txt",
+                                  [f"Authorization: Bearer {token}"]))
+            # The machine is shared: run every case ROUNDS times in rotating
+            # order and keep each case's best run (the least disturbed one).
+            best = {}
+            for round_ in range(ROUNDS):
+                for i in range(len(cases)):
+                    case = cases[(i + round_) % len(cases)]
+                    rps, p99 = wrk(port, case[3], case[4])
+                    if case[:3] not in best or rps > best[case[:3]][0]:
+                        best[case[:3]] = (rps, p99)
+            rows = [(*c[:3], *best[c[:3]]) for c in cases]
+            base = rows[0][3:]
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -135,9 +145,10 @@ http {{
     lines = [
         "# Nginx module benchmark",
         "",
-        f"Command: `benches/nginx/bench.py {SECONDS}` (after `bindings-c/nginx/build.sh`): "
+        f"Command: `benches/nginx/bench.py {SECONDS} {ROUNDS}` (after `bindings-c/nginx/build.sh`): "
         f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` with keep-alive against one nginx worker "
-        "serving a 3-byte static file, with the same token on every request.",
+        "serving a 3-byte static file, with the same token on every request; each row is the best of "
+        f"{ROUNDS} runs taken in rotating order.",
         "",
         f"Machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
         f"{nginx_version}; wrk and nginx share the machine.",
@@ -148,6 +159,12 @@ http {{
     for what, alg, cache, rps, p99 in rows:
         lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} |")
     lines.append("")
+    lines += [
+        "The machine is shared with other builds, so runs vary; compare rows of the same run. With the",
+        "cache on, a repeat token costs a hash lookup; with it off every request pays the signature",
+        "check, the floor of a verification (see the core's criterion benches).",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
