@@ -96,7 +96,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// A compiled claim rule.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Rule {
     path: ClaimPath,
     equals: Option<Value>,

@@ -47,7 +47,7 @@ pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
 pub use policy::{
     CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
-    MAX_LEEWAY_S, Policy, PolicyDoc, TokenSourceDoc,
+    MAX_LEEWAY_S, Policy, PolicyDoc, PolicyOverlay, TokenSourceDoc,
 };
 pub use signer::{GeneratedKey, Signer, generate_key, jwks};
 pub use sources::{TokenSource, cookie_value, find_token, query_value};

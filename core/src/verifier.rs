@@ -14,7 +14,7 @@ use crate::claims::ClaimPath;
 use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HeaderCache};
 use crate::json::{Members, scan_object};
-use crate::policy::{Issuer, IssuerKeys, Policy};
+use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
 use crate::sources::{TokenSource, find_token};
 use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Inner, Verified, Window};
@@ -61,6 +61,19 @@ impl Verifier {
     /// A verifier for a policy as a JSON value.
     pub fn from_value(value: Value) -> Result<Verifier, Error> {
         Policy::from_value(value).map(Verifier::new)
+    }
+
+    /// A verifier for this policy plus per-route additions (extra claim
+    /// rules, forwarded headers), sharing this verifier's keys and JWKS
+    /// caches. Build it once per route, not per request.
+    pub fn with_overlay(&self, overlay: &PolicyOverlay) -> Result<Verifier, Error> {
+        self.policy.with_overlay(overlay).map(Verifier::new)
+    }
+
+    /// [`Verifier::with_overlay`] for claim rules only: `rules` is an object
+    /// of rules in the policy's syntax, e.g. `{"subscribedAPIs": {"contains_all": ["orders"]}}`.
+    pub fn with_claims(&self, rules: Value) -> Result<Verifier, Error> {
+        self.with_overlay(&PolicyOverlay::from_claims(rules)?)
     }
 
     /// The compiled policy.

@@ -82,6 +82,10 @@ fn fetches_once_and_serves_from_cache() {
     assert_eq!(stats.key_sets[0].remote.kids, ["k1"]);
     assert_eq!(stats.key_sets[0].remote.age_s, Some(7.0));
     assert_eq!(stats.verifications["valid"], 20);
+    // A per-route verifier shares the cached set: no fetch of its own.
+    let route = v.with_claims(json!({"sub": {"equals": "ada"}})).unwrap();
+    assert_eq!(code(route.verify(token(&k1), Some(NOW))), "valid");
+    assert_eq!(server.requests(), 1);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod doc;
 mod keys;
+mod overlay;
 mod remote;
 
 use std::path::Path;
@@ -21,13 +22,14 @@ use crate::error::Error;
 use crate::jwks::RemoteKeys;
 use crate::keys::KeySet;
 use crate::sources::TokenSource;
+pub use overlay::PolicyOverlay;
 pub(crate) use remote::JkuSets;
 
 /// Claims the verifier always reads when present.
 pub(crate) const REGISTERED: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
 
 /// A compiled, ready policy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub(crate) issuers: Vec<Issuer>,
     pub(crate) max_token_bytes: usize,
@@ -40,13 +42,13 @@ pub struct Policy {
 }
 
 /// One compiled issuer entry.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Issuer {
     pub iss: Option<Arc<str>>,
     pub audiences: Vec<String>,
     pub algorithms: AlgorithmSet,
     pub keys: IssuerKeys,
-    pub jku: Option<JkuSets>,
+    pub jku: Option<Arc<JkuSets>>,
     pub leeway: f64,
     pub require: Vec<ClaimPath>,
     pub iat_as_nbf: bool,
@@ -59,10 +61,10 @@ pub(crate) struct Issuer {
 }
 
 /// Where an issuer's keys live.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum IssuerKeys {
     /// Parsed at load: PEM, inline JWKS, JWKS file, HMAC secret.
-    Static(KeySet),
+    Static(Arc<KeySet>),
     /// A JWKS cache over `jwks_uri` or `discovery`.
     Remote(Arc<RemoteKeys>),
 }
@@ -84,7 +86,7 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
 }
 
 /// An HTTP header name: one or more RFC 9110 `tchar`s.
-fn is_header_name(name: &str) -> bool {
+pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
@@ -145,8 +147,22 @@ impl Policy {
             return Err(Error::policy("token_sources: list at least one source"));
         }
 
+        let mut policy = Policy {
+            issuers,
+            max_token_bytes: doc.max_token_bytes,
+            cache_entries: doc.cache.max_entries,
+            token_sources,
+            wanted: Vec::new(),
+            doc,
+        };
+        policy.refresh_wanted();
+        Ok(policy)
+    }
+
+    /// Recomputes the top-level claim names the verifier reads.
+    fn refresh_wanted(&mut self) {
         let mut wanted: Vec<String> = REGISTERED.iter().map(|s| s.to_string()).collect();
-        for issuer in &issuers {
+        for issuer in &self.issuers {
             let roots = issuer
                 .require
                 .iter()
@@ -158,14 +174,7 @@ impl Policy {
                 }
             }
         }
-        Ok(Policy {
-            issuers,
-            max_token_bytes: doc.max_token_bytes,
-            cache_entries: doc.cache.max_entries,
-            token_sources,
-            wanted,
-            doc,
-        })
+        self.wanted = wanted;
     }
 
     /// The document the policy was compiled from.
@@ -197,7 +206,7 @@ impl Policy {
     }
 }
 
-fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+pub(crate) fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = e.path().to_string();
     if path == "." {
         Error::policy(e.into_inner().to_string())
@@ -228,11 +237,11 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
             keys::check_single_source(&doc.keys)?;
             IssuerKeys::Remote(remote)
         }
-        None => IssuerKeys::Static(keys::load_static_keys(&doc.keys, algorithms, base)?),
+        None => IssuerKeys::Static(Arc::new(keys::load_static_keys(&doc.keys, algorithms, base)?)),
     };
     let jku = match doc.allowed_jku.as_slice() {
         [] => None,
-        prefixes => Some(JkuSets::new(prefixes, &doc.keys, algorithms)?),
+        prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms)?)),
     };
     let audiences = doc.audiences.clone().unwrap_or_default();
     if doc.audiences.is_some() && audiences.is_empty() {
