@@ -239,6 +239,24 @@ static char *read_file(const char *path) {
     return buf;
 }
 
+/* A request: header pairs and a query string. */
+typedef struct {
+    const char *names[4];
+    const char *values[4];
+} request;
+
+static bool lookup(void *userdata, const char *name, size_t name_len, jwtgate_str *out_value) {
+    const request *r = userdata;
+    for (int i = 0; i < 4 && r->names[i]; i++) {
+        if (strlen(r->names[i]) == name_len && strncasecmp(r->names[i], name, name_len) == 0) {
+            out_value->data = r->values[i];
+            out_value->len = strlen(r->values[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void test_pem_signer_and_policy_file(void) {
     const char *pem = read_file("tests/keys/ecp256.pem");
     CHECK(pem != NULL);
@@ -300,28 +318,37 @@ static void test_pem_signer_and_policy_file(void) {
     CHECK(msg.data && memmem(msg.data, msg.len, "claimz", 6) != NULL);
     jwtgate_error_free(e);
 
+    /* An overlay cannot replace a rule the policy file has. */
+    f = fopen(path, "w");
+    fputs("{\"issuers\":[{\"algorithms\":[\"ES256\"],\"keys\":{\"pem_file\":\"key.pem\"},"
+          "\"claims\":{\"scope\":{\"contains_all\":[\"orders:read\"]}}}]}", f);
+    fclose(f);
+    const char *weaker = "{\"claims\":{\"scope\":{}}}";
+    e = NULL;
+    CHECK(jwtgate_verifier_from_file_with(path, strlen(path), weaker, strlen(weaker), &verifier, &e) ==
+          JWTGATE_POLICY);
+    msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "scope", 5) != NULL);
+    jwtgate_error_free(e);
+
+    /* An overlay's token sources replace the policy's. */
+    const char *cookie_only = "{\"token_sources\":[{\"cookie\":\"c\"}]}";
+    verifier = NULL;
+    CHECK(jwtgate_verifier_from_file_with(path, strlen(path), cookie_only, strlen(cookie_only), &verifier, NULL) ==
+          JWTGATE_OK);
+    char buf[64];
+    size_t n = 0;
+    request bearer = {{"Authorization"}, {"Bearer a.b.c"}};
+    CHECK(jwtgate_verifier_find_token(verifier, lookup, &bearer, NULL, 0, buf, sizeof buf, &n) == JWTGATE_NOT_FOUND);
+    request cookie = {{"Cookie"}, {"c=x.y.z"}};
+    CHECK(jwtgate_verifier_find_token(verifier, lookup, &cookie, NULL, 0, buf, sizeof buf, &n) == JWTGATE_OK);
+    CHECK(strcmp(buf, "x.y.z") == 0);
+    jwtgate_verifier_free(verifier);
+
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
     jwtgate_string_free(token);
     jwtgate_signer_free(signer);
-}
-
-/* A request: header pairs and a query string. */
-typedef struct {
-    const char *names[4];
-    const char *values[4];
-} request;
-
-static bool lookup(void *userdata, const char *name, size_t name_len, jwtgate_str *out_value) {
-    const request *r = userdata;
-    for (int i = 0; i < 4 && r->names[i]; i++) {
-        if (strlen(r->names[i]) == name_len && strncasecmp(r->names[i], name, name_len) == 0) {
-            out_value->data = r->values[i];
-            out_value->len = strlen(r->values[i]);
-            return true;
-        }
-    }
-    return false;
 }
 
 static void test_find_token(void) {
