@@ -302,7 +302,8 @@ class Verifier {
    * A new verifier for the same policy with extra claim rules (the policy's
    * `claims` syntax) added to every issuer, e.g.
    * `{subscribedAPIs: {contains_all: ['orders'], required: true}}`.
-   * A rule for a claim the policy already constrains is a `policy` error.
+   * The policy's own rules still hold (a rule on a claim the policy already
+   * checks holds as well), and the keys and JWKS caches are shared.
    */
   withClaims(rules) {
     if (!isPlainObject(rules)) throw typeError(`rules must be an object, received ${describe(rules)}`)

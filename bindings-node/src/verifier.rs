@@ -2,7 +2,6 @@
 //! pool) and batch paths.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
@@ -17,9 +16,6 @@ use crate::token::Token;
 #[napi]
 pub struct NativeVerifier {
     inner: Arc<jwtgate::Verifier>,
-    /// Directory of the policy file, against which relative key paths of
-    /// derived policies (`withClaims`) resolve.
-    base: Option<PathBuf>,
 }
 
 /// A time for the core: a finite number, or the system clock.
@@ -36,7 +32,7 @@ impl NativeVerifier {
     #[napi(factory, catch_unwind)]
     pub fn from_json(text: String) -> Result<NativeVerifier> {
         jwtgate::Verifier::from_json(&text)
-            .map(|v| NativeVerifier { inner: Arc::new(v), base: None })
+            .map(|v| NativeVerifier { inner: Arc::new(v) })
             .map_err(|e| throw(&e))
     }
 
@@ -44,10 +40,8 @@ impl NativeVerifier {
     /// directory).
     #[napi(factory, catch_unwind)]
     pub fn from_file(path: String) -> Result<NativeVerifier> {
-        let path = PathBuf::from(path);
-        let base = path.parent().map(PathBuf::from);
         jwtgate::Verifier::from_file(&path)
-            .map(|v| NativeVerifier { inner: Arc::new(v), base })
+            .map(|v| NativeVerifier { inner: Arc::new(v) })
             .map_err(|e| throw(&e))
     }
 
@@ -133,40 +127,17 @@ impl NativeVerifier {
     }
 
     /// A new verifier for the same policy with extra claim rules (JSON text
-    /// of an object in the policy's `claims` syntax) added to every issuer.
-    /// A rule for a claim the policy already constrains is a policy error,
-    /// so a route can only narrow what the policy accepts.
+    /// of an object in the policy's `claims` syntax) added to every issuer
+    /// by the core (`Verifier::with_claims`): the policy's rules still hold,
+    /// and the keys and JWKS caches are shared.
     #[napi(catch_unwind)]
     pub fn with_claims(&self, rules: String) -> Result<NativeVerifier> {
-        let policy_error = |m: String| throw(&jwtgate::Error::policy(m));
-        let rules: serde_json::Value =
-            serde_json::from_str(&rules).map_err(|e| policy_error(format!("claims: {e}")))?;
-        let serde_json::Value::Object(rules) = rules else {
+        let rules: serde_json::Value = serde_json::from_str(&rules)
+            .map_err(|e| throw(&jwtgate::Error::policy(format!("claims: {e}"))))?;
+        if !rules.is_object() {
             return Err(type_error("claim rules must be an object"));
-        };
-        let mut doc =
-            serde_json::to_value(self.inner.policy().doc()).map_err(|e| policy_error(e.to_string()))?;
-        if let Some(serde_json::Value::Array(issuers)) = doc.get_mut("issuers") {
-            for issuer in issuers {
-                let claims = issuer
-                    .as_object_mut()
-                    .map(|o| o.entry("claims").or_insert_with(|| serde_json::json!({})));
-                let Some(serde_json::Value::Object(claims)) = claims else { continue };
-                for (name, rule) in &rules {
-                    if claims.contains_key(name) {
-                        return Err(policy_error(format!(
-                            "claims.{name}: the policy already has a rule for it"
-                        )));
-                    }
-                    claims.insert(name.clone(), rule.clone());
-                }
-            }
         }
-        let doc: jwtgate::PolicyDoc =
-            serde_json::from_value(doc).map_err(|e| policy_error(format!("claims: {e}")))?;
-        jwtgate::Policy::from_doc(doc, self.base.as_deref())
-            .map(|p| NativeVerifier { inner: Arc::new(jwtgate::Verifier::new(p)), base: self.base.clone() })
-            .map_err(|e| throw(&e))
+        self.inner.with_claims(rules).map(|v| NativeVerifier { inner: Arc::new(v) }).map_err(|e| throw(&e))
     }
 
     /// The policy document, defaults filled in, as JSON text.

@@ -123,7 +123,7 @@ test('findToken follows token_sources in order (the core does the parsing)', () 
   assert.equal(headerOnly.findToken({ 'x-token': 'tok' }, 'access_token=q'), 'tok')
 })
 
-test('withClaims narrows the policy; a clash with an existing rule is a policy error', () => {
+test('withClaims narrows the policy; the policy\'s own rules still hold', () => {
   const orders = verifier.withClaims({ subscribedAPIs: { contains_all: ['orders'], required: true } })
   assert.ok(orders instanceof Verifier)
   assert.equal(orders.verify(f.good({ subscribedAPIs: ['orders', 'billing'] })).claims.sub, 'ada')
@@ -131,7 +131,10 @@ test('withClaims narrows the policy; a clash with an existing rule is a policy e
   assert.throws(() => orders.verify(f.good()), { code: 'claim', claim: 'subscribedAPIs' })
   // The original verifier is unchanged.
   assert.equal(verifier.verify(f.good()).claims.sub, 'ada')
-  assert.throws(() => verifier.withClaims({ dept: { equals: 'HR' } }), { code: 'policy' })
+  // A route rule on a claim the policy already checks holds together with it.
+  const hr = verifier.withClaims({ dept: { equals: 'HR' } })
+  assert.throws(() => hr.verify(f.good()), { code: 'claim', claim: 'dept' })
+  assert.throws(() => hr.verify(f.good({ dept: 'HR' })), { code: 'claim', claim: 'dept' })
   assert.throws(() => verifier.withClaims({ x: { bogus: 1 } }), { code: 'policy' })
   assert.deepStrictEqual(orders.policy.issuers[0].claims.subscribedAPIs.contains_all, ['orders'])
 })
