@@ -199,6 +199,9 @@ ngx_http_jwtgate_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (lcf->policy.data != NULL) {
         return "is duplicate";
     }
+    if (value[1].len == 0) {
+        return "needs a file name";
+    }
     lcf->policy = value[1];
     if (ngx_conf_full_name(cf->cycle, &lcf->policy, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -448,10 +451,8 @@ ngx_http_jwtgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->gate = prev->gate;
     }
     if (conf->gate != NULL || conf->policy.len == 0) {
-        if (conf->enable && conf->policy.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"jwtgate on\" needs a \"jwtgate_policy\"");
-            return NGX_CONF_ERROR;
-        }
+        /* "jwtgate on" without a policy here may get one in a nested
+         * block; where it does not, requests fail closed (500). */
         return NGX_CONF_OK;
     }
 
@@ -772,8 +773,12 @@ ngx_http_jwtgate_handler(ngx_http_request_t *r)
     char                          stack_buf[4096], *token = stack_buf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_jwtgate_module);
-    if (!lcf->enable || lcf->gate == NULL) {
+    if (!lcf->enable) {
         return NGX_DECLINED;
+    }
+    if (lcf->gate == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "jwtgate: \"jwtgate on\" without \"jwtgate_policy\"");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
     if (ctx != NULL) {

@@ -410,15 +410,39 @@ class ModuleTest(unittest.TestCase):
         self.assertEqual(self.ng.get("/public/x")[0], 200)  # the rest of the server still works
         self.assertIn("the policy failed to load in this worker", self.ng.errors())
 
+    def nginx_t(self, name, text):
+        conf = os.path.join(self.ng.dir, name)
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(text.replace(f"pid {self.ng.dir}/nginx.pid", f"pid {self.ng.dir}/{name}.pid"))
+        return subprocess.run([NGINX, "-t", "-p", self.ng.dir, "-c", conf], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+
+    def test_nginx_t_takes_on_at_http_level_with_policies_per_location(self):
+        d = self.ng.dir
+        done = self.nginx_t("nested.conf", f"""
+load_module {MODULE};
+error_log {d}/error.log;
+pid {d}/nginx.pid;
+events {{ }}
+http {{
+    jwtgate on;
+    server {{
+        listen 127.0.0.1:{free_port()};
+        location /a/ {{ jwtgate_policy {self.ng.policy_path}; }}
+        location /b/ {{ }}
+    }}
+}}
+""")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        done = self.nginx_t("empty.conf", self.ng.config('""'))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("jwtgate_policy", done.stderr)
+
     def test_nginx_t_refuses_a_broken_policy(self):
         bad = os.path.join(self.ng.dir, "bad.json")
         with open(bad, "w", encoding="utf-8") as f:
             f.write('{"issuers": [{"algorithms": ["RS256"], "leway_s": 5, "keys": {"pem_file": "rsa.pub.pem"}}]}')
-        conf = os.path.join(self.ng.dir, "bad.conf")
-        with open(conf, "w", encoding="utf-8") as f:
-            f.write(self.ng.config(bad).replace(f"pid {self.ng.dir}/nginx.pid", f"pid {self.ng.dir}/bad.pid"))
-        done = subprocess.run([NGINX, "-t", "-p", self.ng.dir, "-c", conf], capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        done = self.nginx_t("bad.conf", self.ng.config(bad))
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("leway_s", done.stderr)
 
