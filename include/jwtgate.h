@@ -362,7 +362,8 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
 //
 // - `"token_sources"`: replaces the policy's token sources (same syntax);
 // - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
-//   rule for a claim the policy file already has a rule for is an error;
+//   rule for a claim the policy file already checks holds as well as the
+//   file's own;
 // - `"claims_to_headers"`: claim to header name, added to every issuer's
 //   `forward`;
 // - `"payload_header"`: a header that receives the whole payload.

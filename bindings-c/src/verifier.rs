@@ -1,11 +1,8 @@
 //! The verifier handle: a policy, its keys and its cache.
 
-use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
-use std::path::Path;
 
-use jwtgate::{ClaimRuleDoc, ForwardDoc, Policy, PolicyDoc, TokenSourceDoc, Verifier};
-use serde_json::Value;
+use jwtgate::Verifier;
 
 use crate::error::{jwtgate_code, jwtgate_error};
 use crate::ffi::{bytes, copy_out, finish, handle, jwtgate_str, optional_text, out_ptr, text};
@@ -20,87 +17,16 @@ pub struct jwtgate_verifier {
     inner: Verifier,
 }
 
-/// Additions to a policy file for one place of use (an Nginx `location`):
-/// they can add rules and forwarded headers but never drop what the policy
-/// file asks for.
-#[derive(Debug, Default)]
-struct Overlay {
-    /// Replaces the policy's `token_sources`.
-    token_sources: Option<Vec<TokenSourceDoc>>,
-    /// Claim rules added to every issuer.
-    claims: BTreeMap<String, ClaimRuleDoc>,
-    /// Claims forwarded as headers, added to every issuer.
-    claims_to_headers: BTreeMap<String, String>,
-    /// A header that receives the whole payload (base64url).
-    payload_header: Option<String>,
-}
-
-impl Overlay {
-    /// Reads the overlay object; unknown members are an error that names them.
-    fn parse(text: &str) -> Result<Overlay, jwtgate::Error> {
-        let bad = |what: &str, e: &dyn std::fmt::Display| jwtgate::Error::policy(format!("{what}: {e}"));
-        let value = jwtgate::json::parse_strict(text).map_err(|e| bad("location overlay", &e))?;
-        let Value::Object(members) = value else {
-            return Err(jwtgate::Error::policy("location overlay: must be a JSON object"));
-        };
-        let mut overlay = Overlay::default();
-        for (name, value) in members {
-            let result = match name.as_str() {
-                "token_sources" => serde_json::from_value(value).map(|v| overlay.token_sources = Some(v)),
-                "claims" => serde_json::from_value(value).map(|v| overlay.claims = v),
-                "claims_to_headers" => serde_json::from_value(value).map(|v| overlay.claims_to_headers = v),
-                "payload_header" => serde_json::from_value(value).map(|v| overlay.payload_header = Some(v)),
-                other => {
-                    return Err(jwtgate::Error::policy(format!("location overlay: unknown field {other:?}")));
-                }
-            };
-            result.map_err(|e| bad(&name, &e))?;
-        }
-        Ok(overlay)
-    }
-
-    fn apply(self, doc: &mut PolicyDoc) -> Result<(), jwtgate::Error> {
-        if let Some(sources) = self.token_sources {
-            doc.token_sources = sources;
-        }
-        for issuer in &mut doc.issuers {
-            for (name, rule) in &self.claims {
-                if issuer.claims.insert(name.clone(), rule.clone()).is_some() {
-                    return Err(jwtgate::Error::policy(format!(
-                        "claims.{name}: the policy file already has a rule for this claim"
-                    )));
-                }
-            }
-            if self.claims_to_headers.is_empty() && self.payload_header.is_none() {
-                continue;
-            }
-            let forward = issuer.forward.get_or_insert_with(ForwardDoc::default);
-            for (claim, header) in &self.claims_to_headers {
-                if let Some(old) = forward.claims_to_headers.insert(claim.clone(), header.clone())
-                    && !old.eq_ignore_ascii_case(header)
-                {
-                    return Err(jwtgate::Error::policy(format!(
-                        "claims_to_headers.{claim}: the policy file already forwards it as {old}"
-                    )));
-                }
-            }
-            if self.payload_header.is_some() {
-                forward.payload_header.clone_from(&self.payload_header);
-            }
-        }
-        Ok(())
-    }
-}
-
+/// A verifier for a policy file plus the additions of one place of use (an
+/// Nginx `location`), applied by the core's [`jwtgate::PolicyOverlay`]:
+/// extra rules and forwarded headers for every issuer and the token sources;
+/// the file's own rules keep holding.
 fn from_file_with(path: &str, overlay: Option<&str>) -> Result<Verifier, jwtgate::Error> {
-    let Some(overlay) = overlay else { return Verifier::from_file(path) };
-    let bad = |what: &str, e: &dyn std::fmt::Display| jwtgate::Error::policy(format!("{what}: {e}"));
-    let overlay = Overlay::parse(overlay)?;
-    let text = std::fs::read_to_string(path).map_err(|e| bad(path, &e))?;
-    let mut doc: PolicyDoc =
-        jwtgate::json::parse_strict(&text).and_then(serde_json::from_value).map_err(|e| bad(path, &e))?;
-    overlay.apply(&mut doc)?;
-    Policy::from_doc(doc, Path::new(path).parent()).map(Verifier::new)
+    let verifier = Verifier::from_file(path)?;
+    let Some(overlay) = overlay else { return Ok(verifier) };
+    let value = jwtgate::json::parse_strict(overlay)
+        .map_err(|e| jwtgate::Error::policy(format!("location overlay: {e}")))?;
+    verifier.with_overlay(&jwtgate::PolicyOverlay::from_value(value)?)
 }
 
 fn boxed(inner: Verifier) -> *mut jwtgate_verifier {
@@ -160,7 +86,8 @@ pub unsafe extern "C" fn jwtgate_verifier_from_file(
 ///
 /// - `"token_sources"`: replaces the policy's token sources (same syntax);
 /// - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
-///   rule for a claim the policy file already has a rule for is an error;
+///   rule for a claim the policy file already checks holds as well as the
+///   file's own;
 /// - `"claims_to_headers"`: claim to header name, added to every issuer's
 ///   `forward`;
 /// - `"payload_header"`: a header that receives the whole payload.

@@ -318,7 +318,7 @@ static void test_pem_signer_and_policy_file(void) {
     CHECK(msg.data && memmem(msg.data, msg.len, "claimz", 6) != NULL);
     jwtgate_error_free(e);
 
-    /* An overlay cannot replace a rule the policy file has. */
+    /* An overlay cannot weaken a rule the policy file has: an empty rule is refused. */
     f = fopen(path, "w");
     fputs("{\"issuers\":[{\"algorithms\":[\"ES256\"],\"keys\":{\"pem_file\":\"key.pem\"},"
           "\"claims\":{\"scope\":{\"contains_all\":[\"orders:read\"]}}}]}", f);

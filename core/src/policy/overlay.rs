@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::{Issuer, Policy, is_header_name};
 use crate::claims::{ClaimPath, Rule};
 use crate::error::Error;
-use crate::policy::ClaimRuleDoc;
+use crate::policy::{ClaimRuleDoc, TokenSourceDoc};
+use crate::sources::TokenSource;
 
 /// Additions to every issuer of a policy.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -30,6 +31,10 @@ pub struct PolicyOverlay {
     /// A header for the whole payload, if the policy names none.
     #[serde(default)]
     pub payload_header: Option<String>,
+    /// Where this route looks for the token, replacing the policy's
+    /// `token_sources` (where to look never loosens what is accepted).
+    #[serde(default)]
+    pub token_sources: Option<Vec<TokenSourceDoc>>,
 }
 
 impl PolicyOverlay {
@@ -110,6 +115,14 @@ impl Policy {
                     forward.payload_header = overlay.payload_header.clone();
                 }
             }
+        }
+        if let Some(sources) = &overlay.token_sources {
+            derived.token_sources =
+                sources.iter().map(TokenSource::compile).collect::<Result<Vec<_>, _>>()?;
+            if derived.token_sources.is_empty() {
+                return Err(Error::policy("token_sources: list at least one source"));
+            }
+            derived.doc.token_sources = sources.clone();
         }
         derived.refresh_wanted();
         Ok(derived)
