@@ -573,6 +573,101 @@ fn attack_vectors() -> Vec<Value> {
         v.push(json!({"name": name, "description": why, "policy": policy, "token": good, "now": NOW,
                       "expect": {"valid": false, "code": "policy"}}));
     }
+    v.extend(more_attack_vectors(&rsa, &good_ec, &ec_sig));
+    v
+}
+
+/// Edge cases found while fuzzing: numbers, look-alike names, curve-order
+/// signatures, ignored and nested headers, broken keys and header names.
+fn more_attack_vectors(rsa: &Signer, good_ec: &str, ec_sig: &[u8]) -> Vec<Value> {
+    let hs = hmac_signer();
+    let vector = |name: &str, why: &str, token: String, expect: Value| json!({"name": name, "description": why, "policy": "gateway", "token": token, "now": NOW, "expect": expect});
+    let fail = |code: &str, claim: Option<&str>| match claim {
+        Some(c) => json!({"valid": false, "code": code, "claim": c}),
+        None => json!({"valid": false, "code": code}),
+    };
+    let mut lookalike = good_a();
+    let sub = lookalike.as_object_mut().unwrap().remove("sub").unwrap();
+    lookalike["\u{0455}ub"] = sub;
+    // The order n of P-256: s = n is out of range.
+    let order = base64url_decode("_____wAAAAD__________7zm-q2nF56E87nKwvxjJVE").unwrap();
+    let ec_parts: Vec<&str> = good_ec.split('.').collect();
+    let s_is_order = [&ec_sig[..32], &order[..]].concat();
+    let nested_header = format!("{{\"alg\":\"HS256\",\"x\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+    let mut v = vec![
+        vector(
+            "c-exp-null",
+            "a NumericDate is a number, never null",
+            raw(&hs, &header("HS256", None), &format!("{{\"iss\":\"{ISS_C}\",\"exp\":null}}")),
+            fail("malformed", Some("exp")),
+        ),
+        vector(
+            "c-nbf-1e308",
+            "huge but finite dates compare as numbers",
+            raw(&hs, &header("HS256", None), &format!("{{\"iss\":\"{ISS_C}\",\"nbf\":1e308}}")),
+            fail("not_yet_valid", None),
+        ),
+        vector(
+            "a-sub-lookalike",
+            "a Cyrillic look-alike is another claim name",
+            raw(rsa, &header("RS256", None), &lookalike.to_string()),
+            fail("claim", Some("sub")),
+        ),
+        vector(
+            "a-dept-fullwidth",
+            "full-width IT is not IT",
+            raw(
+                rsa,
+                &header("RS256", None),
+                &with(good_a(), json!({"dept": "\u{ff29}\u{ff34}"})).to_string(),
+            ),
+            fail("claim", Some("dept")),
+        ),
+        vector(
+            "ecdsa-s-equals-order",
+            "s must be below the curve order",
+            format!("{}.{}.{}", ec_parts[0], ec_parts[1], base64url_encode(s_is_order)),
+            fail("signature", None),
+        ),
+        vector(
+            "x5c-header-ignored",
+            "keys come only from the policy; x5c is never used",
+            raw(rsa, &json!({"alg": "RS256", "x5c": ["MIIB"]}).to_string(), &good_a().to_string()),
+            json!({"valid": true}),
+        ),
+        vector(
+            "header-nested-40",
+            "nesting bomb in the header",
+            raw(&hs, &nested_header, &json!({"iss": ISS_C}).to_string()),
+            fail("malformed", None),
+        ),
+        vector(
+            "alg-lowercase",
+            "alg names are case-sensitive",
+            raw(rsa, &json!({"alg": "rs256"}).to_string(), &good_a().to_string()),
+            fail("algorithm", None),
+        ),
+    ];
+    let mut off_curve = signer(Algorithm::ES256, "ecp256.pem", Some("ec1")).public_jwk().unwrap();
+    let mut y = base64url_decode(off_curve["y"].as_str().unwrap()).unwrap();
+    y[31] ^= 1;
+    off_curve["y"] = json!(base64url_encode(y));
+    for (name, why, policy) in [
+        (
+            "policy-ec-point-off-curve",
+            "an EC point must lie on its curve",
+            json!({"issuers": [{"algorithms": ["ES256"], "keys": {"jwks": {"keys": [off_curve]}}}]}),
+        ),
+        (
+            "policy-forward-header-name-crlf",
+            "header names are checked at load",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": key("rsa.pub.pem")},
+                             "forward": {"claims_to_headers": {"sub": "X-User\r\nX: 1"}}}]}),
+        ),
+    ] {
+        v.push(json!({"name": name, "description": why, "policy": policy, "token": good_ec, "now": NOW,
+                      "expect": {"valid": false, "code": "policy"}}));
+    }
     v
 }
 

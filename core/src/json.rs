@@ -11,6 +11,7 @@
 //! caller asks for them.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -88,17 +89,35 @@ pub(crate) fn short_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// Names seen so far in one object; a linear scan beats hashing at the sizes
-/// tokens have.
+/// Objects with more names than this switch from a linear scan to a hash
+/// set, so a payload of thousands of members costs linear time, not
+/// quadratic (the check runs before the signature is known to be good).
+const LINEAR_NAMES: usize = 32;
+
+/// Names seen so far in one object: a linear scan at the sizes tokens
+/// usually have, a hash set for large objects.
 #[derive(Default)]
-struct SeenNames<'de>(SmallVec<[Cow<'de, str>; 16]>);
+struct SeenNames<'de> {
+    few: SmallVec<[Cow<'de, str>; 16]>,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
 
 impl<'de> SeenNames<'de> {
     fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
-        if self.0.iter().any(|n| short_eq(n, &name)) {
+        if let Some(many) = &mut self.many {
+            if many.contains(&name) {
+                return Err(duplicate(&name));
+            }
+            many.insert(name);
+            return Ok(());
+        }
+        if self.few.iter().any(|n| short_eq(n, &name)) {
             return Err(duplicate(&name));
         }
-        self.0.push(name);
+        self.few.push(name);
+        if self.few.len() > LINEAR_NAMES {
+            self.many = Some(self.few.drain(..).collect());
+        }
         Ok(())
     }
 }
@@ -274,6 +293,18 @@ mod tests {
             assert!(scan_object(text, &none).is_err(), "{text}");
             assert!(parse_strict(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn large_objects_still_find_duplicates() {
+        let members: Vec<String> = (0..5000).map(|i| format!("\"m{i}\":{i}")).collect();
+        let ok = format!("{{{}}}", members.join(","));
+        assert!(scan_object(&ok, &none).is_ok());
+        let dup = format!("{{{},\"m4999\":0}}", members.join(","));
+        assert!(scan_object(&dup, &none).is_err());
+        assert!(scan_object(&dup, &all).is_err());
+        let early = format!("{{\"m3\":0,{}}}", members.join(","));
+        assert!(parse_strict(&early).is_err());
     }
 
     #[test]

@@ -110,9 +110,16 @@ impl Verifier {
     }
 
     /// Verifies a compact JWS token. `now` (unix seconds) pins the clock;
-    /// `None` uses the system clock.
+    /// `None` uses the system clock; a non-finite `now` is a `policy` error.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
-        let result = self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now));
+        let result = match now {
+            // A NaN clock would make every time comparison false and so
+            // accept any exp and nbf: refuse it rather than guess.
+            Some(now) if !now.is_finite() => {
+                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+            }
+            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now)),
+        };
         self.counters.result(result.as_ref().err().map(Error::kind));
         result
     }

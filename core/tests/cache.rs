@@ -38,6 +38,18 @@ fn hits_recheck_the_time_window() {
 }
 
 #[test]
+fn a_non_finite_clock_is_refused_not_trusted() {
+    let v = verifier(100);
+    let t = token(json!({"sub": "a", "exp": 1000.0, "nbf": 5e9}));
+    for now in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(v.verify(&t, Some(now)).unwrap_err().code(), "policy");
+    }
+    let fresh = token(json!({"sub": "b", "exp": NOW + 10.0}));
+    v.verify(&fresh, Some(NOW)).unwrap();
+    assert_eq!(v.verify(&fresh, Some(f64::NAN)).unwrap_err().code(), "policy", "not even from the cache");
+}
+
+#[test]
 fn a_cached_token_does_not_vouch_for_a_tampered_copy() {
     let v = verifier(100);
     let t = token(json!({"sub": "a"}));

@@ -130,6 +130,7 @@ impl VerifyKey {
                 let public = aws_lc_rs::rsa::PublicKey::from_der(&der)
                     .map_err(|e| format!("invalid RSA public key: {e}"))?;
                 check_rsa_bits(public.modulus_len() * 8)?;
+                check_rsa_exponent(public.exponent().big_endian_without_leading_zero())?;
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let parsed = ParsedPublicKey::new(rsa_params(alg), &der)
@@ -140,6 +141,7 @@ impl VerifyKey {
             }
             KeyMaterial::RsaComponents { n, e } => {
                 check_rsa_bits(bit_len(&n))?;
+                check_rsa_exponent(&e)?;
                 let components = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
@@ -202,6 +204,18 @@ fn check_rsa_bits(bits: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// RSA public exponents must be odd and at least 3 (RFC 8017 section 3.1);
+/// 1 or an even exponent is no key at all.
+fn check_rsa_exponent(e: &[u8]) -> Result<(), String> {
+    let e = &e[e.iter().take_while(|b| **b == 0).count()..];
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    let at_least_3 = e.len() > 1 || e.first().is_some_and(|b| *b >= 3);
+    if !(odd && at_least_3) {
+        return Err("RSA public exponent must be odd and at least 3".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +225,15 @@ mod tests {
         assert_eq!(bit_len(&[0, 0, 1]), 1);
         assert_eq!(bit_len(&[0x80, 0]), 16);
         assert_eq!(bit_len(&[]), 0);
+    }
+
+    #[test]
+    fn weak_rsa_exponents_are_refused() {
+        assert!(check_rsa_exponent(&[1, 0, 1]).is_ok());
+        assert!(check_rsa_exponent(&[0, 3]).is_ok());
+        for bad in [&[][..], &[1], &[2], &[0, 1], &[1, 0, 0]] {
+            assert!(check_rsa_exponent(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
