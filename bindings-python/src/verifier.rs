@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use jwtgate::PolicyDoc;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -16,9 +15,6 @@ use crate::errors::{exception, to_pyerr};
 #[pyclass(module = "jwtgate", frozen)]
 pub struct Verifier {
     inner: jwtgate::Verifier,
-    /// The folder relative key files are resolved against, when the
-    /// policy came from a file.
-    base: Option<PathBuf>,
 }
 
 /// A verified token.
@@ -198,15 +194,12 @@ impl Verifier {
     /// A verifier for a policy: a dict, JSON text, or the path of a JSON file.
     #[new]
     fn py_new(py: Python<'_>, policy: &Bound<'_, PyAny>) -> PyResult<Verifier> {
-        let (result, base) = match policy_source(policy)? {
-            PolicySource::Value(value) => (py.detach(|| jwtgate::Verifier::from_value(value)), None),
-            PolicySource::Json(text) => (py.detach(|| jwtgate::Verifier::from_json(&text)), None),
-            PolicySource::File(path) => {
-                let base = path.parent().map(PathBuf::from);
-                (py.detach(|| jwtgate::Verifier::from_file(&path)), base)
-            }
+        let result = match policy_source(policy)? {
+            PolicySource::Value(value) => py.detach(|| jwtgate::Verifier::from_value(value)),
+            PolicySource::Json(text) => py.detach(|| jwtgate::Verifier::from_json(&text)),
+            PolicySource::File(path) => py.detach(|| jwtgate::Verifier::from_file(&path)),
         };
-        result.map(|inner| Verifier { inner, base }).map_err(|e| to_pyerr(py, &e))
+        result.map(|inner| Verifier { inner }).map_err(|e| to_pyerr(py, &e))
     }
 
     /// Verifies a token (str or bytes); `now` pins the clock (unix seconds).
@@ -309,41 +302,14 @@ impl Verifier {
     }
 
     /// A new verifier for the same policy with extra claim rules (the
-    /// `claims` section of DESIGN.md) added to every issuer, so a route can
-    /// only narrow what the policy accepts. When an issuer already has a
-    /// rule for the claim, the new rule goes in under the claim's JSON
-    /// Pointer (`roles` -> `/roles`) and both must hold; a second clash is
-    /// a `PolicyError`.
+    /// `claims` section of DESIGN.md) added to every issuer by the core
+    /// (`Verifier::with_claims`): a route can only narrow what the policy
+    /// accepts, a rule on a claim the policy already checks holds as well as
+    /// the policy's, and keys and JWKS caches are shared.
     fn with_claims(&self, py: Python<'_>, rules: &Bound<'_, PyDict>) -> PyResult<Verifier> {
         let rules = to_json(rules.as_any())?;
-        let policy_error = |m: String| to_pyerr(py, &jwtgate::Error::policy(m));
-        let mut doc =
-            serde_json::to_value(self.inner.policy().doc()).map_err(|e| policy_error(e.to_string()))?;
-        let serde_json::Value::Object(rules) = rules else { unreachable!("a dict converts to an object") };
-        if let Some(serde_json::Value::Array(issuers)) = doc.get_mut("issuers") {
-            for issuer in issuers {
-                let claims = issuer
-                    .as_object_mut()
-                    .map(|o| o.entry("claims").or_insert_with(|| serde_json::json!({})));
-                let Some(serde_json::Value::Object(claims)) = claims else { continue };
-                for (name, rule) in &rules {
-                    let mut key = name.clone();
-                    if claims.contains_key(&key) && !name.starts_with('/') {
-                        key = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
-                    }
-                    if claims.contains_key(&key) {
-                        return Err(policy_error(format!(
-                            "claims.{name}: the policy already has a rule for it"
-                        )));
-                    }
-                    claims.insert(key, rule.clone());
-                }
-            }
-        }
-        let doc: PolicyDoc = serde_json::from_value(doc).map_err(|e| policy_error(format!("claims: {e}")))?;
-        let base = self.base.clone();
-        py.detach(|| jwtgate::Policy::from_doc(doc, base.as_deref()))
-            .map(|policy| Verifier { inner: jwtgate::Verifier::new(policy), base })
+        py.detach(|| self.inner.with_claims(rules))
+            .map(|inner| Verifier { inner })
             .map_err(|e| to_pyerr(py, &e))
     }
 
