@@ -1,14 +1,16 @@
 //! HTTP(S) GET of JWKS and OpenID configuration documents.
 //!
 //! ureq (blocking, small) on rustls with the aws-lc-rs provider, the same
-//! cryptography as the verifier, and Mozilla's root certificates. Connect
+//! cryptography as the verifier, and Mozilla's root certificates (or the
+//! policy's `ca_file`). Connect
 //! and total timeouts and a body size limit bound every fetch, so a slow or
 //! hostile endpoint costs at most `timeout_ms` and `max_bytes`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+use super::RemoteSettings;
 
 /// What a fetch returned.
 pub(crate) struct Fetched {
@@ -24,10 +26,17 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    pub(crate) fn new(timeout: Duration, max_bytes: u64, allow_http: bool) -> Fetcher {
+    pub(crate) fn new(settings: &RemoteSettings) -> Fetcher {
+        let roots = match &settings.ca_certs {
+            None => RootCerts::WebPki,
+            Some(certs) => RootCerts::Specific(Arc::new(
+                certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect(),
+            )),
+        };
+        let (timeout, max_bytes, allow_http) = (settings.timeout, settings.max_bytes, settings.allow_http);
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
-            .root_certs(RootCerts::WebPki)
+            .root_certs(roots)
             .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
             .build();
         let agent = ureq::Agent::config_builder()

@@ -46,6 +46,8 @@ pub(crate) struct RemoteSettings {
     pub initial_wait: Duration,
     pub timeout: Duration,
     pub max_bytes: u64,
+    /// CA certificates (DER) trusted instead of Mozilla's roots.
+    pub ca_certs: Option<Vec<Vec<u8>>>,
 }
 
 /// Lifetime used when the endpoint sends no `max-age`.
@@ -120,7 +122,7 @@ fn jitter() -> f64 {
 
 impl RemoteKeys {
     pub(crate) fn new(source: RemoteSource, settings: RemoteSettings, allowed: AlgorithmSet) -> RemoteKeys {
-        let fetcher = Fetcher::new(settings.timeout, settings.max_bytes, settings.allow_http);
+        let fetcher = Fetcher::new(&settings);
         RemoteKeys {
             source,
             settings,

@@ -133,6 +133,10 @@ pub struct KeysDoc {
     /// Largest response accepted. Defaults to 1 MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// A PEM file of CA certificates to trust for HTTPS fetches instead of
+    /// Mozilla's roots (an IdP behind a private CA). Defaults to Mozilla's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// A claim rule; every condition given must hold.

@@ -228,7 +228,7 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
     if algorithms.is_empty() {
         return Err(Error::policy("algorithms: list the allowed algorithms"));
     }
-    let remote = remote::remote_keys(&doc.keys, doc.issuer.as_deref(), algorithms)?;
+    let remote = remote::remote_keys(&doc.keys, doc.issuer.as_deref(), algorithms, base)?;
     if remote.is_none() && doc.allowed_jku.is_empty() && remote::has_remote_settings(&doc.keys) {
         return Err(Error::policy("keys: fetch settings apply only to jwks_uri, discovery or allowed_jku"));
     }
@@ -241,7 +241,7 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
     };
     let jku = match doc.allowed_jku.as_slice() {
         [] => None,
-        prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms)?)),
+        prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms, base)?)),
     };
     let audiences = doc.audiences.clone().unwrap_or_default();
     if doc.audiences.is_some() && audiences.is_empty() {

@@ -1,6 +1,7 @@
 //! Remote key sources of an issuer: `jwks_uri`, `discovery` and the `jku`
 //! allow-list, turned into JWKS caches at load time.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::jwks::{RemoteKeys, RemoteSettings, RemoteSource};
 /// Most distinct `jku` URLs cached per issuer.
 const MAX_JKU_SETS: usize = 16;
 
-pub(crate) fn settings(doc: &KeysDoc) -> Result<RemoteSettings, Error> {
+pub(crate) fn settings(doc: &KeysDoc, base: Option<&Path>) -> Result<RemoteSettings, Error> {
     let s = RemoteSettings {
         allow_http: doc.allow_http.unwrap_or(false),
         min_ttl_s: doc.min_ttl_s.unwrap_or(60) as f64,
@@ -24,6 +25,10 @@ pub(crate) fn settings(doc: &KeysDoc) -> Result<RemoteSettings, Error> {
         initial_wait: Duration::from_millis(doc.initial_wait_ms.unwrap_or(3_000)),
         timeout: Duration::from_millis(doc.timeout_ms.unwrap_or(5_000).max(1)),
         max_bytes: doc.max_bytes.unwrap_or(1 << 20),
+        ca_certs: match &doc.ca_file {
+            None => None,
+            Some(file) => Some(read_ca_file(file, base)?),
+        },
     };
     if s.min_ttl_s > s.max_ttl_s {
         return Err(Error::policy("keys: min_ttl_s is above max_ttl_s"));
@@ -31,9 +36,27 @@ pub(crate) fn settings(doc: &KeysDoc) -> Result<RemoteSettings, Error> {
     Ok(s)
 }
 
+/// The certificates of a CA file (PEM), as DER.
+fn read_ca_file(file: &str, base: Option<&Path>) -> Result<Vec<Vec<u8>>, Error> {
+    let path = base.map_or_else(|| file.into(), |dir| dir.join(file));
+    let text =
+        std::fs::read(&path).map_err(|e| Error::policy(format!("keys.ca_file: {}: {e}", path.display())))?;
+    let certs: Vec<Vec<u8>> = ::pem::parse_many(&text)
+        .map_err(|e| Error::policy(format!("keys.ca_file: {}: {e}", path.display())))?
+        .into_iter()
+        .filter(|block| block.tag() == "CERTIFICATE")
+        .map(::pem::Pem::into_contents)
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::policy(format!("keys.ca_file: {}: no CERTIFICATE in it", path.display())));
+    }
+    Ok(certs)
+}
+
 /// Whether the doc sets any remote-only setting.
 pub(crate) fn has_remote_settings(doc: &KeysDoc) -> bool {
-    doc.allow_http.is_some()
+    doc.ca_file.is_some()
+        || doc.allow_http.is_some()
         || doc.min_ttl_s.is_some()
         || doc.max_ttl_s.is_some()
         || doc.refetch_cooldown_s.is_some()
@@ -58,8 +81,12 @@ pub(crate) fn remote_keys(
     doc: &KeysDoc,
     issuer: Option<&str>,
     allowed: AlgorithmSet,
+    base: Option<&Path>,
 ) -> Result<Option<Arc<RemoteKeys>>, Error> {
-    let settings = settings(doc)?;
+    if doc.jwks_uri.is_none() && doc.discovery.is_none() {
+        return Ok(None);
+    }
+    let settings = settings(doc, base)?;
     let source = match (&doc.jwks_uri, &doc.discovery) {
         (Some(url), _) => {
             check_url(url, settings.allow_http, "jwks_uri")?;
@@ -89,8 +116,13 @@ impl std::fmt::Debug for JkuSets {
 }
 
 impl JkuSets {
-    pub(crate) fn new(prefixes: &[String], doc: &KeysDoc, allowed: AlgorithmSet) -> Result<JkuSets, Error> {
-        let settings = settings(doc)?;
+    pub(crate) fn new(
+        prefixes: &[String],
+        doc: &KeysDoc,
+        allowed: AlgorithmSet,
+        base: Option<&Path>,
+    ) -> Result<JkuSets, Error> {
+        let settings = settings(doc, base)?;
         for prefix in prefixes {
             check_url(prefix, settings.allow_http, "allowed_jku")?;
             let path_start = prefix.find("://").map_or(0, |i| i + 3);
