@@ -545,3 +545,22 @@ fn bench_reports_rates_with_and_without_cache() {
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("signature"), "{}", out.stderr);
 }
+
+/// base64url secrets, key ids (RFC 7638 thumbprints) and tokens may start
+/// with '-': they are values, not flags.
+#[test]
+fn values_starting_with_a_hyphen_are_not_flags() {
+    let secret = "-".to_owned() + &"A".repeat(42) + "Q";
+    let signed = run(&["sign", "--alg", "HS256", "--secret", &secret, "--kid", "-k1", "{\"sub\":\"x\"}"]);
+    assert_eq!(signed.code(), 0, "{}", signed.stderr);
+    let token = signed.stdout.trim_end().to_owned();
+    assert!(jwtgate::unverified::decode_unverified(&token).unwrap().header["kid"] == "-k1");
+    let dir = TempDir::new("hyphen");
+    let policy = json!({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": secret}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    assert_eq!(run(&["verify", "--policy", &policy, &token]).code(), 0);
+    // A token-like argument starting with '-' is a token (malformed), not a usage error.
+    let odd = run(&["verify", "--policy", &policy, "-x.y.z"]);
+    assert_eq!(odd.code(), 1, "{}", odd.stderr);
+    assert!(odd.stdout.contains("\"malformed\""), "{}", odd.stdout);
+}

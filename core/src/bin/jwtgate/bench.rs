@@ -34,7 +34,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// The token; it must verify under the policy.
-    #[arg(value_name = "TOKEN")]
+    #[arg(value_name = "TOKEN", allow_hyphen_values = true)]
     token: String,
 }
 

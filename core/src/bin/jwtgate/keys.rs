@@ -26,14 +26,14 @@ pub struct SignArgs {
     #[arg(long, value_name = "JWKFILE")]
     jwk: Option<PathBuf>,
     /// An HMAC secret in base64url (visible to other local users: prefer --secret-file).
-    #[arg(long, value_name = "B64URL")]
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
     secret: Option<String>,
     /// A file holding an HMAC secret in base64url (as `keygen` writes it).
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
     /// The key id put in the header (for --key, defaults to the RFC 7638
     /// thumbprint, the kid `keygen` and `jwks` give the key).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     kid: Option<String>,
     /// The header "typ" (defaults to JWT; RFC 9068 access tokens use at+jwt).
     #[arg(long, value_name = "TYP")]
@@ -109,7 +109,7 @@ pub struct KeygenArgs {
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     alg: Algorithm,
     /// The key id (defaults to the RFC 7638 thumbprint of the key).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     kid: Option<String>,
     /// Write KID.pem (or KID.secret for HS*, mode 0600) and KID.jwk.json here
     /// instead of printing the private key; existing files are never overwritten.

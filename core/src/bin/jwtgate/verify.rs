@@ -31,14 +31,14 @@ pub struct VerifyArgs {
     now: Option<f64>,
     /// Tokens, taken byte for byte. With none, tokens are read one per line
     /// from stdin (only the "\n" or "\r\n" line ending is removed).
-    #[arg(value_name = "TOKEN", value_parser = clap::value_parser!(OsString))]
+    #[arg(value_name = "TOKEN", value_parser = clap::value_parser!(OsString), allow_hyphen_values = true)]
     tokens: Vec<OsString>,
 }
 
 #[derive(Args)]
 pub struct InspectArgs {
     /// The token, or "-" to read one line from stdin.
-    #[arg(value_name = "TOKEN")]
+    #[arg(value_name = "TOKEN", allow_hyphen_values = true)]
     token: String,
 }
 
