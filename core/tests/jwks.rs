@@ -207,11 +207,12 @@ fn concurrent_first_requests_share_one_fetch() {
 #[test]
 fn fail_fast_then_loaded_in_the_background() {
     let k1 = key("k1");
-    let server = JwksServer::start(Behavior::Slow { body: jwks(&[&k1]), delay: Duration::from_millis(200) });
+    let server = JwksServer::start(Behavior::Slow { body: jwks(&[&k1]), delay: Duration::from_millis(2000) });
     let v = verifier(json!({"jwks_uri": server.jwks_url(), "initial_wait_ms": 0}));
     let start = Instant::now();
     assert_eq!(code(v.verify(token(&k1), Some(NOW))), "jwks_unavailable");
-    assert!(start.elapsed() < Duration::from_millis(150));
+    // The answer does not wait for the 2 s fetch (a wide bound for busy CI machines).
+    assert!(start.elapsed() < Duration::from_millis(1500), "took {:?}", start.elapsed());
     eventually("the background load", || v.stats(Some(NOW)).key_sets[0].remote.kids == ["k1"]);
     assert_eq!(code(v.verify(token(&k1), Some(NOW))), "valid");
 }
