@@ -102,6 +102,28 @@ fn rotation_without_a_failed_request() {
 }
 
 #[test]
+fn concurrent_tokens_of_a_new_key_all_wait_for_the_one_refetch() {
+    let (k1, k2) = (key("k1"), key("k2"));
+    let server = JwksServer::start(serve(&[&k1]));
+    let v = Arc::new(verifier(json!({"jwks_uri": server.jwks_url()})));
+    assert_eq!(code(v.verify(token(&k1), Some(NOW))), "valid");
+    // The IdP rotates and answers slowly: every request carrying the new
+    // kid during the refetch must wait for it, not fail against the old set.
+    server.set(Behavior::Slow { body: jwks(&[&k1, &k2]), delay: Duration::from_millis(400) });
+    let tok = token(&k2);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (v, tok) = (Arc::clone(&v), tok.clone());
+            std::thread::spawn(move || code(v.verify(&tok, Some(NOW + 1.0))))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), "valid");
+    }
+    assert_eq!(fetches(&v), 2, "one refetch for all of them");
+}
+
+#[test]
 fn stale_if_error_then_unavailable_after_max_stale() {
     let k1 = key("k1");
     let server = JwksServer::start(serve(&[&k1]));

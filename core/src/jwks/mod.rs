@@ -156,13 +156,19 @@ impl RemoteKeys {
                 if now >= set.refresh_at {
                     self.refresh_in_background(now);
                 }
-                if known || !self.may_refetch_for_kid(now) {
+                if known {
                     return set.keys.verify(kid, alg, message, signature);
                 }
-                // An unknown kid with the refetch free: fetch, then verify
-                // with whatever set is current (the new one on success).
+                // An unknown kid: with the refetch free, fetch; without it,
+                // wait for a fetch already in flight (another request may
+                // be fetching the rotated set right now). Then verify with
+                // whatever set is current.
                 drop(guard);
-                self.fetch_and_wait(now, self.settings.timeout);
+                if self.may_refetch_for_kid(now) {
+                    self.fetch_and_wait(now, self.settings.timeout);
+                } else {
+                    self.wait_for_fetch_in_flight(self.settings.timeout);
+                }
                 return self.with_usable(now, |keys| keys.verify(kid, alg, message, signature));
             }
         }
@@ -218,6 +224,15 @@ impl RemoteKeys {
             return;
         }
         self.run_fetch(now);
+    }
+
+    /// Waits up to `wait` for a fetch in flight in this process, if any.
+    fn wait_for_fetch_in_flight(&self, wait: Duration) {
+        let mut control = self.control.lock();
+        if control.in_flight == Some(std::process::id()) {
+            let generation = control.generation;
+            let _ = self.fetched.wait_while_for(&mut control, |c| c.generation == generation, wait);
+        }
     }
 
     fn refresh_in_background(self: &Arc<Self>, now: f64) {
