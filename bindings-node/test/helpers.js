@@ -89,4 +89,19 @@ function get(url, headers = {}) {
   return fetch(url, { headers, signal: AbortSignal.timeout(10000) })
 }
 
-module.exports = { fixtures, unreachableJwksPolicy, listen, get, b64, ISSUER, AUDIENCE }
+// Status and blamed claim of each rejection the fixtures' tokens provoke.
+const EXPECTED_REJECTIONS = {
+  malformed: [401, null],
+  too_large: [401, null],
+  header: [401, null],
+  algorithm: [401, null],
+  key_not_found: [401, null],
+  signature: [401, null],
+  expired: [401, 'exp'],
+  not_yet_valid: [401, null],
+  issuer: [401, 'iss'],
+  audience: [401, 'aud'],
+  claim: [403, 'dept'],
+}
+
+module.exports = { fixtures, unreachableJwksPolicy, listen, get, b64, ISSUER, AUDIENCE, EXPECTED_REJECTIONS }
