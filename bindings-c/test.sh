@@ -2,7 +2,8 @@
 # The C binding's test command: builds libjwtgate (shared + static), checks
 # the generated header is up to date, runs the C tests (shared vectors and
 # API misuse) under valgrind, then the Nginx module tests against a real
-# nginx. Installs what it needs (cbindgen locally, apt packages when missing).
+# nginx, once as they are and once under valgrind together with every
+# shared vector. Installs what it needs (cbindgen locally, apt packages when missing).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -17,6 +18,7 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3)
 [[ -x /usr/sbin/nginx ]] || need_apt+=(nginx)
 [[ -f /usr/share/nginx/src/conf_flags ]] || need_apt+=(nginx-dev)
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need_apt+=(faketime)
 if ((${#need_apt[@]})); then
     echo "== apt-get install ${need_apt[*]}"
     sudo_cmd=()
@@ -68,5 +70,9 @@ c++ -std=c++17 -Wall -Wextra -Werror -o "$out/header_cplusplus" "$root/tests/c/h
 echo "== Nginx module"
 "$here/nginx/build.sh"
 python3 "$here/nginx/test_nginx.py"
+
+echo "== Nginx module under valgrind: the suite again, then every shared vector"
+JWTGATE_NGINX_VALGRIND=1 python3 "$here/nginx/test_nginx.py"
+JWTGATE_NGINX_VALGRIND=1 python3 "$here/nginx/test_nginx_vectors.py"
 
 echo "C binding: all tests passed"

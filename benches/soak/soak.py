@@ -17,7 +17,9 @@ warm-up, after every slice and at the end.
 
 Usage: benches/soak/soak.py [--seconds 60] [--target nginx|express|both]
        [--period 4] [--slice 5] [--cache off|on] [--connections 16]
-Exit status: 0 when every slice is clean, 1 on any 5xx or rejected valid token.
+       [--max-rss-growth-mib N]
+Exit status: 0 when every slice is clean, 1 on any 5xx or rejected valid token
+(or RSS growth beyond --max-rss-growth-mib).
 """
 import argparse
 import http.server
@@ -102,7 +104,12 @@ def children(pid):
 def ensure_tools(need_nginx, need_node):
     if not shutil.which("wrk"):
         log("installing wrk")
-        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        install = sudo + ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            subprocess.run(sudo + ["apt-get", "update", "-q"], env=env, check=True, capture_output=True)
+            subprocess.run(install, env=env, check=True, capture_output=True)
     if not os.path.exists(CLI):
         log("building the jwtgate CLI")
         subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "jwtgate", "--features", "cli",
@@ -454,6 +461,8 @@ def main():
                     help="the Express middleware's async option (auto: its default, on for jwks_uri)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--max-rss-growth-mib", type=float,
+                    help="also fail when a target's RSS grows by more than this from warm-up to end")
     ap.add_argument("--json", help="write the results here as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs, config)")
     args = ap.parse_args()
@@ -473,10 +482,14 @@ def main():
             print(f"  non-2xx answers: {r['rejection_reasons']}")
         if r["non_2xx"] or r["5xx"] or not r["process_alive_at_end"] or not r["slices"]:
             failed = True
+        if args.max_rss_growth_mib is not None and growth > args.max_rss_growth_mib * 1024:
+            print(f"  RSS grew by {growth} KiB, more than --max-rss-growth-mib {args.max_rss_growth_mib}")
+            failed = True
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    print("FAILED: a 5xx or a rejected valid token" if failed else "OK: every slice answered 2xx to every token")
+    print("FAILED: a 5xx, a rejected valid token or memory growth" if failed
+          else "OK: every slice answered 2xx to every token")
     sys.exit(1 if failed else 0)
 
 

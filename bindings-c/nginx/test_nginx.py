@@ -11,28 +11,18 @@ Tokens are signed through libjwtgate's C ABI (ctypes).
 """
 import base64
 import ctypes
-import http.client
-import http.server
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TARGET = os.environ.get("JWTGATE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-MODULE = os.path.join(TARGET, "nginx-module", "ngx_http_jwtgate_module.so")
-LIB = os.path.join(TARGET, "release", "libjwtgate.so")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+from harness import LIB, MODULE, ROOT, TIMEOUT, VALGRIND, echoed_all, free_port
+from harness import Nginx as NginxProcess
+
 ISS = "https://idp.example.com/"
 EC_ISS = "https://ec.example.com/"
 DOWN_ISS = "https://down.example.com/"
-TIMEOUT = 10
 
 
 class Signer:
@@ -71,66 +61,29 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Echo(http.server.BaseHTTPRequestHandler):
-    """Answers every request with the headers it received, as JSON pairs."""
-
-    def do_GET(self):
-        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def read(path):
-    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+    return read_policy(os.path.join(ROOT, path))
+
+
+def read_policy(path):
+    with open(path, encoding="utf-8") as f:
         return f.read()
 
 
-class Nginx:
+class Nginx(NginxProcess):
+    """The suite's nginx: three issuers, one of them with an unreachable
+    JWKS endpoint, and a location per feature under test."""
+
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="jwtgate-nginx-")
-        os.chmod(self.dir, 0o755)  # workers run as an unprivileged user and read the policy
-        self.port = free_port()
-        self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-        threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
+        super().__init__()
         self.policy_path = os.path.join(self.dir, "policy.json")
-        shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), os.path.join(self.dir, "rsa.pub.pem"))
+        self.write("rsa.pub.pem", read("tests/keys/rsa.pub.pem"))
         gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
         self.ec_jwks = next(i for i in gateway["issuers"] if i["issuer"] == EC_ISS)["keys"]["jwks"]
         self.write_policy(["IT", "HR"])
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(self.config(self.policy_path))
-        for name in os.listdir(self.dir):
-            os.chmod(os.path.join(self.dir, name), 0o644)
         # A policy the master (root) reads but the workers (nginx's user) cannot.
-        shutil.copy(self.policy_path, os.path.join(self.dir, "unreadable.json"))
-        os.chmod(os.path.join(self.dir, "unreadable.json"), 0o600)
-        self.log = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf, "-g", "daemon off;"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    errors = self.errors()
-                    self.stop()
-                    raise RuntimeError("nginx did not start:\n" + errors)
-                time.sleep(0.05)
+        self.write("unreadable.json", read_policy(self.policy_path), mode=0o600)
+        self.start(self.config(self.policy_path))
 
     def write_policy(self, departments):
         dead_port = free_port()
@@ -146,24 +99,12 @@ class Nginx:
             ],
             "max_token_bytes": 2048,
         }
-        tmp = self.policy_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(policy, f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, self.policy_path)
+        self.write("policy.json", json.dumps(policy))
 
     def config(self, policy):
-        up = f"http://127.0.0.1:{self.upstream.server_address[1]}"
+        up = self.upstream_url
         d = self.dir
-        return f"""
-load_module {MODULE};
-worker_processes 2;
-error_log {d}/error.log info;
-pid {d}/nginx.pid;
-events {{ worker_connections 128; }}
-http {{
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+        return self.preamble(workers=2) + f"""
     log_format jwt '$request_uri $status code=$jwtgate_code sub=$jwt_sub';
     access_log {d}/access.log jwt;
     jwtgate_policy {policy};
@@ -197,62 +138,12 @@ http {{
 }}
 """
 
-    def errors(self):
-        text = ""
-        for name in ("stderr.log", "error.log"):
-            path = os.path.join(self.dir, name)
-            if os.path.exists(path):
-                with open(path, encoding="utf-8", errors="replace") as f:
-                    text += f.read()[-4000:]
-        return text
-
-    def workers(self):
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True,
-                             timeout=TIMEOUT).stdout
-        return {int(pid) for pid in out.split()}
-
-    def reload(self):
-        """`nginx -s reload`, then waits until every old worker is gone, so
-        each later request meets a worker with the new policy."""
-        old = self.workers()
-        subprocess.run([NGINX, "-p", self.dir, "-c", self.conf, "-s", "reload"], check=True, timeout=TIMEOUT,
-                       capture_output=True)
-        deadline = time.time() + TIMEOUT
-        while True:
-            current = self.workers()
-            if current and not (current & old):
-                return
-            if time.time() > deadline:
-                raise AssertionError("old workers still running after reload:\n" + self.errors())
-            time.sleep(0.05)
-
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=TIMEOUT)
-        self.upstream.shutdown()
-        self.upstream.server_close()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def get(self, path, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
-        try:
-            conn.request("GET", path, headers=headers or {})
-            resp = conn.getresponse()
-            body = resp.read()
-            echoed = json.loads(body) if resp.status == 200 and body.startswith(b"{") else None
-            return resp.status, resp.headers, echoed
-        finally:
-            conn.close()
-
-
-def echoed_all(echoed, name):
-    return [v for k, v in echoed["headers"] if k.lower() == name.lower()]
+        super().stop()
+        problems = self.valgrind_problems() if VALGRIND else []
+        self.cleanup()
+        if problems:
+            raise AssertionError("valgrind found problems in the module:\n\n" + "\n\n".join(problems))
 
 
 NGINX_UNDER_TEST = None
@@ -411,11 +302,8 @@ class ModuleTest(unittest.TestCase):
         self.assertIn("the policy failed to load in this worker", self.ng.errors())
 
     def nginx_t(self, name, text):
-        conf = os.path.join(self.ng.dir, name)
-        with open(conf, "w", encoding="utf-8") as f:
-            f.write(text.replace(f"pid {self.ng.dir}/nginx.pid", f"pid {self.ng.dir}/{name}.pid"))
-        return subprocess.run([NGINX, "-t", "-p", self.ng.dir, "-c", conf], capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        conf = self.ng.write(name, text.replace(f"pid {self.ng.dir}/nginx.pid", f"pid {self.ng.dir}/{name}.pid"))
+        return self.ng.run("-t", "-c", conf)
 
     def test_nginx_t_takes_on_at_http_level_with_policies_per_location(self):
         d = self.ng.dir
@@ -445,6 +333,44 @@ http {{
         done = self.nginx_t("bad.conf", self.ng.config(bad))
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("leway_s", done.stderr)
+
+
+class ValgrindFilterTest(unittest.TestCase):
+    """The filter that tells nginx's own leaks from the module's."""
+
+    NGINX_OWN = """==7== 16 bytes in 1 blocks are definitely lost in loss record 3 of 31
+==7==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==7==    by 0x154CFE: ngx_alloc (in /usr/sbin/nginx)
+==7==    by 0x12E404: ngx_set_environment (in /usr/sbin/nginx)
+==7==    by 0x12D3AD: main (in /usr/sbin/nginx)
+==7== 
+"""
+    OURS = """==8== 170 (80 direct, 90 indirect) bytes in 1 blocks are definitely lost in loss record 16 of 30
+==8==    at 0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==8==    by 0x5613BC8: jwtgate_verifier_verify (in /tmp/t/nginx-module/ngx_http_jwtgate_module.so)
+==8==    by 0x560E860: ngx_http_jwtgate_handler (ngx_http_jwtgate_module.c:824)
+==8==    by 0x12D3AD: main (in /usr/sbin/nginx)
+==8== 
+"""
+    READ = """==9== Invalid read of size 4
+==9==    at 0x154CFE: ngx_palloc (in /usr/sbin/nginx)
+==9==    by 0x12D3AD: main (in /usr/sbin/nginx)
+"""
+
+    def problems(self, text):
+        ng = NginxProcess()
+        try:
+            ng.write("valgrind/1.log", text)
+            ng.stop()
+            return ng.valgrind_problems()
+        finally:
+            ng.cleanup()
+
+    def test_leaks_only_through_nginx_are_nginx_own(self):
+        self.assertEqual(self.problems(self.NGINX_OWN), [])
+
+    def test_a_leak_with_a_module_frame_and_any_other_error_count(self):
+        self.assertEqual(len(self.problems(self.NGINX_OWN + self.OURS + self.READ)), 2)
 
 
 if __name__ == "__main__":

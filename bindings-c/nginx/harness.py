@@ -1,0 +1,257 @@
+"""Runs Debian's nginx with ngx_http_jwtgate_module for the module's tests.
+
+One nginx per `Nginx` object, on 127.0.0.1, with its own prefix folder, in
+front of an upstream that echoes the request headers it received.
+
+Two wrappers, both optional:
+
+- `JWTGATE_NGINX_VALGRIND=1` runs every nginx process (master, workers, and
+  the `nginx -t` / `nginx -s reload` invocations, which load the module and
+  the policy too) under valgrind's memcheck. `valgrind_problems()` then
+  returns every error and every definite leak that is not nginx's own (see
+  `_is_nginx_own`); the tests assert it is empty.
+- `now=<unix seconds>` freezes the wall clock at that instant with
+  libfaketime (Debian's `faketime` package), so the shared vectors, which pin
+  `now`, get the decision they expect. The monotonic clock stays real, so
+  nginx's timers and the JWKS cache keep working.
+"""
+import datetime
+import glob
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TARGET = os.environ.get("JWTGATE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+MODULE = os.path.join(TARGET, "nginx-module", "ngx_http_jwtgate_module.so")
+LIB = os.path.join(TARGET, "release", "libjwtgate.so")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+FAKETIME_LIB = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), "libfaketime.so.1")
+VALGRIND = os.environ.get("JWTGATE_NGINX_VALGRIND") == "1"
+# Valgrind slows start-up (the module loads aws-lc and every policy) about
+# tenfold; requests stay quick enough for the same per-request timeout.
+TIMEOUT = 60 if VALGRIND else 10
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the headers it received, as JSON pairs."""
+
+    def do_GET(self):
+        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def echoed_all(echoed, name):
+    """Every value the upstream received for header `name`."""
+    return [v for k, v in echoed["headers"] if k.lower() == name.lower()]
+
+
+class Nginx:
+    """A prefix folder, an echo upstream, and (after `start`) nginx itself.
+
+    The caller writes its files into `dir` (world-readable: the workers run
+    as an unprivileged user under root) and its config, using `port` and
+    `upstream_url`, then calls `start(conf)`.
+    """
+
+    def __init__(self, now=None):
+        self.dir = tempfile.mkdtemp(prefix="jwtgate-nginx-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.now = now
+        self.proc = None
+        self.conf = None
+        self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+        threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
+        self.upstream_url = f"http://127.0.0.1:{self.upstream.server_address[1]}"
+        self.log = open(os.path.join(self.dir, "stderr.log"), "w")
+        self.valgrind_dir = os.path.join(self.dir, "valgrind")
+        os.mkdir(self.valgrind_dir)
+
+    def write(self, name, text, mode=0o644):
+        path = os.path.join(self.dir, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        return path
+
+    def preamble(self, workers):
+        """The start of a config: the module, logs and pid in `dir`, and the
+        opening of the http block with its temp paths in `dir`."""
+        d = self.dir
+        return f"""
+load_module {MODULE};
+worker_processes {workers};
+error_log {d}/error.log info;
+pid {d}/nginx.pid;
+events {{ worker_connections 128; }}
+http {{
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+"""
+
+    def command(self, *args):
+        """The nginx command line and environment, with the wrappers."""
+        cmd = [NGINX, "-p", self.dir, *args]
+        env = dict(os.environ)
+        if self.now is not None:
+            if not os.path.exists(FAKETIME_LIB):
+                raise RuntimeError(f"{FAKETIME_LIB} is missing: apt-get install faketime")
+            stamp = datetime.datetime.fromtimestamp(self.now, datetime.timezone.utc)
+            env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME=stamp.strftime("%Y-%m-%d %H:%M:%S"), TZ="UTC",
+                       FAKETIME_DONT_FAKE_MONOTONIC="1")
+        if VALGRIND:
+            cmd = ["valgrind", "-q", "--num-callers=40", "--leak-check=full", "--show-leak-kinds=definite",
+                   "--errors-for-leak-kinds=definite", f"--log-file={self.valgrind_dir}/%p.log", *cmd]
+        return cmd, env
+
+    def start(self, conf_text):
+        if self.now is not None:
+            # nginx hands its workers only the variables named by `env`.
+            conf_text = "env FAKETIME;\nenv FAKETIME_DONT_FAKE_MONOTONIC;\n" + conf_text
+        self.conf = self.write("nginx.conf", conf_text)
+        cmd, env = self.command("-c", self.conf, "-g", "daemon off;")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    errors = self.errors()
+                    self.stop()
+                    raise RuntimeError("nginx did not start:\n" + errors)
+                time.sleep(0.05)
+
+    def run(self, *args):
+        """One more nginx invocation with this prefix (`-t`, `-s reload`)."""
+        cmd, env = self.command(*args)
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+
+    def errors(self):
+        text = ""
+        for name in ("stderr.log", "error.log"):
+            path = os.path.join(self.dir, name)
+            if os.path.exists(path):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text += f.read()[-4000:]
+        return text
+
+    def workers(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True,
+                             timeout=TIMEOUT).stdout
+        return {int(pid) for pid in out.split()}
+
+    def reload(self):
+        """`nginx -s reload`, then waits until every old worker is gone, so
+        each later request meets a worker with the new policy."""
+        old = self.workers()
+        done = self.run("-c", self.conf, "-s", "reload")
+        if done.returncode != 0:
+            raise AssertionError("nginx -s reload failed:\n" + done.stderr)
+        deadline = time.time() + TIMEOUT
+        while True:
+            current = self.workers()
+            if current and not (current & old):
+                return
+            if time.time() > deadline:
+                raise AssertionError("old workers still running after reload:\n" + self.errors())
+            time.sleep(0.05)
+
+    def stop(self):
+        """Stops nginx (graceful, so workers run their exit handlers and
+        valgrind's leak check sees a clean exit), the upstream, and keeps
+        the folder until `cleanup`."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=TIMEOUT)
+        self.upstream.shutdown()
+        self.upstream.server_close()
+        self.log.close()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def get(self, path, headers=None):
+        """GET `path`: (status, response headers, what the upstream echoed or None)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            resp = conn.getresponse()
+            body = resp.read()
+            echoed = json.loads(body) if resp.status == 200 and body.startswith(b"{") else None
+            return resp.status, resp.headers, echoed
+        finally:
+            conn.close()
+
+    def valgrind_problems(self):
+        """Every valgrind report of every process this object ran that is
+        ours to fix: all errors, and the definite leaks with a frame outside
+        nginx and the system libraries."""
+        problems = []
+        for name in sorted(os.listdir(self.valgrind_dir)):
+            with open(os.path.join(self.valgrind_dir, name), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            for block in _blocks(text):
+                if not _is_nginx_own(block):
+                    problems.append(f"{name}:\n" + "\n".join(block))
+        return problems
+
+
+def _blocks(text):
+    """Splits a valgrind log (`==PID== ` prefixed lines) into its reports."""
+    block = []
+    for line in text.splitlines():
+        body = re.sub(r"^==\d+== ?", "", line)
+        if body.strip():
+            block.append(body)
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+# nginx does not free a few allocations that live as long as a process
+# (its copy of the environment, a worker's event list when it exits); its
+# binary is stripped, so every frame of those reads "(in /usr/sbin/nginx)".
+# A leak whose frames all lie in nginx, libc or the loader is nginx's own;
+# one with any frame in the module or libjwtgate (which have symbols and
+# line numbers) is ours.
+_SYSTEM_FRAME = re.compile(r"\(in (/usr/sbin/nginx|/usr/libexec/valgrind/\S+|/usr/lib/[\w-]+/"
+                           r"(libc\.so\.6|ld-linux-[\w-]+\.so\.2|faketime/libfaketime\.so\.1))\)$")
+
+
+def _is_nginx_own(block):
+    if "definitely lost" not in block[0]:
+        return False
+    frames = [line for line in block[1:] if re.match(r"\s+(at|by) 0x", line)]
+    return bool(frames) and all(_SYSTEM_FRAME.search(frame) for frame in frames)
