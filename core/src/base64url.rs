@@ -3,6 +3,8 @@
 //! base64-simd decodes with SIMD where the CPU has it: the payload is
 //! decoded on every verification.
 
+use std::mem::MaybeUninit;
+
 use base64_simd::{Out, URL_SAFE_NO_PAD as B64};
 
 /// Decodes strict base64url into a new vector.
@@ -10,12 +12,14 @@ pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
     B64.decode_to_vec(input).ok()
 }
 
-/// Decodes strict base64url into `out`, returning the decoded length, or
-/// `None` when the input is not strict base64url or does not fit.
-pub(crate) fn decode_into(input: &[u8], out: &mut [u8]) -> Option<usize> {
+/// Decodes strict base64url into the start of `out` and returns the decoded
+/// bytes, or `None` when the input is not strict base64url or does not fit.
+/// `out` may be uninitialised, so a stack buffer sized for the largest
+/// signature costs nothing to set up.
+pub(crate) fn decode_into<'o>(input: &[u8], out: &'o mut [MaybeUninit<u8>]) -> Option<&'o [u8]> {
     let len = B64.decoded_length(input).ok()?;
     let out = out.get_mut(..len)?;
-    B64.decode(input, Out::from_slice(out)).ok().map(|d| d.len())
+    B64.decode(input, Out::from_uninit_slice(out)).ok().map(|d| &*d)
 }
 
 /// Encodes bytes as base64url without padding.
@@ -41,8 +45,9 @@ mod tests {
 
     #[test]
     fn decode_into_refuses_what_does_not_fit() {
-        let mut buf = [0u8; 2];
-        assert_eq!(decode_into(b"aGk", &mut buf), Some(2));
+        let mut buf = [MaybeUninit::uninit(); 2];
+        assert_eq!(decode_into(b"aGk", &mut buf), Some(&b"hi"[..]));
         assert_eq!(decode_into(b"aGVsbG8", &mut buf), None);
+        assert_eq!(decode_into(b"aGk=", &mut buf), None);
     }
 }

@@ -7,6 +7,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
+use crate::json::{ClaimRef, Member, short_eq};
 use crate::policy::ClaimRuleDoc;
 
 /// Largest compiled regex accepted in a policy, so a hostile or careless
@@ -58,11 +59,11 @@ impl ClaimPath {
     }
 
     /// Finds the claim among top-level members.
-    pub(crate) fn lookup<'v>(&self, members: &'v [(Cow<'_, str>, Value)]) -> Option<&'v Value> {
-        let top = members.iter().find(|(n, _)| *n == self.root).map(|(_, v)| v)?;
+    pub(crate) fn lookup<'v>(&self, members: &'v [(Cow<'_, str>, Member<'_>)]) -> Option<ClaimRef<'v>> {
+        let top = members.iter().find(|(n, _)| short_eq(n, &self.root)).map(|(_, v)| v)?;
         match &self.rest {
-            None => Some(top),
-            Some(rest) => top.pointer(rest),
+            None => Some(top.as_ref()),
+            Some(rest) => top.as_ref().as_json()?.pointer(rest).map(ClaimRef::from),
         }
     }
 
@@ -92,6 +93,14 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// [`json_eq`] for a claim found in a token.
+fn claim_eq(claim: ClaimRef<'_>, expected: &Value) -> bool {
+    match claim {
+        ClaimRef::Str(s) => expected.as_str() == Some(s),
+        ClaimRef::Json(v) => json_eq(v, expected),
     }
 }
 
@@ -147,7 +156,7 @@ impl Rule {
     }
 
     /// Checks the claim's value (`None` when absent).
-    pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), Error> {
+    pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
         let name = self.path.display();
         let fail =
             |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
@@ -155,20 +164,20 @@ impl Rule {
             return if self.required { fail("is required".into()) } else { Ok(()) };
         };
         if let Some(expected) = &self.equals
-            && !json_eq(value, expected)
+            && !claim_eq(value, expected)
         {
             return fail(format!("must equal {expected}"));
         }
         if let Some(options) = &self.one_of
-            && !options.iter().any(|o| json_eq(value, o))
+            && !options.iter().any(|o| claim_eq(value, o))
         {
             return fail("is not one of the allowed values".into());
         }
         if let Some(regex) = &self.regex {
-            match value {
-                Value::String(s) if regex.is_match(s) => {}
-                Value::String(_) => return fail(format!("does not match {}", regex.as_str())),
-                _ => return fail("must be a string".into()),
+            match value.as_str() {
+                Some(s) if regex.is_match(s) => {}
+                Some(_) => return fail(format!("does not match {}", regex.as_str())),
+                None => return fail("must be a string".into()),
             }
         }
         if let Some(needles) = &self.contains_all {
@@ -191,20 +200,20 @@ impl Rule {
     }
 }
 
-fn is_collection(value: &Value) -> bool {
-    matches!(value, Value::Array(_) | Value::String(_))
+fn is_collection(value: ClaimRef<'_>) -> bool {
+    matches!(value, ClaimRef::Str(_) | ClaimRef::Json(Value::Array(_)))
 }
 
 /// Array membership, or word membership in a space-delimited string such as
 /// OAuth's `scope`.
-fn collection_contains(collection: &Value, needle: &Value) -> bool {
+fn collection_contains(collection: ClaimRef<'_>, needle: &Value) -> bool {
     match collection {
-        Value::Array(items) => items.iter().any(|i| json_eq(i, needle)),
-        Value::String(words) => match needle {
+        ClaimRef::Json(Value::Array(items)) => items.iter().any(|i| json_eq(i, needle)),
+        ClaimRef::Str(words) => match needle {
             Value::String(n) => words.split(' ').any(|w| w == n),
             _ => false,
         },
-        _ => false,
+        ClaimRef::Json(_) => false,
     }
 }
 
@@ -240,30 +249,30 @@ mod tests {
     #[test]
     fn rules_pass_and_fail_with_the_claim_named() {
         let r = rule("dept", json!({"equals": "IT", "required": true}));
-        assert!(r.check(Some(&json!("IT"))).is_ok());
-        let e = r.check(Some(&json!("HR"))).unwrap_err();
+        assert!(r.check(Some(ClaimRef::from(&json!("IT")))).is_ok());
+        let e = r.check(Some(ClaimRef::from(&json!("HR")))).unwrap_err();
         assert_eq!((e.kind(), e.claim()), (ErrorKind::Claim, Some("dept")));
         assert!(r.check(None).is_err());
 
         let scope = rule("scope", json!({"contains_all": ["read", "write"]}));
-        assert!(scope.check(Some(&json!("read write admin"))).is_ok());
-        assert!(scope.check(Some(&json!("read"))).is_err());
-        assert!(scope.check(Some(&json!(["write", "read"]))).is_ok());
-        assert!(scope.check(Some(&json!(5))).is_err());
+        assert!(scope.check(Some(ClaimRef::from(&json!("read write admin")))).is_ok());
+        assert!(scope.check(Some(ClaimRef::from(&json!("read")))).is_err());
+        assert!(scope.check(Some(ClaimRef::from(&json!(["write", "read"])))).is_ok());
+        assert!(scope.check(Some(ClaimRef::from(&json!(5)))).is_err());
         assert!(scope.check(None).is_ok(), "not required");
 
         let any = rule("roles", json!({"contains_any": ["a", "b"]}));
-        assert!(any.check(Some(&json!(["x", "b"]))).is_ok());
-        assert!(any.check(Some(&json!(["x"]))).is_err());
+        assert!(any.check(Some(ClaimRef::from(&json!(["x", "b"])))).is_ok());
+        assert!(any.check(Some(ClaimRef::from(&json!(["x"])))).is_err());
 
         let re = rule("sub", json!({"regex": "^[a-z]+$"}));
-        assert!(re.check(Some(&json!("abc"))).is_ok());
-        assert!(re.check(Some(&json!("ab1"))).is_err());
-        assert!(re.check(Some(&json!(1))).is_err());
+        assert!(re.check(Some(ClaimRef::from(&json!("abc")))).is_ok());
+        assert!(re.check(Some(ClaimRef::from(&json!("ab1")))).is_err());
+        assert!(re.check(Some(ClaimRef::from(&json!(1)))).is_err());
 
         let one = rule("tier", json!({"one_of": ["gold", 3]}));
-        assert!(one.check(Some(&json!(3))).is_ok());
-        assert!(one.check(Some(&json!("3"))).is_err());
+        assert!(one.check(Some(ClaimRef::from(&json!(3)))).is_ok());
+        assert!(one.check(Some(ClaimRef::from(&json!("3")))).is_err());
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub(crate) fn parse_header(text: Arc<str>) -> Result<Header, Error> {
     let mut jku = None;
     let mut refused = None;
     for (name, value) in members {
-        match (name.as_ref(), value) {
+        match (name.as_ref(), value.into_value()) {
             ("alg", Value::String(s)) => alg = Some(s),
             ("alg", _) => return Err(Error::new(ErrorKind::Malformed, "header alg must be a string")),
             ("kid", Value::String(s)) => kid = Some(s),

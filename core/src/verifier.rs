@@ -2,6 +2,7 @@
 //! of threads.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,7 +14,7 @@ use crate::cache::TokenCache;
 use crate::claims::ClaimPath;
 use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HeaderCache};
-use crate::json::{Members, scan_object};
+use crate::json::{ClaimRef, Members, scan_object_into};
 use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
 use crate::sources::{TokenSource, find_token};
 use crate::stats::{Counters, KeySetStats, Stats};
@@ -183,12 +184,13 @@ impl Verifier {
             base64url::decode(payload_b64).ok_or_else(|| malformed("payload is not base64url"))?;
         let payload_text = String::from_utf8(payload_bytes).map_err(|_| malformed("payload is not UTF-8"))?;
         let policy = &self.policy;
-        let members = scan_object(&payload_text, &|name| policy.wants(name))
+        let mut members = Members::new();
+        scan_object_into(&payload_text, &|name| policy.wants(name), &mut members)
             .map_err(|e| Error::new(ErrorKind::Malformed, format!("payload is not a JSON object: {e}")))?;
 
         let iss = match find(&members, "iss") {
             None => None,
-            Some(Value::String(s)) => Some(s.as_str()),
+            Some(ClaimRef::Str(s)) => Some(s),
             Some(_) => return Err(Error::with_claim(ErrorKind::Issuer, "iss", "iss must be a string")),
         };
         let issuer = policy
@@ -201,11 +203,11 @@ impl Verifier {
             ));
         }
 
-        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
-        let signature_len = base64url::decode_into(signature_b64, &mut signature).ok_or_else(|| {
+        let mut signature_buf = [MaybeUninit::uninit(); MAX_SIGNATURE_BYTES];
+        let signature = base64url::decode_into(signature_b64, &mut signature_buf).ok_or_else(|| {
             Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
         })?;
-        verify_signature(issuer, &header, &token[..d2], &signature[..signature_len], now)?;
+        verify_signature(issuer, &header, &token[..d2], signature, now)?;
 
         // The signature holds: from here on the claims are the issuer's.
         if let Some(expected) = &issuer.typ {
@@ -251,15 +253,15 @@ fn verify_signature(
     }
 }
 
-fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<&'v Value> {
-    members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
+    members.iter().find(|(n, _)| crate::json::short_eq(n, name)).map(|(_, v)| v.as_ref())
 }
 
 /// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
 fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error> {
     match find(members, name) {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(ClaimRef::Json(Value::Number(n))) => Ok(n.as_f64()),
         Some(_) => Err(Error::with_claim(ErrorKind::Malformed, name, format!("{name} must be a number"))),
     }
 }
@@ -305,13 +307,13 @@ fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Wind
     Ok(window)
 }
 
-fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), Error> {
+fn check_audience(accepted: &[String], aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
     let fail = |m: &str| Err(Error::with_claim(ErrorKind::Audience, "aud", m));
     let shares = |a: &str| accepted.iter().any(|x| x == a);
     match aud {
         None => fail("aud is required"),
-        Some(Value::String(a)) if shares(a) => Ok(()),
-        Some(Value::Array(items)) => {
+        Some(ClaimRef::Str(a)) if shares(a) => Ok(()),
+        Some(ClaimRef::Json(Value::Array(items))) => {
             if !items.iter().all(Value::is_string) {
                 return fail("aud must be a string or an array of strings");
             }
@@ -321,7 +323,7 @@ fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), Error>
                 fail("no accepted audience")
             }
         }
-        Some(Value::String(_)) => fail("no accepted audience"),
+        Some(ClaimRef::Str(_)) => fail("no accepted audience"),
         Some(_) => fail("aud must be a string or an array of strings"),
     }
 }
@@ -329,10 +331,10 @@ fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), Error>
 /// Header value for a claim: strings as they are, anything else as compact
 /// JSON. Control characters would let a token inject headers, so a claim
 /// holding any is refused.
-fn header_value(path: &ClaimPath, value: &Value) -> Result<String, Error> {
+fn header_value(path: &ClaimPath, value: ClaimRef<'_>) -> Result<String, Error> {
     let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        ClaimRef::Str(s) => s.to_owned(),
+        ClaimRef::Json(other) => other.to_string(),
     };
     if text.chars().any(|c| c.is_control()) {
         return Err(Error::with_claim(

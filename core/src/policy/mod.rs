@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::alg::{Algorithm, AlgorithmSet};
 use crate::claims::{ClaimPath, Rule};
 use crate::error::Error;
+use crate::json::NameSet;
 use crate::jwks::RemoteKeys;
 use crate::keys::KeySet;
 use crate::sources::TokenSource;
@@ -37,7 +38,7 @@ pub struct Policy {
     pub(crate) token_sources: Vec<TokenSource>,
     /// Top-level claim names the verifier reads: the registered ones plus
     /// every name a rule, `require` or `forward` starts at.
-    pub(crate) wanted: Vec<String>,
+    pub(crate) wanted: NameSet,
     doc: PolicyDoc,
 }
 
@@ -152,7 +153,7 @@ impl Policy {
             max_token_bytes: doc.max_token_bytes,
             cache_entries: doc.cache.max_entries,
             token_sources,
-            wanted: Vec::new(),
+            wanted: NameSet::new(Vec::new()),
             doc,
         };
         policy.refresh_wanted();
@@ -174,7 +175,7 @@ impl Policy {
                 }
             }
         }
-        self.wanted = wanted;
+        self.wanted = NameSet::new(wanted);
     }
 
     /// The document the policy was compiled from.
@@ -193,7 +194,7 @@ impl Policy {
     }
 
     pub(crate) fn wants(&self, name: &str) -> bool {
-        self.wanted.iter().any(|w| crate::json::short_eq(w, name))
+        self.wanted.contains(name)
     }
 
     /// The issuer entry for a token's `iss`.
