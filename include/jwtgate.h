@@ -430,6 +430,15 @@ jwtgate_code jwtgate_verifier_find_token(const jwtgate_verifier *verifier,
 // `verifier` must be NULL or a live verifier.
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 
+// Empties the verifier's verified-token cache, so every token is verified
+// in full again (after revoking keys or tokens out of band). Safe to call
+// while other threads verify with the same verifier. Does nothing when
+// `verifier` is NULL or the cache is off.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+void jwtgate_verifier_clear_cache(const jwtgate_verifier *verifier);
+
 // Frees a verifier. `jwtgate_verifier_free(NULL)` does nothing. Results
 // and errors it produced stay valid: free them separately.
 //

@@ -240,6 +240,23 @@ pub unsafe extern "C" fn jwtgate_verifier_cached_tokens(verifier: *const jwtgate
     }
 }
 
+/// Empties the verifier's verified-token cache, so every token is verified
+/// in full again (after revoking keys or tokens out of band). Safe to call
+/// while other threads verify with the same verifier. Does nothing when
+/// `verifier` is NULL or the cache is off.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_clear_cache(verifier: *const jwtgate_verifier) {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live verifier.
+        if let Ok(v) = unsafe { handle(verifier, "verifier") } {
+            v.inner.clear_cache();
+        }
+    }
+}
+
 /// Frees a verifier. `jwtgate_verifier_free(NULL)` does nothing. Results
 /// and errors it produced stay valid: free them separately.
 ///

@@ -83,6 +83,7 @@ static void test_nulls_and_frees(void) {
     CHECK(jwtgate_verified_issuer(NULL).data == NULL);
     CHECK(jwtgate_verified_header_count(NULL) == 0);
     CHECK(jwtgate_verifier_cached_tokens(NULL) == 0);
+    jwtgate_verifier_clear_cache(NULL);
     jwtgate_str name, value;
     CHECK(jwtgate_verified_header_at(NULL, 0, &name, &value) == JWTGATE_NULL_PARAMETER);
     size_t n = 0;
@@ -177,6 +178,14 @@ static void test_verify_and_accessors(void) {
         CHECK(jwtgate_verified_claim(ok, bad_name, 4, JWTGATE_CLAIM_JSON, buf, sizeof buf, &n) == JWTGATE_INVALID_UTF8);
         /* The result outlives its verifier's other results. */
         jwtgate_verified_free(ok);
+    }
+    CHECK(jwtgate_verifier_cached_tokens(verifier) == 1);
+    jwtgate_verifier_clear_cache(verifier);
+    CHECK(jwtgate_verifier_cached_tokens(verifier) == 0);
+    {
+        jwtgate_verified *again = NULL;
+        CHECK(jwtgate_verifier_verify(verifier, token, strlen(token), true, NOW, &again, NULL) == JWTGATE_OK);
+        jwtgate_verified_free(again);
     }
     CHECK(jwtgate_verifier_cached_tokens(verifier) == 1);
 
