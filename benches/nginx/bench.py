@@ -21,7 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from test_nginx import MODULE, NGINX, Signer, free_port, read  # noqa: E402
+from harness import MODULE, NGINX, free_port  # noqa: E402
+from test_nginx import Signer, read  # noqa: E402
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
