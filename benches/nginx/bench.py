@@ -161,7 +161,7 @@ http {{
         lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} |")
     lines.append("")
     lines += [
-        "The machine is shared with other builds, so runs vary; compare rows of the same run. With the",
+        "Runs vary with whatever else the machine is doing; compare rows of the same run. With the",
         "cache on, a repeat token costs a hash lookup; with it off every request pays the signature",
         "check, the floor of a verification (see the core's criterion benches).",
         "",
