@@ -124,6 +124,25 @@ fn concurrent_tokens_of_a_new_key_all_wait_for_the_one_refetch() {
 }
 
 #[test]
+fn a_refresh_sent_before_a_rotation_does_not_hide_the_new_key() {
+    let (k1, k2) = (key("k1"), key("k2"));
+    let server = JwksServer::start(serve(&[&k1]));
+    let v = verifier(json!({"jwks_uri": server.jwks_url(), "min_ttl_s": 1, "max_ttl_s": 1}));
+    assert_eq!(code(v.verify(token(&k1), Some(NOW))), "valid");
+    // Past the lifetime: this call starts a background refresh, which the
+    // server answers slowly with the set from before the rotation.
+    server.set(Behavior::Slow { body: jwks(&[&k1]), delay: Duration::from_millis(400) });
+    assert_eq!(code(v.verify(token(&k1), Some(NOW + 2.0))), "valid");
+    eventually("the refresh to reach the server", || server.requests() == 2);
+    std::thread::sleep(Duration::from_millis(50));
+    // The issuer rotates while that refresh is in flight. The first token
+    // of the new key waits for it, still misses its kid, and fetches again.
+    server.set(serve(&[&k1, &k2]));
+    assert_eq!(code(v.verify(token(&k2), Some(NOW + 2.1))), "valid");
+    assert_eq!(fetches(&v), 3);
+}
+
+#[test]
 fn stale_if_error_then_unavailable_after_max_stale() {
     let k1 = key("k1");
     let server = JwksServer::start(serve(&[&k1]));

@@ -24,7 +24,7 @@ mod fetch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use parking_lot::{Condvar, Mutex};
@@ -159,15 +159,12 @@ impl RemoteKeys {
                 if known {
                     return set.keys.verify(kid, alg, message, signature);
                 }
-                // An unknown kid: with the refetch free, fetch; without it,
-                // wait for a fetch already in flight (another request may
-                // be fetching the rotated set right now). Then verify with
-                // whatever set is current.
+                // An unknown kid: wait (bounded) for a set that has it, then
+                // verify with whatever set is current.
                 drop(guard);
-                if self.may_refetch_for_kid(now) {
-                    self.fetch_and_wait(now, self.settings.timeout);
-                } else {
-                    self.wait_for_fetch_in_flight(self.settings.timeout);
+                if let Some(kid) = kid {
+                    let refetch = self.may_refetch_for_kid(now);
+                    self.await_kid(kid, refetch, now);
                 }
                 return self.with_usable(now, |keys| keys.verify(kid, alg, message, signature));
             }
@@ -226,12 +223,39 @@ impl RemoteKeys {
         self.run_fetch(now);
     }
 
-    /// Waits up to `wait` for a fetch in flight in this process, if any.
-    fn wait_for_fetch_in_flight(&self, wait: Duration) {
+    /// For a token whose `kid` the current set lacks: waits, at most
+    /// `timeout` in all, until the set has it or no fetch is left in
+    /// flight. With `refetch` (the one unknown-kid refetch of this cooldown)
+    /// it also makes sure a fetch that *starts after this call* runs: a
+    /// fetch already in flight (a background refresh, say) may have been
+    /// sent before the issuer rotated, and would bring the old set back.
+    /// Requests without the refetch wait on the same fetches, so tokens of a
+    /// new key that arrive together all see the rotated set.
+    fn await_kid(self: &Arc<Self>, kid: &str, mut refetch: bool, now: f64) {
+        let deadline = Instant::now() + self.settings.timeout;
+        let has_kid = || self.current.load().as_ref().is_some_and(|set| set.keys.has_kid(kid));
         let mut control = self.control.lock();
-        if control.in_flight == Some(std::process::id()) {
-            let generation = control.generation;
-            let _ = self.fetched.wait_while_for(&mut control, |c| c.generation == generation, wait);
+        loop {
+            if has_kid() {
+                return;
+            }
+            if control.in_flight == Some(std::process::id()) {
+                let generation = control.generation;
+                let waited =
+                    self.fetched.wait_while_until(&mut control, |c| c.generation == generation, deadline);
+                if waited.timed_out() {
+                    return;
+                }
+                continue;
+            }
+            if !refetch {
+                return;
+            }
+            refetch = false;
+            self.claim(&mut control);
+            drop(control);
+            self.run_in_background(now);
+            control = self.control.lock();
         }
     }
 
