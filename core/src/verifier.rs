@@ -104,6 +104,8 @@ impl Verifier {
     }
 
     /// Empties the verified-token cache (for instance after a key rotation).
+    /// Verifications already running on other threads do not put their
+    /// results back: after this returns, every token is verified in full.
     pub fn clear_cache(&self) {
         if let Some(cache) = &self.cache {
             cache.clear();
@@ -163,8 +165,9 @@ impl Verifier {
                     }
                 };
             }
+            let generation = cache.generation();
             let verified = self.verify_uncached(token, now)?;
-            cache.insert(token, verified.clone());
+            cache.insert(token, verified.clone(), generation);
             return Ok(verified);
         }
         self.verify_uncached(token, now)
