@@ -7,8 +7,8 @@ Two wrappers, both optional:
 
 - `JWTGATE_NGINX_VALGRIND=1` runs every nginx process (master, workers, and
   the `nginx -t` / `nginx -s reload` invocations, which load the module and
-  the policy too) under valgrind's memcheck. `valgrind_problems()` then
-  returns every error and every definite leak that is not nginx's own (see
+  the policy too) under valgrind's memcheck. `problems()` then includes
+  every error and every definite leak that is not nginx's own (see
   `_is_nginx_own`); the tests assert it is empty.
 - `now=<unix seconds>` freezes the wall clock at that instant with
   libfaketime (Debian's `faketime` package), so the shared vectors, which pin
@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -79,8 +80,12 @@ class Nginx:
         self.dir = tempfile.mkdtemp(prefix="jwtgate-nginx-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
+        if now is not None and now != int(now):
+            raise ValueError("libfaketime takes whole seconds: now must be an integer")
         self.now = now
         self.proc = None
+        self.stopped = False
+        self.killed = False
         self.conf = None
         self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
         threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
@@ -134,7 +139,9 @@ http {{
             conf_text = "env FAKETIME;\nenv FAKETIME_DONT_FAKE_MONOTONIC;\n" + conf_text
         self.conf = self.write("nginx.conf", conf_text)
         cmd, env = self.command("-c", self.conf, "-g", "daemon off;")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # Its own process group, so a kill reaches the workers too.
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.time() + TIMEOUT
         while True:
             try:
@@ -142,9 +149,10 @@ http {{
                 return
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
-                    errors = self.errors()
                     self.stop()
-                    raise RuntimeError("nginx did not start:\n" + errors)
+                    report = self.errors() + "\n".join(self.problems())
+                    self.cleanup()
+                    raise RuntimeError("nginx did not start:\n" + report)
                 time.sleep(0.05)
 
     def run(self, *args):
@@ -153,12 +161,16 @@ http {{
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
     def errors(self):
+        """The end of nginx's stderr and error log, for failure messages."""
+        return self.errors_all(tail=4000)
+
+    def errors_all(self, tail=None):
         text = ""
         for name in ("stderr.log", "error.log"):
             path = os.path.join(self.dir, name)
             if os.path.exists(path):
                 with open(path, encoding="utf-8", errors="replace") as f:
-                    text += f.read()[-4000:]
+                    text += f.read()[-tail:] if tail else f.read()
         return text
 
     def workers(self):
@@ -183,15 +195,24 @@ http {{
             time.sleep(0.05)
 
     def stop(self):
-        """Stops nginx (graceful, so workers run their exit handlers and
-        valgrind's leak check sees a clean exit), the upstream, and keeps
-        the folder until `cleanup`."""
+        """Stops nginx and the upstream; keeps the folder until `cleanup`.
+
+        SIGQUIT is nginx's graceful shutdown: the master waits for every
+        worker to finish, run its exit handlers and (under valgrind) its leak
+        check. SIGTERM would make the master SIGKILL workers still busy after
+        about a second, which can cut a leak check short unseen. Only if the
+        whole group is still there after TIMEOUT is it killed, and
+        `problems` then says so. Never raises."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGQUIT)
             try:
                 self.proc.wait(timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.killed = True
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=TIMEOUT)
         self.upstream.shutdown()
         self.upstream.server_close()
@@ -212,18 +233,32 @@ http {{
         finally:
             conn.close()
 
-    def valgrind_problems(self):
-        """Every valgrind report of every process this object ran that is
-        ours to fix: all errors, and the definite leaks with a frame outside
-        nginx and the system libraries."""
+    def problems(self):
+        """What went wrong in the processes this object ran, once stopped:
+        a kill, a master that failed, a worker that died on a signal, and
+        under valgrind every report that is ours (`valgrind_reports`)."""
         problems = []
+        if self.killed:
+            problems.append(f"nginx did not stop within {TIMEOUT} s and was killed: the reports are incomplete")
+        elif self.proc is not None and self.proc.returncode not in (None, 0):
+            problems.append(f"the nginx master exited with status {self.proc.returncode}")
+        # A worker that died on a signal (a crash, or killed) wrote no report.
+        problems += [line for line in self.errors_all().splitlines() if "exited on signal" in line]
+        if VALGRIND:
+            problems += self.valgrind_reports()
+        return problems
+
+    def valgrind_reports(self):
+        """Every valgrind report that is ours to fix: all errors, and the
+        definite leaks with a frame outside nginx and the system libraries."""
+        reports = []
         for name in sorted(os.listdir(self.valgrind_dir)):
             with open(os.path.join(self.valgrind_dir, name), encoding="utf-8", errors="replace") as f:
                 text = f.read()
             for block in _blocks(text):
                 if not _is_nginx_own(block):
-                    problems.append(f"{name}:\n" + "\n".join(block))
-        return problems
+                    reports.append(f"{name}:\n" + "\n".join(block))
+        return reports
 
 
 def _blocks(text):

@@ -17,7 +17,7 @@ import sys
 import time
 import unittest
 
-from harness import LIB, MODULE, ROOT, TIMEOUT, VALGRIND, echoed_all, free_port
+from harness import LIB, MODULE, ROOT, TIMEOUT, echoed_all, free_port
 from harness import Nginx as NginxProcess
 
 ISS = "https://idp.example.com/"
@@ -76,14 +76,19 @@ class Nginx(NginxProcess):
 
     def __init__(self):
         super().__init__()
-        self.policy_path = os.path.join(self.dir, "policy.json")
-        self.write("rsa.pub.pem", read("tests/keys/rsa.pub.pem"))
-        gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
-        self.ec_jwks = next(i for i in gateway["issuers"] if i["issuer"] == EC_ISS)["keys"]["jwks"]
-        self.write_policy(["IT", "HR"])
-        # A policy the master (root) reads but the workers (nginx's user) cannot.
-        self.write("unreadable.json", read_policy(self.policy_path), mode=0o600)
-        self.start(self.config(self.policy_path))
+        try:
+            self.policy_path = os.path.join(self.dir, "policy.json")
+            self.write("rsa.pub.pem", read("tests/keys/rsa.pub.pem"))
+            gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
+            self.ec_jwks = next(i for i in gateway["issuers"] if i["issuer"] == EC_ISS)["keys"]["jwks"]
+            self.write_policy(["IT", "HR"])
+            # A policy the master (root) reads but the workers (nginx's user) cannot.
+            self.write("unreadable.json", read_policy(self.policy_path), mode=0o600)
+            self.start(self.config(self.policy_path))
+        except BaseException:
+            self.stop()
+            self.cleanup()
+            raise
 
     def write_policy(self, departments):
         dead_port = free_port()
@@ -138,13 +143,6 @@ class Nginx(NginxProcess):
 }}
 """
 
-    def stop(self):
-        super().stop()
-        problems = self.valgrind_problems() if VALGRIND else []
-        self.cleanup()
-        if problems:
-            raise AssertionError("valgrind found problems in the module:\n\n" + "\n\n".join(problems))
-
 
 NGINX_UNDER_TEST = None
 
@@ -157,6 +155,10 @@ def setUpModule():
 def tearDownModule():
     if NGINX_UNDER_TEST:
         NGINX_UNDER_TEST.stop()
+        problems = NGINX_UNDER_TEST.problems()
+        NGINX_UNDER_TEST.cleanup()
+        if problems:
+            raise AssertionError("nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
 
 class ModuleTest(unittest.TestCase):
@@ -362,7 +364,7 @@ class ValgrindFilterTest(unittest.TestCase):
         try:
             ng.write("valgrind/1.log", text)
             ng.stop()
-            return ng.valgrind_problems()
+            return ng.valgrind_reports()
         finally:
             ng.cleanup()
 

@@ -266,6 +266,27 @@ static bool lookup(void *userdata, const char *name, size_t name_len, jwtgate_st
     return false;
 }
 
+static void test_cache_off(void) {
+    const char *policy =
+        "{\"issuers\":[{\"algorithms\":[\"HS256\"],"
+        "\"keys\":{\"hmac_secret\":\"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\"}}],"
+        "\"cache\":{\"max_entries\":0}}";
+    jwtgate_verifier *verifier = NULL;
+    CHECK(jwtgate_verifier_new(policy, strlen(policy), &verifier, NULL) == JWTGATE_OK);
+    jwtgate_signer *signer = hs256();
+    char *token = sign(signer, "{\"sub\":\"ada\"}");
+    for (int round = 0; round < 2; round++) {
+        jwtgate_verified *ok = NULL;
+        CHECK(jwtgate_verifier_verify(verifier, token, strlen(token), true, NOW + 1, &ok, NULL) == JWTGATE_OK);
+        jwtgate_verified_free(ok);
+        CHECK(jwtgate_verifier_cached_tokens(verifier) == 0);
+        jwtgate_verifier_clear_cache(verifier); /* nothing to clear: does nothing */
+    }
+    jwtgate_string_free(token);
+    jwtgate_signer_free(signer);
+    jwtgate_verifier_free(verifier);
+}
+
 static void test_pem_signer_and_policy_file(void) {
     const char *pem = read_file("tests/keys/ecp256.pem");
     CHECK(pem != NULL);
@@ -435,6 +456,7 @@ int main(void) {
     test_codes_and_version();
     test_policy_errors();
     test_verify_and_accessors();
+    test_cache_off();
     test_pem_signer_and_policy_file();
     test_find_token();
     test_threads();
