@@ -143,6 +143,24 @@ fn a_refresh_sent_before_a_rotation_does_not_hide_the_new_key() {
 }
 
 #[test]
+fn a_refresh_that_brings_the_kid_leaves_the_refetch_for_the_next_rotation() {
+    let (k1, k2, k3) = (key("k1"), key("k2"), key("k3"));
+    let server = JwksServer::start(serve(&[&k1]));
+    let v = verifier(json!({"jwks_uri": server.jwks_url(), "min_ttl_s": 1, "max_ttl_s": 1}));
+    assert_eq!(code(v.verify(token(&k1), Some(NOW))), "valid");
+    // A gateway idle through a rotation: its first token of the new key
+    // arrives when a refresh is due anyway, and that refresh brings the key.
+    server.set(serve(&[&k1, &k2]));
+    assert_eq!(code(v.verify(token(&k2), Some(NOW + 5.0))), "valid");
+    eventually("the refresh to land", || fetches(&v) == 2);
+    // The issuer rotates again within the cooldown, before the next refresh
+    // is due: the unknown kid still gets its refetch.
+    server.set(serve(&[&k2, &k3]));
+    assert_eq!(code(v.verify(token(&k3), Some(NOW + 5.2))), "valid");
+    assert_eq!(fetches(&v), 3);
+}
+
+#[test]
 fn stale_if_error_then_unavailable_after_max_stale() {
     let k1 = key("k1");
     let server = JwksServer::start(serve(&[&k1]));

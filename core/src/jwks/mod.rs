@@ -163,8 +163,7 @@ impl RemoteKeys {
                 // verify with whatever set is current.
                 drop(guard);
                 if let Some(kid) = kid {
-                    let refetch = self.may_refetch_for_kid(now);
-                    self.await_kid(kid, refetch, now);
+                    self.await_kid(kid, now);
                 }
                 return self.with_usable(now, |keys| keys.verify(kid, alg, message, signature));
             }
@@ -192,8 +191,7 @@ impl RemoteKeys {
     }
 
     /// Claims the per-cooldown unknown-`kid` refetch, if it is free.
-    fn may_refetch_for_kid(&self, now: f64) -> bool {
-        let mut control = self.control.lock();
+    fn may_refetch_for_kid(&self, control: &mut Control, now: f64) -> bool {
         match control.last_kid_refetch {
             Some(at) if now - at < self.settings.refetch_cooldown_s && now >= at => false,
             _ => {
@@ -224,16 +222,21 @@ impl RemoteKeys {
     }
 
     /// For a token whose `kid` the current set lacks: waits, at most
-    /// `timeout` in all, until the set has it or no fetch is left in
-    /// flight. With `refetch` (the one unknown-kid refetch of this cooldown)
-    /// it also makes sure a fetch that *starts after this call* runs: a
-    /// fetch already in flight (a background refresh, say) may have been
-    /// sent before the issuer rotated, and would bring the old set back.
-    /// Requests without the refetch wait on the same fetches, so tokens of a
-    /// new key that arrive together all see the rotated set.
-    fn await_kid(self: &Arc<Self>, kid: &str, mut refetch: bool, now: f64) {
+    /// `timeout` in all, for a set that has it.
+    ///
+    /// - A fetch in flight (a background refresh, another request's
+    ///   refetch) is waited for first: it may bring the new key.
+    /// - If the kid is still missing and nothing is in flight, this request
+    ///   starts a fetch of its own, so the set it ends with was fetched after
+    ///   it arrived (a fetch already in flight may have been sent before the
+    ///   issuer rotated). These fetches, and only these, are what
+    ///   `refetch_cooldown_s` limits: one per cooldown however many unknown
+    ///   kids arrive. A request that only waited leaves the cooldown free,
+    ///   so a rotation right after it still gets its fetch.
+    fn await_kid(self: &Arc<Self>, kid: &str, now: f64) {
         let deadline = Instant::now() + self.settings.timeout;
         let has_kid = || self.current.load().as_ref().is_some_and(|set| set.keys.has_kid(kid));
+        let mut started = false;
         let mut control = self.control.lock();
         loop {
             if has_kid() {
@@ -248,10 +251,10 @@ impl RemoteKeys {
                 }
                 continue;
             }
-            if !refetch {
+            if started || !self.may_refetch_for_kid(&mut control, now) {
                 return;
             }
-            refetch = false;
+            started = true;
             self.claim(&mut control);
             drop(control);
             self.run_in_background(now);
