@@ -186,7 +186,8 @@ class Rotation:
             def do_GET(self):
                 with rotation.lock:
                     body = rotation.body
-                    rotation.fetches += 1
+                    if self.path != "/probe":  # the latency probe's requests are not the gateway's
+                        rotation.fetches += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Cache-Control", "max-age=1")
@@ -203,6 +204,49 @@ class Rotation:
         return server
 
 
+class JwksProbe:
+    """Asks the JWKS server for the set every 0.25 s, as the gateways do, and
+    keeps the answer times: a slow answer (above the policy's `timeout_ms`)
+    on a busy machine explains a rejected token of a new key."""
+
+    def __init__(self, port):
+        self.url = f"http://127.0.0.1:{port}/probe"
+        self.lock = threading.Lock()
+        self.slice_max = 0.0
+        self.all = []
+
+    def start(self, stop):
+        def loop():
+            while not stop.wait(0.25):
+                t0 = time.monotonic()
+                try:
+                    urllib.request.urlopen(self.url, timeout=30).read()
+                except (OSError, urllib.error.URLError):
+                    pass
+                ms = (time.monotonic() - t0) * 1000
+                with self.lock:
+                    self.all.append(ms)
+                    self.slice_max = max(self.slice_max, ms)
+
+        threading.Thread(target=loop, daemon=True).start()
+
+    def take_slice_max(self):
+        with self.lock:
+            m, self.slice_max = self.slice_max, 0.0
+        return round(m)
+
+    def summary(self):
+        with self.lock:
+            ms = sorted(self.all)
+        if not ms:
+            return {}
+        return {"p50_ms": round(ms[len(ms) // 2]), "p99_ms": round(ms[int(len(ms) * 0.99)]), "max_ms": round(ms[-1]),
+                "over_timeout": sum(1 for m in ms if m > JWKS_TIMEOUT_MS)}
+
+
+JWKS_TIMEOUT_MS = 2000
+
+
 def policy(jwks_port, cache):
     return {
         "issuers": [{
@@ -211,7 +255,7 @@ def policy(jwks_port, cache):
             "algorithms": ["ES256"],
             "require": ["exp", "sub"],
             "keys": {"jwks_uri": f"http://127.0.0.1:{jwks_port}/jwks.json", "allow_http": True,
-                     "min_ttl_s": 1, "max_ttl_s": 2, "refetch_cooldown_s": 1, "timeout_ms": 2000},
+                     "min_ttl_s": 1, "max_ttl_s": 2, "refetch_cooldown_s": 1, "timeout_ms": JWKS_TIMEOUT_MS},
         }],
         "cache": {"max_entries": 10000 if cache == "on" else 0},
     }
@@ -395,6 +439,8 @@ def soak(target, args):
         if os.path.exists(rejected_log()):
             os.truncate(rejected_log(), 0)  # the sanity check's two expected 401s
         rotation.start(args.period, stop)
+        probe = JwksProbe(jwks.server_address[1])
+        probe.start(stop)
         log(f"{target}: warm-up {args.warmup}s")
         warm = wrk_slice(script, url, args.warmup, args.threads, args.connections)
         rss_start = {p: rss_kib(p) for p in pids()}
@@ -405,11 +451,12 @@ def soak(target, args):
             s = wrk_slice(script, url, max(1, min(args.slice, round(left))), args.threads, args.connections)
             s["rss_kib"] = sum(rss_kib(p) or 0 for p in pids())
             s["key"] = rotation.index
+            s["jwks_max_ms"] = probe.take_slice_max()
             result["slices"].append(s)
             bad = " <-- FAIL" if s["4xx"] or s["5xx"] or s["other"] else ""
             log(f"{target}: slice {len(result['slices'])}: {s['ok']} ok, {s['4xx']} 4xx, {s['5xx']} 5xx, "
                 f"{s['other']} other, {s['rps']:.0f} req/s, socket errors {s['socket_errors']}, "
-                f"key {s['key']}, RSS {s['rss_kib']} KiB{bad}")
+                f"key {s['key']}, RSS {s['rss_kib']} KiB, slowest JWKS answer {s['jwks_max_ms']} ms{bad}")
         elapsed = time.time() - t0
         rss_end = {p: rss_kib(p) for p in pids()}
         alive = proc.poll() is None
@@ -441,6 +488,7 @@ def soak(target, args):
         "rss_max_total_kib": max([s["rss_kib"] for s in sl] or [0]),
         "rejection_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:10]),
         "process_alive_at_end": alive,
+        "jwks_answer_times": probe.summary(),
     })
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -480,6 +528,8 @@ def main():
               f"max {r['rss_max_total_kib']} KiB")
         if r["rejection_reasons"]:
             print(f"  non-2xx answers: {r['rejection_reasons']}")
+        if r["jwks_answer_times"]:
+            print(f"  JWKS answer times (probe every 0.25 s): {r['jwks_answer_times']}")
         if r["non_2xx"] or r["5xx"] or not r["process_alive_at_end"] or not r["slices"]:
             failed = True
         if args.max_rss_growth_mib is not None and growth > args.max_rss_growth_mib * 1024:
