@@ -221,6 +221,14 @@ http {{
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def close(self):
+        """Stops everything, removes the folder and returns `problems()`
+        (read before the folder goes)."""
+        self.stop()
+        problems = self.problems()
+        self.cleanup()
+        return problems
+
     def get(self, path, headers=None):
         """GET `path`: (status, response headers, what the upstream echoed or None)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)

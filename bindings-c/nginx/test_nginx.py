@@ -154,9 +154,7 @@ def setUpModule():
 
 def tearDownModule():
     if NGINX_UNDER_TEST:
-        NGINX_UNDER_TEST.stop()
-        problems = NGINX_UNDER_TEST.problems()
-        NGINX_UNDER_TEST.cleanup()
+        problems = NGINX_UNDER_TEST.close()
         if problems:
             raise AssertionError("nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 

@@ -80,9 +80,7 @@ class VectorsThroughNginx(unittest.TestCase):
                 with self.subTest(vector=f"{stem}/{vector['name']}"):
                     self.check(ng, vector, loc)
         finally:
-            ng.stop()
-            problems = ng.problems()
-            ng.cleanup()
+            problems = ng.close()
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
     def check(self, ng, vector, loc):
@@ -138,9 +136,7 @@ class VectorsThroughNginx(unittest.TestCase):
                     self.assertNotEqual(done.returncode, 0, done.stderr)
                     self.assertIn(f"{loc}.json", done.stderr)
         finally:
-            ng.stop()
-            problems = ng.problems()
-            ng.cleanup()
+            problems = ng.close()
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
 

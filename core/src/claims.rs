@@ -62,8 +62,8 @@ impl ClaimPath {
     pub(crate) fn lookup<'v>(&self, members: &'v [(Cow<'_, str>, Member<'_>)]) -> Option<ClaimRef<'v>> {
         let top = members.iter().find(|(n, _)| short_eq(n, &self.root)).map(|(_, v)| v)?;
         match &self.rest {
-            None => Some(top.as_ref()),
-            Some(rest) => top.as_ref().as_json()?.pointer(rest).map(ClaimRef::from),
+            None => Some(top.claim()),
+            Some(rest) => top.claim().as_json()?.pointer(rest).map(ClaimRef::from),
         }
     }
 

@@ -33,7 +33,7 @@ pub(crate) enum Member<'a> {
 
 impl<'a> Member<'a> {
     /// A view of the value, as the claim engine reads it.
-    pub(crate) fn as_ref(&self) -> ClaimRef<'_> {
+    pub(crate) fn claim(&self) -> ClaimRef<'_> {
         match self {
             Member::Str(s) => ClaimRef::Str(s),
             Member::Json(v) => ClaimRef::from(v),

@@ -257,7 +257,7 @@ fn verify_signature(
 }
 
 fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
-    members.iter().find(|(n, _)| crate::json::short_eq(n, name)).map(|(_, v)| v.as_ref())
+    members.iter().find(|(n, _)| crate::json::short_eq(n, name)).map(|(_, v)| v.claim())
 }
 
 /// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
