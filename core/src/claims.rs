@@ -155,6 +155,16 @@ impl Rule {
         &self.path
     }
 
+    /// A failure of a rule on OAuth scopes (`scope`, `scp`) names the
+    /// scopes wanted, for the challenge's `scope` attribute (RFC 6750 section 3).
+    fn scoped(&self, error: Error, needles: &[Value]) -> Error {
+        if self.path.rest.is_some() || !matches!(self.path.root(), "scope" | "scp") {
+            return error;
+        }
+        let words: Vec<&str> = needles.iter().filter_map(Value::as_str).collect();
+        if words.is_empty() { error } else { error.with_scope(words.join(" ")) }
+    }
+
     /// Checks the claim's value (`None` when absent).
     pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
         let name = self.path.display();
@@ -185,7 +195,7 @@ impl Rule {
                 return fail("must be an array or a space-delimited string".into());
             }
             if let Some(missing) = needles.iter().find(|n| !collection_contains(value, n)) {
-                return fail(format!("must contain {missing}"));
+                return fail(format!("must contain {missing}")).map_err(|e| self.scoped(e, needles));
             }
         }
         if let Some(needles) = &self.contains_any {
@@ -193,7 +203,7 @@ impl Rule {
                 return fail("must be an array or a space-delimited string".into());
             }
             if !needles.iter().any(|n| collection_contains(value, n)) {
-                return fail("contains none of the required values".into());
+                return fail("contains none of the required values".into()).map_err(|e| self.scoped(e, needles));
             }
         }
         Ok(())

@@ -38,11 +38,20 @@ pub enum ErrorKind {
     JwksUnavailable,
     /// The policy document itself is invalid.
     Policy,
+    /// The request carries no token (RFC 6750 section 3.1: the challenge
+    /// has no `error` attribute).
+    MissingToken,
+    /// A registered claim the issuer requires (`require`, or `iat` with
+    /// `max_age_s`) is absent or null.
+    MissingClaim,
+    /// The request itself is malformed, e.g. two `Authorization` headers
+    /// (RFC 6750 section 3.1, 400).
+    InvalidRequest,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of their C numbers (starting at 1).
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Malformed,
         ErrorKind::TooLarge,
         ErrorKind::Header,
@@ -56,6 +65,9 @@ impl ErrorKind {
         ErrorKind::Claim,
         ErrorKind::JwksUnavailable,
         ErrorKind::Policy,
+        ErrorKind::MissingToken,
+        ErrorKind::MissingClaim,
+        ErrorKind::InvalidRequest,
     ];
 
     /// The stable code string shared by every runtime.
@@ -74,6 +86,9 @@ impl ErrorKind {
             ErrorKind::Claim => "claim",
             ErrorKind::JwksUnavailable => "jwks_unavailable",
             ErrorKind::Policy => "policy",
+            ErrorKind::MissingToken => "missing_token",
+            ErrorKind::MissingClaim => "missing_claim",
+            ErrorKind::InvalidRequest => "invalid_request",
         }
     }
 
@@ -89,15 +104,20 @@ impl ErrorKind {
             ErrorKind::Claim => 403,
             ErrorKind::JwksUnavailable => 503,
             ErrorKind::Policy => 0,
+            ErrorKind::InvalidRequest => 400,
             _ => 401,
         }
     }
 
-    /// The RFC 6750 `error` attribute for this kind.
-    const fn bearer_error(self) -> &'static str {
+    /// The RFC 6750 `error` attribute for this kind; `None` for a request
+    /// without a token (section 3.1: "the resource server SHOULD NOT include
+    /// an error code").
+    pub const fn bearer_error(self) -> Option<&'static str> {
         match self {
-            ErrorKind::Claim => "insufficient_scope",
-            _ => "invalid_token",
+            ErrorKind::Claim => Some("insufficient_scope"),
+            ErrorKind::InvalidRequest => Some("invalid_request"),
+            ErrorKind::MissingToken => None,
+            _ => Some("invalid_token"),
         }
     }
 }
@@ -115,17 +135,64 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     claim: Option<String>,
+    scope: Option<String>,
+    retry_after_s: Option<u64>,
+    pending: bool,
 }
 
 impl Error {
     /// An error of `kind` with a human message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), claim: None }
+        Error { kind, message: message.into(), claim: None, scope: None, retry_after_s: None, pending: false }
     }
 
     /// An error that names the claim responsible.
     pub fn with_claim(kind: ErrorKind, claim: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), claim: Some(claim.into()) }
+        Error {
+            kind,
+            message: message.into(),
+            claim: Some(claim.into()),
+            scope: None,
+            retry_after_s: None,
+            pending: false,
+        }
+    }
+
+    /// This error with the scopes the resource needs (RFC 6750 section 3:
+    /// the `scope` attribute of an `insufficient_scope` challenge).
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// This error with a `Retry-After` hint in seconds (a 503 while keys
+    /// cannot be fetched).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// Seconds after which the request may succeed (`Retry-After`), where known.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        self.retry_after_s
+    }
+
+    /// This `jwks_unavailable` error as "not yet": a key fetch is in flight
+    /// and a caller that must not block (an event loop) may ask again.
+    pub fn into_pending(mut self) -> Self {
+        self.pending = true;
+        self
+    }
+
+    /// Whether the keys are still being fetched (see [`Error::into_pending`]).
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// The scopes the resource needs, for an `insufficient_scope` failure
+    /// of a rule on `scope` or `scp`.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// A policy (configuration) error.
@@ -159,18 +226,39 @@ impl Error {
     }
 
     /// A ready `WWW-Authenticate` header value (RFC 6750 section 3), e.g.
-    /// `Bearer error="invalid_token", error_description="token expired"`.
+    /// `Bearer error="invalid_token", error_description="token expired"`;
+    /// just `Bearer` for `missing_token`.
     ///
-    /// The description is reduced to the characters RFC 6750 allows in a
-    /// quoted `error_description` (printable ASCII without `"` and `\`), so
-    /// nothing from a token can break the header.
+    /// RFC 6750 allows neither `"` nor `\\` inside `error_description`, not
+    /// even escaped: both become `'`; other characters outside printable
+    /// ASCII become a space (controls) or `?` (non-ASCII), so nothing from
+    /// a token can break or split the header.
     pub fn www_authenticate(&self) -> String {
-        let description: String = self
-            .message
-            .chars()
-            .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '?' })
-            .collect();
-        format!("Bearer error=\"{}\", error_description=\"{}\"", self.kind.bearer_error(), description)
+        challenge("Bearer", self)
+    }
+}
+
+/// A challenge of `scheme` (`Bearer`, `DPoP`) for `error`.
+pub(crate) fn challenge(scheme: &str, error: &Error) -> String {
+    let Some(code) = error.kind.bearer_error() else { return scheme.to_owned() };
+    let mut out = format!("{scheme} error=\"{code}\", error_description=\"");
+    out.extend(error.message.chars().map(quoted_char));
+    out.push('"');
+    if let Some(scope) = &error.scope {
+        out.push_str(", scope=\"");
+        out.extend(scope.chars().map(quoted_char));
+        out.push('"');
+    }
+    out
+}
+
+/// The character RFC 6750's quoted attributes may hold in place of `c`.
+fn quoted_char(c: char) -> char {
+    match c {
+        '"' | '\\' => '\'',
+        ' '..='~' => c,
+        c if c.is_control() => ' ',
+        _ => '?',
     }
 }
 
@@ -209,10 +297,17 @@ mod tests {
 
     #[test]
     fn www_authenticate_cannot_be_broken_by_message_text() {
-        let e = Error::new(ErrorKind::Signature, "bad \"sig\"\r\nX-Evil: 1");
+        let e = Error::new(ErrorKind::Signature, "bad \"sig\"\r\nX-Evil: 1 \\ é");
         assert_eq!(
             e.www_authenticate(),
-            "Bearer error=\"invalid_token\", error_description=\"bad ?sig???X-Evil: 1\""
+            "Bearer error=\"invalid_token\", error_description=\"bad 'sig'  X-Evil: 1 ' ?\""
+        );
+        assert_eq!(Error::new(ErrorKind::MissingToken, "no token").www_authenticate(), "Bearer");
+        let s = Error::with_claim(ErrorKind::Claim, "scope", "claim scope must contain \"write\"")
+            .with_scope("read write");
+        assert_eq!(
+            s.www_authenticate(),
+            "Bearer error=\"insufficient_scope\", error_description=\"claim scope must contain 'write'\", scope=\"read write\""
         );
         let c = Error::with_claim(ErrorKind::Claim, "dept", "claim dept must equal \"IT\"");
         assert!(c.www_authenticate().starts_with("Bearer error=\"insufficient_scope\""));
