@@ -25,6 +25,36 @@ struct JwkDoc {
     x: Option<String>,
     y: Option<String>,
     k: Option<String>,
+    // Private members (RFC 7518 sections 6.3.2 and 6.2.2.1): present only to
+    // refuse them. Any JSON type counts; `null` counts as absent.
+    d: Option<Value>,
+    p: Option<Value>,
+    q: Option<Value>,
+    dp: Option<Value>,
+    dq: Option<Value>,
+    qi: Option<Value>,
+    oth: Option<Value>,
+}
+
+impl JwkDoc {
+    /// The first private-key member the JWK carries, if any: a verification
+    /// set holds public keys only, and a private key found in one has leaked.
+    /// `k` is private too, except on an `oct` key, where it is the secret.
+    fn private_member(&self) -> Option<&'static str> {
+        let members = [
+            ("d", &self.d),
+            ("p", &self.p),
+            ("q", &self.q),
+            ("dp", &self.dp),
+            ("dq", &self.dq),
+            ("qi", &self.qi),
+            ("oth", &self.oth),
+        ];
+        if let Some((name, _)) = members.iter().find(|(_, v)| v.is_some()) {
+            return Some(name);
+        }
+        (self.k.is_some() && self.kty != "oct").then_some("k")
+    }
 }
 
 /// Why a JWK was not turned into a key.
@@ -63,6 +93,11 @@ fn coordinate(doc: &Option<String>, name: &str, len: usize) -> Result<Vec<u8>, J
 /// Parses one JWK.
 pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
     let doc = JwkDoc::deserialize(value).map_err(|e| JwkError::Invalid(e.to_string()))?;
+    if let Some(name) = doc.private_member() {
+        return Err(JwkError::Invalid(format!(
+            "private key member \"{name}\" in a verification key set: publish the public key only"
+        )));
+    }
     if let Some(use_) = &doc.use_
         && use_ != "sig"
     {
@@ -105,4 +140,44 @@ pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
         return Err(JwkError::Invalid(format!("\"alg\": {alg} does not fit the key type")));
     }
     Ok(Jwk { kid: doc.kid, alg, material })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn refusal(jwk: Value) -> String {
+        match parse_jwk(&jwk) {
+            Err(JwkError::Invalid(why)) => why,
+            Err(JwkError::NotForUs(why)) => panic!("skipped, not refused: {why}"),
+            Ok(_) => panic!("loaded: {jwk}"),
+        }
+    }
+
+    #[test]
+    fn private_members_are_refused_by_name() {
+        let n = "mXfO4PbffwEKjzHJ-idXANA2hCRSII8chO10fOUmXyd8PbBEmTDbdXhP_puYkur13wPRzKnQ_Uv9-W1RJpMrtw";
+        let rsa = json!({"kty": "RSA", "n": n, "e": "AQAB"});
+        assert!(parse_jwk(&rsa).is_ok());
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+            let mut jwk = rsa.clone();
+            jwk[member] =
+                if member == "oth" { json!([{"r": "AQ", "d": "AQ", "t": "AQ"}]) } else { json!("AQAB") };
+            let why = refusal(jwk.clone());
+            assert!(why.contains(&format!("\"{member}\"")), "{member}: {why}");
+            // Also on a key that would otherwise be skipped as an encryption key.
+            jwk["use"] = json!("enc");
+            assert!(refusal(jwk).contains(&format!("\"{member}\"")), "{member}");
+        }
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let ed = json!({"kty": "OKP", "crv": "Ed25519", "x": x, "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"});
+        assert!(refusal(ed).contains("\"d\""));
+        let ec = json!({"kty": "EC", "crv": "P-256", "x": "AQ", "y": "AQ", "k": "AQ"});
+        assert!(refusal(ec).contains("\"k\""));
+        // `k` is the secret of an oct key; a null member counts as absent.
+        assert!(parse_jwk(&json!({"kty": "oct", "k": "AQAB"})).is_ok());
+        assert!(parse_jwk(&json!({"kty": "RSA", "n": n, "e": "AQAB", "d": null})).is_ok());
+    }
 }
