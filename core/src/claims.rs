@@ -203,7 +203,8 @@ impl Rule {
                 return fail("must be an array or a space-delimited string".into());
             }
             if !needles.iter().any(|n| collection_contains(value, n)) {
-                return fail("contains none of the required values".into()).map_err(|e| self.scoped(e, needles));
+                return fail("contains none of the required values".into())
+                    .map_err(|e| self.scoped(e, needles));
             }
         }
         Ok(())

@@ -28,6 +28,7 @@ mod base64url;
 mod cache;
 mod claims;
 mod error;
+mod gateway;
 mod header;
 pub mod json;
 mod jwks;
@@ -43,11 +44,12 @@ mod verifier;
 pub use alg::{Algorithm, AlgorithmSet, KeyType};
 pub use claims::{ClaimPath, json_eq};
 pub use error::{Error, ErrorKind, Result};
+pub use gateway::{Decision, Request, Route, ascii_json, claim_header_value, is_header_safe};
 pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
 pub use policy::{
     CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
-    MAX_LEEWAY_S, Policy, PolicyDoc, PolicyOverlay, TokenSourceDoc,
+    MAX_LEEWAY_S, Mode, Policy, PolicyDoc, PolicyOverlay, RouteDoc, TokenSourceDoc,
 };
 pub use signer::{GeneratedKey, Signer, generate_key, jwks};
 pub use sources::{TokenSource, cookie_value, find_token, query_value};

@@ -15,11 +15,11 @@ use crate::error::ErrorKind;
 use crate::jwks::RemoteStats;
 
 const STRIPES: usize = 8;
-/// Slot 0: valid; 1..=13: error kinds; then cache hit and miss.
-const SLOTS: usize = 16;
+/// Slot 0: valid; then one slot per error kind; then cache hit and miss.
+const SLOTS: usize = ErrorKind::ALL.len() + 3;
 const OK: usize = 0;
-const CACHE_HIT: usize = 14;
-const CACHE_MISS: usize = 15;
+const CACHE_HIT: usize = ErrorKind::ALL.len() + 1;
+const CACHE_MISS: usize = ErrorKind::ALL.len() + 2;
 
 #[repr(align(128))]
 struct Stripe([AtomicU64; SLOTS]);

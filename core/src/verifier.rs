@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::base64url;
 use crate::cache::TokenCache;
-use crate::claims::ClaimPath;
 use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HeaderCache};
 use crate::json::{ClaimRef, Members, scan_object_into};
@@ -332,21 +331,15 @@ fn check_audience(accepted: &[String], aud: Option<ClaimRef<'_>>) -> Result<(), 
 }
 
 /// Header value for a claim: strings as they are, anything else as compact
-/// JSON. Control characters would let a token inject headers, so a claim
-/// holding any is refused.
-fn header_value(path: &ClaimPath, value: ClaimRef<'_>) -> Result<String, Error> {
+/// JSON; `None` for null and for values that break the one header rule
+/// ([`crate::gateway::is_header_safe`]): such a claim is not forwarded.
+fn header_value(value: ClaimRef<'_>) -> Option<String> {
     let text = match value {
         ClaimRef::Str(s) => s.to_owned(),
+        ClaimRef::Json(Value::Null) => return None,
         ClaimRef::Json(other) => other.to_string(),
     };
-    if text.chars().any(|c| c.is_control()) {
-        return Err(Error::with_claim(
-            ErrorKind::Claim,
-            path.display(),
-            format!("claim {} holds control characters and cannot be forwarded", path.display()),
-        ));
-    }
-    Ok(text)
+    crate::gateway::is_header_safe(&text).then_some(text)
 }
 
 fn forward_headers(
@@ -356,8 +349,8 @@ fn forward_headers(
 ) -> Result<Vec<(String, String)>, Error> {
     let mut headers = Vec::with_capacity(issuer.forward.len() + usize::from(issuer.payload_header.is_some()));
     for (path, name) in &issuer.forward {
-        if let Some(value) = path.lookup(members) {
-            headers.push((name.clone(), header_value(path, value)?));
+        if let Some(value) = path.lookup(members).and_then(header_value) {
+            headers.push((name.clone(), value));
         }
     }
     if let Some(name) = &issuer.payload_header {

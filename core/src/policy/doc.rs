@@ -31,6 +31,14 @@ pub struct PolicyDoc {
     /// The verified-token cache. Defaults to 10 000 entries.
     #[serde(default)]
     pub cache: CacheDoc,
+    /// How requests are checked: `required`, `optional`, `report_only` or
+    /// `off`; a route may choose another. Defaults to `required`.
+    #[serde(default)]
+    pub mode: super::Mode,
+    /// Keep a query-string token in the URL passed upstream (RFC 6750
+    /// section 5.3 advises against it: URLs end up in logs). Defaults to false.
+    #[serde(default)]
+    pub keep_query_token: bool,
 }
 
 /// One accepted issuer.

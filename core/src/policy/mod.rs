@@ -6,6 +6,7 @@ mod doc;
 mod keys;
 mod overlay;
 mod remote;
+mod route_doc;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::keys::KeySet;
 use crate::sources::TokenSource;
 pub use overlay::PolicyOverlay;
 pub(crate) use remote::JkuSets;
+pub use route_doc::{Mode, RouteDoc};
 
 /// Claims the verifier always reads when present.
 pub(crate) const REGISTERED: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
@@ -39,6 +41,9 @@ pub struct Policy {
     /// Top-level claim names the verifier reads: the registered ones plus
     /// every name a rule, `require` or `forward` starts at.
     pub(crate) wanted: NameSet,
+    /// Every header name any issuer forwards, lower case: removed from
+    /// every request before verified values are set.
+    pub(crate) forwarded_names: Vec<String>,
     doc: PolicyDoc,
 }
 
@@ -154,6 +159,7 @@ impl Policy {
             cache_entries: doc.cache.max_entries,
             token_sources,
             wanted: NameSet::new(Vec::new()),
+            forwarded_names: Vec::new(),
             doc,
         };
         policy.refresh_wanted();
@@ -176,6 +182,32 @@ impl Policy {
             }
         }
         self.wanted = NameSet::new(wanted);
+        let mut names = Vec::new();
+        for issuer in &self.issuers {
+            let forwarded = issuer.forward.iter().map(|(_, h)| h).chain(issuer.payload_header.as_ref());
+            for name in forwarded {
+                let lower = name.to_ascii_lowercase();
+                if !names.contains(&lower) {
+                    names.push(lower);
+                }
+            }
+        }
+        self.forwarded_names = names;
+    }
+
+    /// The request mode the policy sets.
+    pub fn mode(&self) -> Mode {
+        self.doc.mode
+    }
+
+    /// Whether a query-string token stays in the URL passed upstream.
+    pub fn keep_query_token(&self) -> bool {
+        self.doc.keep_query_token
+    }
+
+    /// Every header name the policy forwards, lower case.
+    pub fn forwarded_names(&self) -> &[String] {
+        &self.forwarded_names
     }
 
     /// The document the policy was compiled from.

@@ -1,0 +1,152 @@
+//! What a gateway does with a request: allow it (with the headers to set
+//! and remove) or reject it (with the status, body and challenge).
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, ErrorKind};
+use crate::policy::Mode;
+use crate::verified::Verified;
+
+/// The outcome of [`Verifier::decide`](crate::Verifier::decide), the same in
+/// every runtime. Apply it verbatim: on `allow`, remove every
+/// `remove_headers` name from the request, then set `set_headers` (and use
+/// `upstream_url` when present); otherwise answer `status` with
+/// `response_headers` and `body`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Decision {
+    /// Whether the request goes on to the upstream.
+    pub allow: bool,
+    /// 200 when allowed, else the rejection's status (400, 401, 403, 503).
+    pub status: u16,
+    /// The mode the request was checked in.
+    pub mode: Mode,
+    /// Why the request was (or, in `report_only`, would have been) rejected.
+    pub error: Option<Error>,
+    /// The verified token, when the request carries identity.
+    pub verified: Option<Verified>,
+    /// Headers to set on the request passed upstream, values header-safe.
+    pub set_headers: Vec<(String, String)>,
+    /// Header names (lower case) to remove from the request first: every
+    /// name the policy and the route forward, whatever the outcome, so a
+    /// client's own copy never reaches the upstream.
+    pub remove_headers: Vec<String>,
+    /// Headers of the rejection response (`WWW-Authenticate`,
+    /// `Content-Type`, `Cache-Control`, `Retry-After`); empty when allowed.
+    pub response_headers: Vec<(String, String)>,
+    /// The JSON body of the rejection response; `None` when allowed.
+    pub body: Option<String>,
+    /// Whether the token came from the query string.
+    pub token_in_query: bool,
+    /// The request target to pass upstream when it must change (a query
+    /// token removed); `None` keeps the original.
+    pub upstream_url: Option<String>,
+    /// The token and its verification, for a later layer of the same
+    /// request (see `Verifier::decide_after`).
+    pub(crate) outcome: Option<(String, Result<Verified, Error>)>,
+}
+
+impl Decision {
+    pub(crate) fn new(mode: Mode, remove_headers: Vec<String>) -> Decision {
+        Decision {
+            allow: true,
+            status: 200,
+            mode,
+            error: None,
+            verified: None,
+            set_headers: Vec::new(),
+            remove_headers,
+            response_headers: Vec::new(),
+            body: None,
+            token_in_query: false,
+            upstream_url: None,
+            outcome: None,
+        }
+    }
+
+    /// Turns this decision into the answer for `error`: a rejection, or in
+    /// `report_only` an allow without identity that keeps the code.
+    pub(crate) fn fail(&mut self, error: Error) {
+        self.verified = None;
+        self.set_headers.clear();
+        if self.mode == Mode::ReportOnly {
+            self.error = Some(error);
+            return;
+        }
+        self.allow = false;
+        self.status = error.http_status();
+        self.response_headers = vec![
+            ("WWW-Authenticate".to_owned(), error.www_authenticate()),
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("Cache-Control".to_owned(), "no-store".to_owned()),
+        ];
+        if let Some(seconds) = error.retry_after_s() {
+            self.response_headers.push(("Retry-After".to_owned(), seconds.to_string()));
+        }
+        self.body = Some(rejection_body(&error).to_string());
+        self.upstream_url = None;
+        self.error = Some(error);
+    }
+
+    /// The stable code of the rejection (or, in `report_only`, of the
+    /// rejection it would have been); `None` when nothing failed.
+    pub fn code(&self) -> Option<&'static str> {
+        self.error.as_ref().map(Error::code)
+    }
+
+    /// The `WWW-Authenticate` value of a rejection.
+    pub fn www_authenticate(&self) -> Option<&str> {
+        self.response_headers.iter().find(|(n, _)| n == "WWW-Authenticate").map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the decision waits on a key fetch in flight: a caller that
+    /// asked with `no_wait` may ask again (Nginx polls on a timer).
+    pub fn is_pending(&self) -> bool {
+        self.error.as_ref().is_some_and(|e| e.kind() == ErrorKind::JwksUnavailable && e.is_pending())
+    }
+
+    /// The claims of the verified token.
+    pub fn claims(&self) -> Option<&Value> {
+        self.verified.as_ref().map(Verified::claims)
+    }
+
+    /// The `issuer` of the policy entry that accepted the token.
+    pub fn issuer(&self) -> Option<&str> {
+        self.verified.as_ref().and_then(Verified::issuer)
+    }
+
+    /// The decision as one JSON object, with the field names every runtime
+    /// uses (`allow`, `status`, `code`, `set_headers`, `remove_headers`,
+    /// `www_authenticate`, ...).
+    pub fn to_json(&self) -> Value {
+        let pairs = |list: &[(String, String)]| {
+            Value::Array(list.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>())
+        };
+        let mut out = Map::new();
+        out.insert("allow".into(), self.allow.into());
+        out.insert("status".into(), self.status.into());
+        out.insert("code".into(), self.code().into());
+        out.insert("message".into(), self.error.as_ref().map(Error::message).into());
+        out.insert("claim".into(), self.error.as_ref().and_then(Error::claim).into());
+        out.insert("mode".into(), self.mode.name().into());
+        out.insert("issuer".into(), self.issuer().into());
+        out.insert("claims".into(), self.claims().cloned().unwrap_or(Value::Null));
+        out.insert("set_headers".into(), pairs(&self.set_headers));
+        out.insert("remove_headers".into(), self.remove_headers.clone().into());
+        out.insert("response_headers".into(), pairs(&self.response_headers));
+        out.insert("www_authenticate".into(), self.www_authenticate().into());
+        out.insert("body".into(), self.body.clone().into());
+        out.insert("token_in_query".into(), self.token_in_query.into());
+        out.insert("upstream_url".into(), self.upstream_url.clone().into());
+        Value::Object(out)
+    }
+}
+
+/// The JSON body of a rejection: `{"error": code, "message": ..., "claim": ...}`.
+fn rejection_body(error: &Error) -> Value {
+    let mut body = json!({"error": error.code(), "message": error.message()});
+    if let Some(claim) = error.claim() {
+        body["claim"] = claim.into();
+    }
+    body
+}

@@ -1,0 +1,143 @@
+//! The gateway layer: one decision per request, the same in every runtime.
+//!
+//! Express, Fastify, ASGI, WSGI, FastAPI, the Nginx module and the CLI all
+//! call [`Verifier::decide`] and apply the [`Decision`] as it is: which
+//! token source is used, what a missing or bad token answers, which headers
+//! are removed and set, how route requirements add to the policy, and the
+//! mode. A binding converts types and wires its framework; it decides
+//! nothing of its own.
+//!
+//! The rules, in order:
+//! 1. Every header name the policy or the route forwards is removed from
+//!    the request, whatever the outcome (verified, rejected, optional
+//!    without a token, report-only, excluded, off).
+//! 2. Mode `off` (or an excluded path) stops here and allows.
+//! 3. The token comes from the first configured source that holds one; a
+//!    source present twice in the request is `invalid_request` (400).
+//! 4. No token: `missing_token` (401, plain `Bearer` challenge), or an
+//!    allow without identity in mode `optional`.
+//! 5. The token is verified once (a later layer of the same request reuses
+//!    the result: [`Verifier::decide_after`]), then the route's rules and
+//!    scopes are checked on its claims.
+//! 6. Allowed: forwarded values are set, each header-safe or absent
+//!    ([`is_header_safe`]); a query-string token is cut from the upstream
+//!    URL unless `keep_query_token`.
+//! 7. In mode `report_only` a failure is still an allow: the decision keeps
+//!    the code it would have had and carries no identity.
+
+mod decision;
+mod request;
+mod route;
+mod values;
+
+pub use decision::Decision;
+pub use request::Request;
+pub use route::Route;
+pub use values::{ascii_json, claim_header_value, is_header_safe};
+
+use crate::error::{Error, ErrorKind};
+use crate::policy::Mode;
+use crate::verified::Verified;
+use crate::verifier::Verifier;
+use request::{find_token, without_query_param};
+
+static NO_ROUTE: std::sync::LazyLock<Route> = std::sync::LazyLock::new(Route::new);
+
+impl Verifier {
+    /// Compiles route requirements (a route document as JSON) against this
+    /// verifier's policy. Build once per route, not per request.
+    pub fn route(&self, doc: serde_json::Value) -> Result<Route, Error> {
+        Route::from_value(self.policy(), doc)
+    }
+
+    /// The decision for one request, with the route's requirements on top
+    /// of the policy (`None`: the policy alone).
+    pub fn decide(&self, request: &Request<'_>, route: Option<&Route>) -> Decision {
+        self.decide_inner(request, route.unwrap_or(&NO_ROUTE), None)
+    }
+
+    /// The decision of a later layer of the same request (an Express route
+    /// after `app.use`): the token `previous` verified is not verified
+    /// again, only the route's requirements are checked.
+    pub fn decide_after(&self, previous: &Decision, request: &Request<'_>, route: &Route) -> Decision {
+        self.decide_inner(request, route, previous.outcome.as_ref())
+    }
+
+    fn decide_inner(
+        &self,
+        request: &Request<'_>,
+        route: &Route,
+        prior: Option<&(String, Result<Verified, Error>)>,
+    ) -> Decision {
+        let policy = self.policy();
+        let mode = route.mode_for(policy, request.path());
+        let mut remove = policy.forwarded_names().to_vec();
+        for name in route.forwarded_names() {
+            let lower = name.to_ascii_lowercase();
+            if !remove.contains(&lower) {
+                remove.push(lower);
+            }
+        }
+        let mut decision = Decision::new(mode, remove);
+        if mode == Mode::Off {
+            return decision;
+        }
+
+        let sources = route.token_sources.as_deref().unwrap_or(policy.token_sources());
+        let found = match find_token(sources, request) {
+            Ok(found) => found,
+            Err(e) => {
+                decision.fail(e);
+                return decision;
+            }
+        };
+        let Some(found) = found else {
+            if mode != Mode::Optional {
+                decision.fail(Error::new(ErrorKind::MissingToken, "no token in the request"));
+            }
+            return decision;
+        };
+        if let Some(param) = found.query_param {
+            decision.token_in_query = true;
+            if !route.keep_query_token.unwrap_or(policy.keep_query_token()) {
+                decision.upstream_url = Some(without_query_param(request.url, param));
+            }
+        }
+
+        let token = found.token.as_ref();
+        let result = match prior {
+            Some((seen, result)) if seen == token => result.clone(),
+            _ => self.verify(token, request.now),
+        };
+        decision.outcome = Some((token.to_owned(), result.clone()));
+        let verified = match result.and_then(|v| route_check(route, v)) {
+            Ok(verified) => verified,
+            Err(e) => {
+                decision.fail(e);
+                return decision;
+            }
+        };
+        decision.set_headers = verified.headers().to_vec();
+        if !route.forward.is_empty() {
+            let claims = verified.claims();
+            for (path, name) in &route.forward {
+                if let Some(value) = claim_header_value(claims, path) {
+                    decision.set_headers.push((name.clone(), value));
+                }
+            }
+        }
+        if let Some(name) = &route.payload_header {
+            let payload = token.split('.').nth(1).unwrap_or_default();
+            decision.set_headers.push((name.clone(), payload.to_owned()));
+        }
+        decision.verified = Some(verified);
+        decision
+    }
+}
+
+fn route_check(route: &Route, verified: Verified) -> Result<Verified, Error> {
+    if !route.rules.is_empty() || !route.scopes.is_empty() {
+        route.check(verified.claims())?;
+    }
+    Ok(verified)
+}

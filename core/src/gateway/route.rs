@@ -1,0 +1,254 @@
+//! Route requirements, compiled: what one route adds to the policy.
+//!
+//! A route only adds. Its rules hold on top of every policy rule, its
+//! forwarded headers come after the policy's, and nested routes (Nginx
+//! `http` → `server` → `location`, Express `app.use` → `router` → route)
+//! concatenate with [`Route::merge`]. Routes are checked against the
+//! verified token's claims, so any number of layers costs one verification.
+
+use serde_json::Value;
+
+use crate::claims::{ClaimPath, Rule};
+use crate::error::{Error, ErrorKind};
+use crate::policy::{ClaimRuleDoc, Mode, Policy, RouteDoc, TokenSourceDoc, is_header_name, path_error};
+use crate::sources::TokenSource;
+
+/// Compiled route requirements. Build once per route, not per request.
+#[derive(Debug, Clone, Default)]
+pub struct Route {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) forward: Vec<(ClaimPath, String)>,
+    pub(crate) payload_header: Option<String>,
+    pub(crate) token_sources: Option<Vec<TokenSource>>,
+    pub(crate) mode: Option<Mode>,
+    pub(crate) keep_query_token: Option<bool>,
+    pub(crate) exclude: Vec<String>,
+}
+
+impl Route {
+    /// A route that adds nothing.
+    pub fn new() -> Route {
+        Route::default()
+    }
+
+    /// Compiles a route document for `policy`. A forwarded header the
+    /// policy already sets, a bad header name, rule or exclude prefix is a
+    /// `policy` error that names the field.
+    pub fn compile(policy: &Policy, doc: &RouteDoc) -> Result<Route, Error> {
+        let mut route = Route::new();
+        for (name, rule) in &doc.claims {
+            route.add_claim_rule(name, rule)?;
+        }
+        for scope in &doc.scopes {
+            route.add_scope(scope)?;
+        }
+        for (claim, header) in &doc.claims_to_headers {
+            route.add_claim_header(policy, claim, header)?;
+        }
+        if let Some(header) = &doc.payload_header {
+            route.set_payload_header(policy, header)?;
+        }
+        if let Some(sources) = &doc.token_sources {
+            route.set_token_sources(sources)?;
+        }
+        route.mode = doc.mode;
+        route.keep_query_token = doc.keep_query_token;
+        for prefix in &doc.exclude {
+            route.add_exclude(prefix)?;
+        }
+        Ok(route)
+    }
+
+    /// Compiles a route document given as JSON; unknown fields are errors
+    /// that name the field.
+    pub fn from_value(policy: &Policy, value: Value) -> Result<Route, Error> {
+        let doc: RouteDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        Route::compile(policy, &doc)
+    }
+
+    /// Adds a claim rule (the policy's rule syntax).
+    pub fn add_claim_rule(&mut self, name: &str, rule: &ClaimRuleDoc) -> Result<(), Error> {
+        let rule = Rule::compile(name, rule).map_err(|e| Error::policy(format!("claims.{}", strip(&e))))?;
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// Adds a claim rule given as JSON text, e.g. `{"contains_all": ["orders"]}`
+    /// (an Nginx `jwtgate_claim_rule` value).
+    pub fn add_claim_rule_json(&mut self, name: &str, rule_json: &str) -> Result<(), Error> {
+        let value = crate::json::parse_strict(rule_json)
+            .map_err(|e| Error::policy(format!("claims.{name}: not valid JSON: {e}")))?;
+        let rule: ClaimRuleDoc = serde_path_to_error::deserialize(value)
+            .map_err(|e| Error::policy(format!("claims.{name}.{}", path_error(e).message())))?;
+        self.add_claim_rule(name, &rule)
+    }
+
+    /// Adds a scope the token must hold.
+    pub fn add_scope(&mut self, scope: &str) -> Result<(), Error> {
+        if scope.is_empty() || scope.contains(' ') || !scope.is_ascii() {
+            return Err(Error::policy(format!("scopes: {scope:?} is not one scope")));
+        }
+        if !self.scopes.iter().any(|s| s == scope) {
+            self.scopes.push(scope.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Forwards a claim (name or JSON Pointer) as a header.
+    pub fn add_claim_header(&mut self, policy: &Policy, claim: &str, header: &str) -> Result<(), Error> {
+        self.check_new_header(policy, "claims_to_headers", header)?;
+        let path = ClaimPath::parse(claim).map_err(|e| Error::policy(format!("claims_to_headers: {e}")))?;
+        self.forward.push((path, header.to_owned()));
+        Ok(())
+    }
+
+    /// Sends the whole payload (base64url) in `header`.
+    pub fn set_payload_header(&mut self, policy: &Policy, header: &str) -> Result<(), Error> {
+        if self.payload_header.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(header)) {
+            return Ok(());
+        }
+        self.check_new_header(policy, "payload_header", header)?;
+        if let Some(own) = &self.payload_header {
+            return Err(Error::policy(format!("payload_header: the route already uses {own}")));
+        }
+        self.payload_header = Some(header.to_owned());
+        Ok(())
+    }
+
+    /// Looks for the token in these sources instead of the policy's.
+    pub fn set_token_sources(&mut self, sources: &[TokenSourceDoc]) -> Result<(), Error> {
+        let compiled = sources.iter().map(TokenSource::compile).collect::<Result<Vec<_>, _>>()?;
+        if compiled.is_empty() {
+            return Err(Error::policy("token_sources: list at least one source"));
+        }
+        self.token_sources = Some(compiled);
+        Ok(())
+    }
+
+    /// Sets the route's mode.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = Some(mode);
+    }
+
+    /// Sets whether a query-string token stays in the upstream URL.
+    pub fn set_keep_query_token(&mut self, keep: bool) {
+        self.keep_query_token = Some(keep);
+    }
+
+    /// Adds a path prefix checked in mode `off`.
+    pub fn add_exclude(&mut self, prefix: &str) -> Result<(), Error> {
+        if !prefix.starts_with('/') {
+            return Err(Error::policy(format!("exclude: {prefix:?} is not a path prefix starting with '/'")));
+        }
+        let trimmed = if prefix.len() > 1 { prefix.trim_end_matches('/') } else { prefix };
+        self.exclude.push(if trimmed.is_empty() { "/".to_owned() } else { trimmed.to_owned() });
+        Ok(())
+    }
+
+    /// `child` on top of this route: rules, scopes, forwarded headers and
+    /// excluded paths concatenate; the child's mode, token sources and
+    /// query-token setting replace this route's where the child sets them.
+    /// A header both forward is an error.
+    pub fn merge(&self, child: &Route) -> Result<Route, Error> {
+        let mut merged = self.clone();
+        merged.rules.extend(child.rules.iter().cloned());
+        for scope in &child.scopes {
+            if !merged.scopes.contains(scope) {
+                merged.scopes.push(scope.clone());
+            }
+        }
+        for (path, header) in &child.forward {
+            if merged.sets_header(header) {
+                return Err(Error::policy(format!("claims_to_headers: {header} is forwarded twice")));
+            }
+            merged.forward.push((path.clone(), header.clone()));
+        }
+        if let Some(header) = &child.payload_header {
+            match &merged.payload_header {
+                Some(own) if !own.eq_ignore_ascii_case(header) => {
+                    return Err(Error::policy(format!("payload_header: already {own}")));
+                }
+                _ if merged.forward.iter().any(|(_, h)| h.eq_ignore_ascii_case(header)) => {
+                    return Err(Error::policy(format!("payload_header: {header} is forwarded twice")));
+                }
+                _ => merged.payload_header = Some(header.clone()),
+            }
+        }
+        if child.token_sources.is_some() {
+            merged.token_sources = child.token_sources.clone();
+        }
+        merged.mode = child.mode.or(merged.mode);
+        merged.keep_query_token = child.keep_query_token.or(merged.keep_query_token);
+        merged.exclude.extend(child.exclude.iter().cloned());
+        Ok(merged)
+    }
+
+    /// Header names this route forwards.
+    pub fn forwarded_names(&self) -> impl Iterator<Item = &str> {
+        self.forward.iter().map(|(_, h)| h.as_str()).chain(self.payload_header.as_deref())
+    }
+
+    /// The mode for a request to `path`: `off` under an excluded prefix,
+    /// else the route's mode, else the policy's.
+    pub(crate) fn mode_for(&self, policy: &Policy, path: &str) -> Mode {
+        let excluded = self.exclude.iter().any(|p| {
+            p == "/" || path == p || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
+        });
+        if excluded { Mode::Off } else { self.mode.unwrap_or(policy.mode()) }
+    }
+
+    /// Checks the route's rules and scopes against verified claims.
+    pub(crate) fn check(&self, claims: &Value) -> Result<(), Error> {
+        for rule in &self.rules {
+            let value = rule.path().lookup_value(claims).filter(|v| !v.is_null());
+            rule.check(value.map(Into::into))?;
+        }
+        if !self.scopes.is_empty() {
+            check_scopes(&self.scopes, claims)?;
+        }
+        Ok(())
+    }
+
+    fn sets_header(&self, header: &str) -> bool {
+        self.forwarded_names().any(|h| h.eq_ignore_ascii_case(header))
+    }
+
+    fn check_new_header(&self, policy: &Policy, field: &str, header: &str) -> Result<(), Error> {
+        if !is_header_name(header) {
+            return Err(Error::policy(format!("{field}: {header:?} is not a header name")));
+        }
+        if policy.forwarded_names().iter().any(|h| h.eq_ignore_ascii_case(header)) {
+            return Err(Error::policy(format!("{field}: the policy already forwards {header}")));
+        }
+        if self.sets_header(header) {
+            return Err(Error::policy(format!("{field}: {header} is forwarded twice")));
+        }
+        Ok(())
+    }
+}
+
+/// A policy error's message without its leading `claims.` or `claims: `.
+fn strip(e: &Error) -> &str {
+    let m = e.message();
+    m.strip_prefix("claims: ").or_else(|| m.strip_prefix("claims.")).unwrap_or(m)
+}
+
+/// The scopes a token holds: `scope` (space-delimited, RFC 8693 and 9068)
+/// and `scp` (an array or a string, as Azure AD and Okta issue it).
+fn check_scopes(wanted: &[String], claims: &Value) -> Result<(), Error> {
+    let held = |scope: &str| {
+        ["scope", "scp"].iter().any(|name| match claims.get(name) {
+            Some(Value::String(s)) => s.split(' ').any(|w| w == scope),
+            Some(Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(scope)),
+            _ => false,
+        })
+    };
+    match wanted.iter().find(|s| !held(s)) {
+        None => Ok(()),
+        Some(missing) => {
+            Err(Error::with_claim(ErrorKind::Claim, "scope", format!("scope {missing} is required"))
+                .with_scope(wanted.join(" ")))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The shared gateway vectors (`tests/gateway/*.json`) through
+//! `Verifier::decide`: the decision, and the request the upstream would
+//! see once the decision is applied.
+
+use std::path::Path;
+
+use jwtgate::{Decision, Request, Route, Verifier};
+use serde_json::Value;
+
+fn vector_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no gateway vectors in {}", dir.display());
+    files
+}
+
+/// The route of a case: its levels merged outermost first.
+fn route(verifier: &Verifier, levels: &Value) -> Route {
+    let mut route = Route::new();
+    for level in levels.as_array().unwrap() {
+        route = route.merge(&verifier.route(level.clone()).unwrap()).unwrap();
+    }
+    route
+}
+
+/// The headers the upstream receives: the request's, minus
+/// `remove_headers`, plus `set_headers`.
+fn upstream_headers(request: &[(String, String)], decision: &Decision) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = request
+        .iter()
+        .filter(|(n, _)| !decision.remove_headers.contains(&n.to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    out.extend(decision.set_headers.iter().cloned());
+    out
+}
+
+pub fn check_case(verifier: &Verifier, case: &Value) -> Result<(), String> {
+    let name = case["name"].as_str().unwrap();
+    let request = &case["request"];
+    let expect = &case["expect"];
+    let headers: Vec<(String, String)> = request["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
+        .collect();
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let url = request["url"].as_str().unwrap();
+    let req = Request::new(request["method"].as_str().unwrap(), url, &borrowed);
+    let route = route(verifier, &case["routes"]);
+    let decision = verifier.decide(&req, Some(&route));
+
+    let got = decision.to_json();
+    for field in ["allow", "status", "code", "www_authenticate"] {
+        if got[field] != expect[field] {
+            return Err(format!("{name}: {field} is {} instead of {}", got[field], expect[field]));
+        }
+    }
+    if !decision.allow {
+        let body: Value = serde_json::from_str(decision.body.as_deref().unwrap()).unwrap();
+        if body["error"] != expect["code"] {
+            return Err(format!("{name}: body {body}"));
+        }
+        return Ok(());
+    }
+    let upstream = upstream_headers(&headers, &decision);
+    for (header, want) in expect["upstream_headers"].as_object().unwrap() {
+        let seen: Vec<&str> = upstream
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(header))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let ok = match want {
+            Value::Null => seen.is_empty(),
+            Value::String(w) => seen == [w.as_str()],
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("{name}: upstream {header} is {seen:?} instead of {want}"));
+        }
+    }
+    let upstream_url = decision.upstream_url.as_deref().unwrap_or(url);
+    if upstream_url != expect["upstream_url"] {
+        return Err(format!("{name}: upstream URL {upstream_url} instead of {}", expect["upstream_url"]));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_gateway_vector_decides_as_expected() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in vector_files() {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let verifier = Verifier::from_value(doc["policy"].clone()).unwrap();
+        for case in doc["cases"].as_array().unwrap() {
+            count += 1;
+            if let Err(e) = check_case(&verifier, case) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(count >= 30, "only {count} gateway cases");
+    assert!(failures.is_empty(), "{} of {count} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_later_layer_does_not_verify_again() {
+    let file = &vector_files()[0];
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut policy = doc["policy"].clone();
+    policy["cache"] = serde_json::json!({"max_entries": 0});
+    let verifier = Verifier::from_value(policy).unwrap();
+    let case = &doc["cases"][0];
+    let headers: Vec<(String, String)> = case["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
+        .collect();
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let req = Request::new("GET", "/api/orders", &borrowed);
+    let outer = verifier.decide(&req, None);
+    assert!(outer.allow);
+    let before: u64 = verifier.stats(None).verifications.values().sum();
+    let inner_route = verifier.route(serde_json::json!({"scopes": ["orders:read"]})).unwrap();
+    let inner = verifier.decide_after(&outer, &req, &inner_route);
+    assert!(inner.allow, "{:?}", inner.error);
+    assert_eq!(
+        verifier.stats(None).verifications.values().sum::<u64>(),
+        before,
+        "the inner layer verified the token again"
+    );
+    let strict = verifier.route(serde_json::json!({"scopes": ["orders:write"]})).unwrap();
+    let denied = verifier.decide_after(&outer, &req, &strict);
+    assert_eq!((denied.allow, denied.status, denied.code()), (false, 403, Some("claim")));
+}
