@@ -39,6 +39,12 @@ pub enum jwtgate_code {
     JWTGATE_JWKS_UNAVAILABLE = 12,
     /// `policy`: the policy document (or a signing key) is invalid.
     JWTGATE_POLICY = 13,
+    /// `missing_token`: the request carries no token (401, plain `Bearer` challenge).
+    JWTGATE_MISSING_TOKEN = 14,
+    /// `missing_claim`: a claim the issuer requires is absent or null (401).
+    JWTGATE_MISSING_CLAIM = 15,
+    /// `invalid_request`: the request is malformed, e.g. two `Authorization` headers (400).
+    JWTGATE_INVALID_REQUEST = 16,
     /// A pointer argument that must not be NULL was NULL.
     JWTGATE_NULL_PARAMETER = 1000,
     /// Text that must be UTF-8 was not.
@@ -60,7 +66,7 @@ use jwtgate_code::*;
 
 impl jwtgate_code {
     /// Every code, for the tests and `jwtgate_code_name`.
-    pub(crate) const ALL: [jwtgate_code; 20] = [
+    pub(crate) const ALL: [jwtgate_code; 23] = [
         JWTGATE_OK,
         JWTGATE_MALFORMED,
         JWTGATE_TOO_LARGE,
@@ -75,6 +81,9 @@ impl jwtgate_code {
         JWTGATE_CLAIM,
         JWTGATE_JWKS_UNAVAILABLE,
         JWTGATE_POLICY,
+        JWTGATE_MISSING_TOKEN,
+        JWTGATE_MISSING_CLAIM,
+        JWTGATE_INVALID_REQUEST,
         JWTGATE_NULL_PARAMETER,
         JWTGATE_INVALID_UTF8,
         JWTGATE_BUFFER_TOO_SMALL,
@@ -99,11 +108,14 @@ impl jwtgate_code {
             ErrorKind::Claim => JWTGATE_CLAIM,
             ErrorKind::JwksUnavailable => JWTGATE_JWKS_UNAVAILABLE,
             ErrorKind::Policy => JWTGATE_POLICY,
+            ErrorKind::MissingToken => JWTGATE_MISSING_TOKEN,
+            ErrorKind::MissingClaim => JWTGATE_MISSING_CLAIM,
+            ErrorKind::InvalidRequest => JWTGATE_INVALID_REQUEST,
             _ => JWTGATE_UNKNOWN_ERROR,
         }
     }
 
-    /// The stable name: the design brief's code for 1 to 13.
+    /// The stable name: the core's code for 1 to 16.
     pub(crate) fn name(self) -> &'static str {
         match self {
             JWTGATE_OK => "ok",
@@ -120,6 +132,9 @@ impl jwtgate_code {
             JWTGATE_CLAIM => ErrorKind::Claim.code(),
             JWTGATE_JWKS_UNAVAILABLE => ErrorKind::JwksUnavailable.code(),
             JWTGATE_POLICY => ErrorKind::Policy.code(),
+            JWTGATE_MISSING_TOKEN => ErrorKind::MissingToken.code(),
+            JWTGATE_MISSING_CLAIM => ErrorKind::MissingClaim.code(),
+            JWTGATE_INVALID_REQUEST => ErrorKind::InvalidRequest.code(),
             JWTGATE_NULL_PARAMETER => "null_parameter",
             JWTGATE_INVALID_UTF8 => "invalid_utf8",
             JWTGATE_BUFFER_TOO_SMALL => "buffer_too_small",
@@ -283,8 +298,8 @@ mod tests {
             let text = unsafe { std::slice::from_raw_parts(name.data.cast::<u8>(), name.len) };
             assert_eq!(text, kind.code().as_bytes());
         }
-        assert_eq!(ErrorKind::ALL.len(), 13, "a new core kind needs a C code");
-        assert!(jwtgate_code_name(14).data.is_null());
+        assert_eq!(ErrorKind::ALL.len(), 16, "a new core kind needs a C code");
+        assert!(jwtgate_code_name(17).data.is_null());
         assert!(jwtgate_code_name(999).data.is_null());
         assert_eq!(jwtgate_code_name(1099).len, "panic".len());
         let mut names: Vec<_> = jwtgate_code::ALL.iter().map(|c| c.name()).collect();

@@ -21,14 +21,18 @@
 
 #[macro_use]
 mod panic;
+mod decision;
 mod error;
 mod ffi;
+mod route;
 mod signer;
 mod verified;
 mod verifier;
 
+pub use decision::{jwtgate_decision, jwtgate_header, jwtgate_request};
 pub use error::{jwtgate_code, jwtgate_error};
 pub use ffi::jwtgate_str;
+pub use route::{jwtgate_mode, jwtgate_route, jwtgate_source_kind};
 pub use signer::jwtgate_signer;
 pub use verified::{jwtgate_claim_format, jwtgate_verified};
 pub use verifier::{jwtgate_header_lookup, jwtgate_verifier};

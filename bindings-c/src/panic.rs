@@ -20,6 +20,12 @@ impl PanicValue for () {
     fn panic_value() -> Self {}
 }
 
+impl PanicValue for bool {
+    fn panic_value() -> Self {
+        false
+    }
+}
+
 impl PanicValue for usize {
     fn panic_value() -> Self {
         0

@@ -14,7 +14,7 @@ use crate::verified::jwtgate_verified;
 /// number of threads at once (all calls take it `const`). Create it after
 /// `fork()`, in the process that uses it.
 pub struct jwtgate_verifier {
-    inner: Verifier,
+    pub(crate) inner: Verifier,
 }
 
 /// A verifier for a policy file plus the additions of one place of use (an

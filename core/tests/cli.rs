@@ -392,6 +392,7 @@ fn help_for_every_subcommand() {
         ("keygen", "--out-dir"),
         ("jwks", "KEYFILE"),
         ("bench", "--seconds"),
+        ("decide", "--route"),
     ] {
         let out = run(&[sub, "--help"]);
         assert_eq!(out.code(), 0, "{sub}: {}", out.stderr);
@@ -563,4 +564,89 @@ fn values_starting_with_a_hyphen_are_not_flags() {
     let odd = run(&["verify", "--policy", &policy, "-x.y.z"]);
     assert_eq!(odd.code(), 1, "{}", odd.stderr);
     assert!(odd.stdout.contains("\"malformed\""), "{}", odd.stdout);
+}
+
+/// The shared gateway vectors through `jwtgate decide`: the printed
+/// decision, the exit status, and the headers the upstream would see.
+#[test]
+fn decide_runs_every_gateway_vector() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway/gateway.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(root).unwrap()).unwrap();
+    let dir = TempDir::new("decide");
+    let policy = dir.write("policy.json", &doc["policy"].to_string());
+    let mut failures = Vec::new();
+    let cases = doc["cases"].as_array().unwrap();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let request = &case["request"];
+        let mut args: Vec<String> = vec!["decide".into(), "--policy".into(), policy.clone()];
+        args.extend(["--method".into(), request["method"].as_str().unwrap().into()]);
+        args.extend(["--url".into(), request["url"].as_str().unwrap().into()]);
+        for h in request["headers"].as_array().unwrap() {
+            args.extend(["-H".into(), format!("{}: {}", h[0].as_str().unwrap(), h[1].as_str().unwrap())]);
+        }
+        for level in case["routes"].as_array().unwrap() {
+            args.extend(["--route".into(), level.to_string()]);
+        }
+        let out = jwtgate(&args, b"");
+        let got = out.json();
+        let expect = &case["expect"];
+        let want_exit = if expect["allow"] == true { 0 } else { 1 };
+        if out.code() != want_exit {
+            failures.push(format!("{name}: exit {} ({})", out.code(), out.stderr));
+        }
+        for field in ["allow", "status", "code", "www_authenticate"] {
+            if got[field] != expect[field] {
+                failures.push(format!("{name}: {field} {} instead of {}", got[field], expect[field]));
+            }
+        }
+        if expect["allow"] != true {
+            continue;
+        }
+        let removed: Vec<&str> =
+            got["remove_headers"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let mut upstream: Vec<(String, String)> = request["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h[0].as_str().unwrap().to_ascii_lowercase(), h[1].as_str().unwrap().to_owned()))
+            .filter(|(n, _)| !removed.contains(&n.as_str()))
+            .collect();
+        for pair in got["set_headers"].as_array().unwrap() {
+            upstream
+                .push((pair[0].as_str().unwrap().to_ascii_lowercase(), pair[1].as_str().unwrap().to_owned()));
+        }
+        for (header, want) in expect["upstream_headers"].as_object().unwrap() {
+            let seen: Vec<&str> =
+                upstream.iter().filter(|(n, _)| n == header).map(|(_, v)| v.as_str()).collect();
+            let ok = match want {
+                Value::Null => seen.is_empty(),
+                w => seen == [w.as_str().unwrap()],
+            };
+            if !ok {
+                failures.push(format!("{name}: upstream {header} {seen:?} instead of {want}"));
+            }
+        }
+        let url = got["upstream_url"].as_str().unwrap_or(request["url"].as_str().unwrap());
+        if url != expect["upstream_url"] {
+            failures.push(format!("{name}: upstream URL {url}"));
+        }
+    }
+    assert!(cases.len() >= 30);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn decide_usage_errors_exit_2() {
+    let dir = TempDir::new("decide-usage");
+    let policy = dir.write("policy.json", &json!({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}}]}).to_string());
+    let bad_header = jwtgate(&["decide", "--policy", &policy, "-H", "no colon"], b"");
+    assert_eq!(bad_header.code(), 2, "{}", bad_header.stderr);
+    let bad_route = jwtgate(&["decide", "--policy", &policy, "--route", r#"{"clams": {}}"#], b"");
+    assert_eq!(bad_route.code(), 2);
+    assert!(bad_route.stderr.contains("clams"), "{}", bad_route.stderr);
+    let missing = jwtgate(&["decide", "--policy", &policy, "--url", "/x"], b"");
+    assert_eq!(missing.code(), 1);
+    assert_eq!(missing.json()["code"], "missing_token");
+    assert_eq!(missing.json()["www_authenticate"], "Bearer");
 }

@@ -126,6 +126,14 @@ impl Route {
         Ok(())
     }
 
+    /// Adds a token source; the route's sources replace the policy's, in
+    /// the order they are added.
+    pub fn add_token_source(&mut self, doc: &TokenSourceDoc) -> Result<(), Error> {
+        let source = TokenSource::compile(doc)?;
+        self.token_sources.get_or_insert_with(Vec::new).push(source);
+        Ok(())
+    }
+
     /// Sets the route's mode.
     pub fn set_mode(&mut self, mode: Mode) {
         self.mode = Some(mode);

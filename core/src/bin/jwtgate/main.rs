@@ -4,6 +4,7 @@
 //! reads files and streams, and prints what the library returns.
 
 mod bench;
+mod decide;
 mod keys;
 mod verify;
 
@@ -17,7 +18,7 @@ use serde_json::Value;
 const EXIT_STATUS: &str = "\
 Exit status:
   0  success (for verify: every token is valid)
-  1  a token was rejected (verify, inspect, bench)
+  1  a token or request was rejected (verify, decide, inspect, bench)
   2  usage error, or a bad policy, key, file or input";
 
 #[derive(Parser)]
@@ -38,6 +39,9 @@ enum Command {
     /// Verify tokens against a policy and print one JSON verdict per line.
     #[command(after_help = verify::VERIFY_HELP)]
     Verify(verify::VerifyArgs),
+    /// Decide one gateway request (token source, rejection, headers to set and remove).
+    #[command(after_help = decide::DECIDE_HELP)]
+    Decide(decide::DecideArgs),
     /// Decode a token WITHOUT verifying it (header and claims, untrusted).
     Inspect(verify::InspectArgs),
     /// Sign claims with a private key or an HMAC secret and print the token.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Verify(args) => verify::verify(args),
+        Command::Decide(args) => decide::decide(args),
         Command::Inspect(args) => verify::inspect(args),
         Command::Sign(args) => keys::sign(args),
         Command::Keygen(args) => keys::keygen(args),
