@@ -55,6 +55,12 @@ valgrind_args=(-q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=
 valgrind "${valgrind_args[@]}" "$out/test_vectors" "$out/vectors.txt" | grep -v '^ok '
 valgrind "${valgrind_args[@]}" "$out/test_api"
 
+echo "== C tests: the shared gateway vectors through jwtgate_verifier_decide (under valgrind)"
+python3 "$root/tests/c/gateway_to_lines.py" "$root/tests/gateway" >"$out/gateway.txt"
+# shellcheck disable=SC2046
+cc "${cflags[@]}" -o "$out/test_gateway" "$root/tests/c/test_gateway.c" $(pc --cflags --libs jwtgate)
+valgrind "${valgrind_args[@]}" "$out/test_gateway" "$out/gateway.txt"
+
 echo "== C tests (static library)"
 # shellcheck disable=SC2046
 cc "${cflags[@]}" -o "$out/test_api_static" "$root/tests/c/test_api.c" $(pc --cflags jwtgate) \

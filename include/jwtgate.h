@@ -52,6 +52,12 @@ enum jwtgate_code
   JWTGATE_JWKS_UNAVAILABLE = 12,
   // `policy`: the policy document (or a signing key) is invalid.
   JWTGATE_POLICY = 13,
+  // `missing_token`: the request carries no token (401, plain `Bearer` challenge).
+  JWTGATE_MISSING_TOKEN = 14,
+  // `missing_claim`: a claim the issuer requires is absent or null (401).
+  JWTGATE_MISSING_CLAIM = 15,
+  // `invalid_request`: the request is malformed, e.g. two `Authorization` headers (400).
+  JWTGATE_INVALID_REQUEST = 16,
   // A pointer argument that must not be NULL was NULL.
   JWTGATE_NULL_PARAMETER = 1000,
   // Text that must be UTF-8 was not.
@@ -72,6 +78,23 @@ enum jwtgate_code
 typedef uint32_t jwtgate_code;
 #endif // __cplusplus
 
+// Where a route looks for the token.
+enum jwtgate_source_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // A request header, optionally with a scheme such as `Bearer`.
+  JWTGATE_SOURCE_HEADER = 0,
+  // A cookie.
+  JWTGATE_SOURCE_COOKIE = 1,
+  // A query-string parameter.
+  JWTGATE_SOURCE_QUERY = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t jwtgate_source_kind;
+#endif // __cplusplus
+
 // How `jwtgate_verified_claim` writes a claim.
 enum jwtgate_claim_format
 #ifdef __cplusplus
@@ -87,11 +110,40 @@ enum jwtgate_claim_format
 typedef uint32_t jwtgate_claim_format;
 #endif // __cplusplus
 
+// The mode a request is checked in.
+enum jwtgate_mode
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // A valid token is required.
+  JWTGATE_MODE_REQUIRED = 0,
+  // No token passes without identity; a bad token is still rejected.
+  JWTGATE_MODE_OPTIONAL = 1,
+  // Decide and report, never block.
+  JWTGATE_MODE_REPORT_ONLY = 2,
+  // No check; forwarded header names are still removed.
+  JWTGATE_MODE_OFF = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t jwtgate_mode;
+#endif // __cplusplus
+
+// A request decision. Made by `jwtgate_verifier_decide`; freed by
+// `jwtgate_decision_free`. Every `jwtgate_str` it returns stays valid until
+// then. Read-only apart from the claim values it keeps; one thread at a time.
+typedef struct jwtgate_decision jwtgate_decision;
+
 // An error: its code, a human message, the claim to blame (if any), the
 // HTTP status a gateway answers with and a ready `WWW-Authenticate` value.
 // Made by failing calls through their `out_error` parameter; the caller
 // owns it and frees it with `jwtgate_error_free`.
 typedef struct jwtgate_error jwtgate_error;
+
+// Route requirements. Made by `jwtgate_route_new` or `jwtgate_route_merge`;
+// freed by `jwtgate_route_free`. Build it at configuration time and share
+// it read-only between threads; the `_add`/`_set` calls need exclusive use.
+typedef struct jwtgate_route jwtgate_route;
 
 // Signs claims into compact JWS tokens. Made by `jwtgate_signer_from_pem`
 // or `jwtgate_signer_from_secret`; freed by `jwtgate_signer_free`. May be
@@ -111,6 +163,52 @@ typedef struct jwtgate_verified jwtgate_verified;
 // number of threads at once (all calls take it `const`). Create it after
 // `fork()`, in the process that uses it.
 typedef struct jwtgate_verifier jwtgate_verifier;
+
+// One request header: `name_len` bytes at `name`, `value_len` at `value`
+// (not NUL-terminated). Values that are not UTF-8 are read with U+FFFD in
+// place of the bad bytes.
+typedef struct {
+  // Header name.
+  const char *name;
+  // Bytes in `name`.
+  size_t name_len;
+  // Header value.
+  const char *value;
+  // Bytes in `value`.
+  size_t value_len;
+} jwtgate_header;
+
+// A request as the gateway sees it. Every pointer is borrowed for the call.
+typedef struct {
+  // The method, e.g. `GET`.
+  const char *method;
+  // Bytes in `method`.
+  size_t method_len;
+  // The request target: `/path?query` (or an absolute URL).
+  const char *url;
+  // Bytes in `url`.
+  size_t url_len;
+  // The headers in arrival order, repeated ones included; NULL when
+  // `headers_len` is 0.
+  const jwtgate_header *headers;
+  // Number of headers.
+  size_t headers_len;
+  // The peer's address as text (`192.0.2.1`, `2001:db8::1`), or NULL.
+  const char *peer;
+  // Bytes in `peer`.
+  size_t peer_len;
+  // The client's TLS certificate (DER), or NULL.
+  const uint8_t *client_cert;
+  // Bytes in `client_cert`.
+  size_t client_cert_len;
+  // Decide at `now` (unix seconds) instead of the system clock.
+  bool pin_now;
+  // The pinned clock, read when `pin_now` is true.
+  double now;
+  // Never wait for a key fetch: a decision that would wait is pending
+  // (`jwtgate_decision_pending`); ask again later.
+  bool no_wait;
+} jwtgate_request;
 
 // A read-only view of text owned by a handle (or static): `data` points at
 // `len` bytes of UTF-8, not NUL-terminated. `data` is NULL (and `len` 0)
@@ -140,6 +238,145 @@ extern "C" {
 // The library version as a NUL-terminated string, e.g. `"0.1.0"`. Static:
 // never free it.
 const char *jwtgate_version(void);
+
+// Decides one request: the token source, the rejection or the headers to
+// remove and set, with `route` (NULL: none) on top of the policy. Returns
+// `JWTGATE_OK` whenever a decision was made, allowed or not; `*out`
+// receives a decision the caller frees with `jwtgate_decision_free`. Other
+// codes mean bad arguments (NULL pointers, a bad `peer`), with `*out`
+// untouched.
+//
+// # Safety
+// `verifier` and `route` must be NULL or live handles; `request` must be
+// NULL or point at a request whose pointers cover their lengths; `out` and
+// `out_error` must be NULL or writable.
+jwtgate_code jwtgate_verifier_decide(const jwtgate_verifier *verifier,
+                                     const jwtgate_request *request,
+                                     const jwtgate_route *route,
+                                     jwtgate_decision **out,
+                                     jwtgate_error **out_error);
+
+// Whether the request goes on upstream (false when `decision` is NULL).
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+bool jwtgate_decision_allow(const jwtgate_decision *decision);
+
+// 200 when allowed, else the status to answer (400, 401, 403, 503); 0
+// when `decision` is NULL.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+uint16_t jwtgate_decision_status(const jwtgate_decision *decision);
+
+// The stable code of the rejection (in `report_only`, of the rejection it
+// would have been), e.g. `expired`; `{NULL, 0}` when nothing failed.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_code(const jwtgate_decision *decision);
+
+// The JSON body of a rejection; `{NULL, 0}` when allowed.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_body(const jwtgate_decision *decision);
+
+// Number of headers to set on the request passed upstream.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+size_t jwtgate_decision_set_headers_len(const jwtgate_decision *decision);
+
+// Header `index` to set upstream (value header-safe: printable ASCII).
+// `JWTGATE_INVALID_PARAMETER` past the end.
+//
+// # Safety
+// `decision` must be NULL or a live decision; `name` and `value` NULL or writable.
+jwtgate_code jwtgate_decision_set_header(const jwtgate_decision *decision,
+                                         size_t index,
+                                         jwtgate_str *name,
+                                         jwtgate_str *value);
+
+// Number of header names to remove from the request before setting any.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+size_t jwtgate_decision_remove_headers_len(const jwtgate_decision *decision);
+
+// Header name `index` (lower case) to remove; `{NULL, 0}` past the end.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_remove_header(const jwtgate_decision *decision, size_t index);
+
+// Number of headers of the rejection response (0 when allowed).
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+size_t jwtgate_decision_response_headers_len(const jwtgate_decision *decision);
+
+// Response header `index` of a rejection (`WWW-Authenticate`,
+// `Content-Type`, `Cache-Control`, `Retry-After`).
+//
+// # Safety
+// As for `jwtgate_decision_set_header`.
+jwtgate_code jwtgate_decision_response_header(const jwtgate_decision *decision,
+                                              size_t index,
+                                              jwtgate_str *name,
+                                              jwtgate_str *value);
+
+// The request target to pass upstream (a query token removed); `{NULL, 0}`
+// keeps the original.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_upstream_url(const jwtgate_decision *decision);
+
+// Whether the token came from the query string.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+bool jwtgate_decision_token_in_query(const jwtgate_decision *decision);
+
+// Whether the decision waits on a key fetch in flight (asked with
+// `no_wait`): decide again later; its 503 answer stands when the caller
+// stops waiting.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+bool jwtgate_decision_pending(const jwtgate_decision *decision);
+
+// The verified claims as compact ASCII-only JSON (no raw CR/LF, non-ASCII
+// as `\uXXXX`); `{NULL, 0}` without identity.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_claims_json(const jwtgate_decision *decision);
+
+// The `issuer` of the policy entry that accepted the token, if it names one.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+jwtgate_str jwtgate_decision_issuer(const jwtgate_decision *decision);
+
+// One claim (name or JSON Pointer) in header form: a string as it is, any
+// other value as compact JSON; `{NULL, 0}` when absent, null, not
+// header-safe (controls, non-ASCII), without identity, or on bad input.
+// Owned by `decision`.
+//
+// # Safety
+// `decision` must be NULL or a live decision used by one thread at a time;
+// `claim` must point at `claim_len` readable bytes.
+jwtgate_str jwtgate_decision_claim_value(const jwtgate_decision *decision,
+                                         const char *claim,
+                                         size_t claim_len);
+
+// Frees a decision; NULL does nothing.
+//
+// # Safety
+// `decision` must be NULL or a live decision, not used afterwards.
+void jwtgate_decision_free(jwtgate_decision *decision);
 
 // The error's code; `JWTGATE_NULL_PARAMETER` when `error` is NULL.
 //
@@ -191,6 +428,121 @@ void jwtgate_error_free(jwtgate_error *error);
 // for the binding's codes. Static (never free it); `{NULL, 0}` for a number
 // that is not a code.
 jwtgate_str jwtgate_code_name(uint32_t code);
+
+// Makes an empty route (it adds nothing). `*out` receives a route the
+// caller frees with `jwtgate_route_free`.
+//
+// # Safety
+// `out` must be NULL or writable.
+jwtgate_code jwtgate_route_new(jwtgate_route **out);
+
+// Makes a route from a route document in JSON text (`{"claims": {...},
+// "scopes": [...], "claims_to_headers": {...}, "mode": "optional", ...}`)
+// for `verifier`'s policy. Unknown fields and bad rules are
+// `JWTGATE_POLICY` with a message naming them; `*out` is written only on
+// success, with a route the caller frees with `jwtgate_route_free`.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier; `json` must point at
+// `json_len` readable bytes; `out` and `out_error` must be NULL or writable.
+jwtgate_code jwtgate_route_from_json(const jwtgate_verifier *verifier,
+                                     const char *json,
+                                     size_t json_len,
+                                     jwtgate_route **out,
+                                     jwtgate_error **out_error);
+
+// Adds a claim rule: `claim` is a claim name or JSON Pointer, `rule_json`
+// one rule in the policy's syntax (e.g. `{"contains_all": ["orders"]}`).
+// A bad rule is `JWTGATE_POLICY` with a message naming it.
+//
+// # Safety
+// Text pointers must point at their lengths of readable bytes; `route`
+// must be NULL or a live route not used by another thread; `out_error`
+// must be NULL or writable.
+jwtgate_code jwtgate_route_add_claim_rule(jwtgate_route *route,
+                                          const char *claim,
+                                          size_t claim_len,
+                                          const char *rule_json,
+                                          size_t rule_len,
+                                          jwtgate_error **out_error);
+
+// Adds an OAuth scope the token must hold (in `scope` or `scp`); a failure
+// answers 403 with `scope="..."` in the challenge.
+//
+// # Safety
+// As for `jwtgate_route_add_claim_rule`.
+jwtgate_code jwtgate_route_add_scope(jwtgate_route *route,
+                                     const char *scope,
+                                     size_t scope_len,
+                                     jwtgate_error **out_error);
+
+// Forwards `claim` (name or JSON Pointer) in request header `header`. A
+// header the verifier's policy already forwards is `JWTGATE_POLICY`.
+//
+// # Safety
+// As for `jwtgate_route_add_claim_rule`; `verifier` must be a live verifier.
+jwtgate_code jwtgate_route_add_claim_header(jwtgate_route *route,
+                                            const jwtgate_verifier *verifier,
+                                            const char *claim,
+                                            size_t claim_len,
+                                            const char *header,
+                                            size_t header_len,
+                                            jwtgate_error **out_error);
+
+// Sends the whole payload (base64url) in request header `header`.
+//
+// # Safety
+// As for `jwtgate_route_add_claim_header`.
+jwtgate_code jwtgate_route_set_payload_header(jwtgate_route *route,
+                                              const jwtgate_verifier *verifier,
+                                              const char *header,
+                                              size_t header_len,
+                                              jwtgate_error **out_error);
+
+// Adds a token source. The route's sources replace the policy's, in the
+// order they are added. `scheme` (NULL for none) only goes with a header.
+//
+// # Safety
+// As for `jwtgate_route_add_claim_rule`; `scheme` may be NULL.
+jwtgate_code jwtgate_route_add_token_source(jwtgate_route *route,
+                                            jwtgate_source_kind kind,
+                                            const char *name,
+                                            size_t name_len,
+                                            const char *scheme,
+                                            size_t scheme_len,
+                                            jwtgate_error **out_error);
+
+// Sets the route's mode. A number outside `jwtgate_mode` is
+// `JWTGATE_INVALID_PARAMETER`.
+//
+// # Safety
+// `route` must be NULL or a live route not used by another thread.
+jwtgate_code jwtgate_route_set_mode(jwtgate_route *route, uint32_t mode);
+
+// Sets whether a query-string token stays in the URL passed upstream.
+//
+// # Safety
+// `route` must be NULL or a live route not used by another thread.
+jwtgate_code jwtgate_route_set_keep_query_token(jwtgate_route *route, bool keep);
+
+// `child` on top of `parent` (an Nginx `location` inside its `server`):
+// rules, scopes and forwarded headers concatenate; the child's mode, token
+// sources and query-token setting win where the child sets them. `*out`
+// receives a new route the caller frees; `parent` and `child` are unchanged.
+//
+// # Safety
+// `parent` and `child` must be NULL or live routes; `out` and `out_error`
+// must be NULL or writable.
+jwtgate_code jwtgate_route_merge(const jwtgate_route *parent,
+                                 const jwtgate_route *child,
+                                 jwtgate_route **out,
+                                 jwtgate_error **out_error);
+
+// Frees a route; NULL does nothing.
+//
+// # Safety
+// `route` must be NULL or a live route, not used afterwards.
+void jwtgate_route_free(jwtgate_route *route);
 
 // Makes a signer for a private key in PEM (PKCS#8, PKCS#1 RSA or SEC1 EC)
 // and the algorithm named `alg` (e.g. `"RS256"`, `"ES256"`, `"EdDSA"`). `kid`

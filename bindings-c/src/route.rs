@@ -63,6 +63,39 @@ pub unsafe extern "C" fn jwtgate_route_new(out: *mut *mut jwtgate_route) -> jwtg
     }
 }
 
+/// Makes a route from a route document in JSON text (`{"claims": {...},
+/// "scopes": [...], "claims_to_headers": {...}, "mode": "optional", ...}`)
+/// for `verifier`'s policy. Unknown fields and bad rules are
+/// `JWTGATE_POLICY` with a message naming them; `*out` is written only on
+/// success, with a route the caller frees with `jwtgate_route_free`.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier; `json` must point at
+/// `json_len` readable bytes; `out` and `out_error` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_route_from_json(
+    verifier: *const jwtgate_verifier,
+    json: *const c_char,
+    json_len: usize,
+    out: *mut *mut jwtgate_route,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    ffi_boundary! {
+        let result = (|| {
+            let out = out_ptr(out, "out")?;
+            // SAFETY: the caller passes NULL or a live verifier.
+            let verifier = unsafe { handle(verifier, "verifier") }?;
+            // SAFETY: the caller promises json_len readable bytes.
+            let json = unsafe { text(json, json_len, "json") }?;
+            let value = jwtgate::json::parse_strict(json)
+                .map_err(|e| jwtgate::Error::policy(format!("route is not valid JSON: {e}")))?;
+            Ok((out, verifier.inner.route(value)?))
+        })();
+        // SAFETY: out was checked non-NULL; out_error is NULL or writable.
+        unsafe { finish(result, |(out, r)| *out = boxed(r), out_error) }
+    }
+}
+
 /// Runs `edit` on a live route and reports its outcome.
 ///
 /// # Safety
