@@ -121,7 +121,23 @@ impl Verifier {
             Some(now) if !now.is_finite() => {
                 Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
             }
-            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now)),
+            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::Policy),
+        };
+        self.counters.result(result.as_ref().err().map(Error::kind));
+        result
+    }
+
+    /// [`Verifier::verify`] for event-loop callers: never waits for a key
+    /// fetch. When a remote key set (or the key id) is not loaded yet, the
+    /// fetch runs in the background and this returns `jwks_unavailable`
+    /// marked [`Error::is_pending`], with [`Error::retry_after_s`] set; call
+    /// again later (or answer 503 with `Retry-After`).
+    pub fn verify_nowait(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
+        let result = match now {
+            Some(now) if !now.is_finite() => {
+                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+            }
+            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::No),
         };
         self.counters.result(result.as_ref().err().map(Error::kind));
         result
@@ -144,7 +160,7 @@ impl Verifier {
         self.counters.snapshot(self.cached_tokens(), key_sets)
     }
 
-    fn verify_counted(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
+    fn verify_counted(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
         if token.len() > self.policy.max_token_bytes {
             return Err(Error::new(
                 ErrorKind::TooLarge,
@@ -166,14 +182,14 @@ impl Verifier {
                 };
             }
             let generation = cache.generation();
-            let verified = self.verify_uncached(token, now)?;
+            let verified = self.verify_uncached(token, now, wait)?;
             cache.insert(token, verified.clone(), generation);
             return Ok(verified);
         }
-        self.verify_uncached(token, now)
+        self.verify_uncached(token, now, wait)
     }
 
-    fn verify_uncached(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
+    fn verify_uncached(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
         let malformed = |m: &str| Error::new(ErrorKind::Malformed, m);
         let mut dots = memchr::memchr_iter(b'.', token);
         let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
@@ -210,7 +226,7 @@ impl Verifier {
         let signature = base64url::decode_into(signature_b64, &mut signature_buf).ok_or_else(|| {
             Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
         })?;
-        verify_signature(issuer, &header, &token[..d2], signature, now)?;
+        verify_signature(issuer, &header, &token[..d2], signature, now, wait)?;
 
         // The signature holds: from here on the claims are the issuer's.
         if let Some(expected) = &issuer.typ {
@@ -234,6 +250,15 @@ impl Verifier {
     }
 }
 
+/// How long a verification may wait for a key fetch.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Up to the issuer's `initial_wait_ms`.
+    Policy,
+    /// Not at all ([`Verifier::verify_nowait`]).
+    No,
+}
+
 /// Checks the signature with the key set the issuer and header select:
 /// static keys, the issuer's JWKS cache, or an allow-listed `jku` set.
 fn verify_signature(
@@ -242,18 +267,26 @@ fn verify_signature(
     message: &[u8],
     signature: &[u8],
     now: f64,
+    wait: Wait,
 ) -> Result<(), Error> {
     let kid = header.kid.as_deref();
-    if let Some(jku) = &header.jku {
+    let jku_set;
+    let remote = if let Some(jku) = &header.jku {
         let sets =
             issuer.jku.as_ref().ok_or_else(|| Error::new(ErrorKind::Header, "header jku is not trusted"))?;
-        let remote = sets.set_for(jku)?;
-        return remote.verify(kid, header.alg, message, signature, now);
-    }
-    match &issuer.keys {
-        IssuerKeys::Static(keys) => keys.verify(kid, header.alg, message, signature),
-        IssuerKeys::Remote(remote) => remote.verify(kid, header.alg, message, signature, now),
-    }
+        jku_set = sets.set_for(jku, now)?;
+        &jku_set
+    } else {
+        match &issuer.keys {
+            IssuerKeys::Static(keys) => return keys.verify(kid, header.alg, message, signature),
+            IssuerKeys::Remote(remote) => remote,
+        }
+    };
+    let wait = match wait {
+        Wait::Policy => remote.initial_wait(),
+        Wait::No => std::time::Duration::ZERO,
+    };
+    remote.verify(kid, header.alg, message, signature, now, wait)
 }
 
 fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {

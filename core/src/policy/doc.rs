@@ -137,6 +137,21 @@ pub struct KeysDoc {
     /// Mozilla's roots (an IdP behind a private CA). Defaults to Mozilla's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// Wait after a failed fetch before the next one, doubled (with jitter)
+    /// per failure in a row up to `backoff_max_s`. Defaults to 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_min_ms: Option<u64>,
+    /// Longest wait between failed fetches; also caps a `Retry-After`.
+    /// Defaults to 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_max_s: Option<u64>,
+    /// A file keeping the last good set of `jwks_uri` or `discovery` (not
+    /// of `jku` sets), read at load for a warm start when at most
+    /// `max_stale_s` old. Used only when owned by the process's user, not
+    /// writable by group or others and written for the same URL. Defaults
+    /// to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_file: Option<String>,
 }
 
 /// A claim rule; every condition given must hold.
