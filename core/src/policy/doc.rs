@@ -164,8 +164,9 @@ pub struct ClaimRuleDoc {
     /// Equal to one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<Value>>,
-    /// A string matching this regular expression (unanchored unless the
-    /// pattern anchors itself).
+    /// A string this regular expression matches as a whole: the pattern is
+    /// compiled as `^(?:pattern)$`, so `admin|root` accepts `admin` and
+    /// `root` but not `admin-evil` (use `.*` to allow more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
     /// An array (or space-delimited string) holding all of these.
@@ -174,7 +175,8 @@ pub struct ClaimRuleDoc {
     /// An array (or space-delimited string) holding at least one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains_any: Option<Vec<Value>>,
-    /// The claim must be present. Defaults to false: an absent claim passes.
+    /// The claim must be present (`null` counts as absent). Defaults to
+    /// false: an absent claim passes.
     #[serde(default)]
     pub required: bool,
 }
