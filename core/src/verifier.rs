@@ -294,6 +294,7 @@ fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
 }
 
 /// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
+/// Any other type, `null` included, is malformed.
 fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error> {
     match find(members, name) {
         None => Ok(None),
@@ -302,7 +303,22 @@ fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error>
     }
 }
 
+/// A registered claim the issuer requires is absent or null (401).
+fn missing_claim(name: &str, message: String) -> Error {
+    Error::with_claim(ErrorKind::MissingClaim, name, message)
+}
+
 fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Window, Error> {
+    // Presence first: a required claim that is absent or null is
+    // `missing_claim`, never `malformed` or a time error.
+    for path in &issuer.require {
+        if path.lookup(members).is_none() {
+            return Err(missing_claim(path.display(), format!("claim {} is required", path.display())));
+        }
+    }
+    if issuer.max_age.is_some() && matches!(find(members, "iat"), None | Some(ClaimRef::Json(Value::Null))) {
+        return Err(missing_claim("iat", "iat is required with max_age_s".into()));
+    }
     let exp = numeric_date(members, "exp")?;
     let nbf = numeric_date(members, "nbf")?;
     let iat = numeric_date(members, "iat")?;
@@ -319,48 +335,44 @@ fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Wind
         window.not_before = start - leeway;
     }
     if let Some(max_age) = issuer.max_age {
-        let iat =
-            iat.ok_or_else(|| Error::with_claim(ErrorKind::Claim, "iat", "iat is required with max_age_s"))?;
+        let iat = iat.ok_or_else(|| missing_claim("iat", "iat is required with max_age_s".into()))?;
         window.too_old_after = iat + max_age + leeway;
+        // An iat in the future would keep the token young for as long as
+        // its issuer claims: beyond the leeway it is not yet valid.
+        window.not_before = window.not_before.max(iat - leeway);
     }
     window.check(now)?;
 
-    if !issuer.audiences.is_empty() {
-        check_audience(&issuer.audiences, find(members, "aud"))?;
-    }
-    for path in &issuer.require {
-        if path.lookup(members).is_none() {
-            return Err(Error::with_claim(
-                ErrorKind::Claim,
-                path.display(),
-                format!("claim {} is required", path.display()),
-            ));
-        }
-    }
+    check_audience(&issuer.audiences, issuer.any_audience, find(members, "aud"))?;
     for rule in &issuer.rules {
         rule.check(rule.path().lookup(members))?;
     }
     Ok(window)
 }
 
-fn check_audience(accepted: &[String], aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
+/// RFC 7519 section 4.1.3: with `audiences` set, `aud` must be present and
+/// share one of them; without, a token that carries `aud` is rejected
+/// unless the issuer sets `any_audience`. A `null` aud is absent.
+fn check_audience(accepted: &[String], any_audience: bool, aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
     let fail = |m: &str| Err(Error::with_claim(ErrorKind::Audience, "aud", m));
+    let aud = aud.filter(|a| !matches!(a, ClaimRef::Json(Value::Null)));
+    let Some(aud) = aud else {
+        return if accepted.is_empty() { Ok(()) } else { fail("aud is required") };
+    };
     let shares = |a: &str| accepted.iter().any(|x| x == a);
-    match aud {
-        None => fail("aud is required"),
-        Some(ClaimRef::Str(a)) if shares(a) => Ok(()),
-        Some(ClaimRef::Json(Value::Array(items))) => {
-            if !items.iter().all(Value::is_string) {
-                return fail("aud must be a string or an array of strings");
-            }
-            if items.iter().any(|a| a.as_str().is_some_and(shares)) {
-                Ok(())
-            } else {
-                fail("no accepted audience")
-            }
+    let shared = match aud {
+        ClaimRef::Str(a) => shares(a),
+        ClaimRef::Json(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().any(|a| a.as_str().is_some_and(shares))
         }
-        Some(ClaimRef::Str(_)) => fail("no accepted audience"),
-        Some(_) => fail("aud must be a string or an array of strings"),
+        _ => return fail("aud must be a string or an array of strings"),
+    };
+    if shared || any_audience {
+        Ok(())
+    } else if accepted.is_empty() {
+        fail("aud given but the issuer accepts no audience")
+    } else {
+        fail("no accepted audience")
     }
 }
 

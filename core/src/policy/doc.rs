@@ -42,8 +42,14 @@ pub struct IssuerDoc {
     #[serde(default)]
     pub issuer: Option<String>,
     /// Accepted audiences; when set, `aud` must be present and share one.
+    /// When not set, a token that carries `aud` is rejected (RFC 7519
+    /// section 4.1.3) unless `any_audience` is true.
     #[serde(default)]
     pub audiences: Option<Vec<String>>,
+    /// Accept any `aud` (a string or an array of strings) when `audiences`
+    /// is not set; not allowed together with `audiences`. Defaults to false.
+    #[serde(default)]
+    pub any_audience: bool,
     /// The allowed `alg` values (required: RFC 8725 section 3.1).
     pub algorithms: Vec<String>,
     /// Where the keys come from.
@@ -51,13 +57,18 @@ pub struct IssuerDoc {
     /// Clock skew allowed for `exp`, `nbf` and `iat`, at most 300. Defaults to 0.
     #[serde(default)]
     pub leeway_s: u64,
-    /// Claims that must be present (names or JSON Pointers).
+    /// Claims that must be present (names or JSON Pointers; `null` counts
+    /// as absent): a token without one fails with `missing_claim` (401).
     #[serde(default)]
     pub require: Vec<String>,
     /// Treat `iat` as `nbf`. Defaults to false.
     #[serde(default)]
     pub iat_as_nbf: bool,
-    /// Oldest `iat` accepted, in seconds before now. Defaults to no bound.
+    /// Oldest `iat` accepted, in seconds before now. Setting it requires
+    /// `iat` (`missing_claim` without one) and bounds it from both sides: an
+    /// `iat` beyond `now + leeway_s` is `not_yet_valid`, since a token
+    /// "issued" in the future would otherwise stay young for as long as its
+    /// issuer cared to claim. Defaults to no bound.
     #[serde(default)]
     pub max_age_s: Option<u64>,
     /// Required header `typ` (e.g. `at+jwt`), compared case-insensitively
