@@ -17,6 +17,20 @@ const ISS_B: &str = "https://ec.example.com/";
 const ISS_C: &str = "https://hmac.example.com/";
 const ISS_D: &str = "https://ed.example.com/";
 
+/// An RSA public key whose modulus has 2047 bits (256 bytes: counting bytes
+/// would call it 2048 bits).
+const RSA_2047_PEM: &str = "-----BEGIN PUBLIC KEY-----\n\
+MIIBITANBgkqhkiG9w0BAQEFAAOCAQ4AMIIBCQKCAQBgWmulbzU6BLko0JMb6OIT\n\
+X7I5J7gECI6ErrIkn6dvjiYkNm29VXpwkRnWeQ+xCT1/0URuZeeo8D9KvXglYAcL\n\
+jaWDNeQoRcXBQQgEgg7xmfcbPq9ChqD7V1Sjk52LbmCBTGyzv7UipkKceaS5hX0W\n\
+DpdVGj+WDBvG9OMlBHYozKXuWMjj6dMYqkhNo/QJnlydjvwxL3TXDhr0tk7ZZr10\n\
+do3INFlrXLo9H3wGotE3Y7k64rVz5pRMisGy8fTybc2jRkFP5njMOEJlTsJ6zDpy\n\
+0PIqPE+3NCGk7ggL7YIzfDQQO0nzeVHNLIcsOQjR9sklAcIfgPF2r6QURFhHQX3t\n\
+AgMBAAE=\n\
+-----END PUBLIC KEY-----\n";
+/// The modulus of [`RSA_2047_PEM`], base64url.
+const RSA_2047_N: &str = "YFprpW81OgS5KNCTG-jiE1-yOSe4BAiOhK6yJJ-nb44mJDZtvVV6cJEZ1nkPsQk9f9FEbmXnqPA_Sr14JWAHC42lgzXkKEXFwUEIBIIO8Zn3Gz6vQoag-1dUo5Odi25ggUxss7-1IqZCnHmkuYV9Fg6XVRo_lgwbxvTjJQR2KMyl7ljI4-nTGKpITaP0CZ5cnY78MS901w4a9LZO2Wa9dHaNyDRZa1y6PR98BqLRN2O5OuK1c-aUTIrBsvH08m3No0ZBT-Z4zDhCZU7Cesw6ctDyKjxPtzQhpO4IC-2CM3w0EDtJ83lRzSyHLDkI0fbJJQHCH4Dxdq-kFERYR0F97Q";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -186,8 +200,8 @@ fn claims_vectors() -> Vec<Value> {
         invalid("a-bldg-string-is-not-number", a(json!({"bldg": "4"})), "claim", Some("bldg")),
         valid("a-bldg-4.0-equals-4", a(json!({"bldg": 4.0})), json!({})),
         valid("a-bldg-absent-not-required", a(json!({"bldg": null})), json!({})),
-        invalid("a-require-sub-missing", a(json!({"sub": null})), "claim", Some("sub")),
-        invalid("a-require-exp-missing", a(json!({"exp": null})), "claim", Some("exp")),
+        invalid("a-require-sub-missing", a(json!({"sub": null})), "missing_claim", Some("sub")),
+        invalid("a-require-exp-missing", a(json!({"exp": null})), "missing_claim", Some("exp")),
         invalid("a-exp-at-leeway-edge-expired", a(json!({"exp": NOW - 5})), "expired", Some("exp")),
         valid("a-exp-inside-leeway", a(json!({"exp": NOW - 4})), json!({})),
         valid("a-exp-fractional", a(json!({"exp": NOW as f64 - 4.5})), json!({})),
@@ -196,7 +210,7 @@ fn claims_vectors() -> Vec<Value> {
         invalid("a-nbf-beyond-leeway", a(json!({"nbf": NOW + 6})), "not_yet_valid", None),
         invalid("a-max-age-exceeded", a(json!({"iat": NOW - 86400 - 6})), "expired", Some("iat")),
         valid("a-max-age-inside-leeway", a(json!({"iat": NOW - 86400 - 5})), json!({})),
-        invalid("a-max-age-needs-iat", a(json!({"iat": null})), "claim", Some("iat")),
+        invalid("a-max-age-needs-iat", a(json!({"iat": null})), "missing_claim", Some("iat")),
         invalid("a-exp-string", a(json!({"exp": (NOW + 60).to_string()})), "malformed", Some("exp")),
         invalid("a-exp-bool", a(json!({"exp": true})), "malformed", Some("exp")),
         invalid("a-nbf-array", a(json!({"nbf": [NOW]})), "malformed", Some("nbf")),
@@ -268,6 +282,212 @@ fn claims_vectors() -> Vec<Value> {
     for vector in &mut v {
         vector["description"] = json!("claim engine and registered claims; see the name");
     }
+    v.extend(null_audience_and_time_vectors(&rsa, &ec, &hs));
+    v.extend(inline_policy_vectors(&hs));
+    v
+}
+
+/// Issuer A's token with `claims` set as given: unlike [`with`], a `null`
+/// stays in the payload as a null claim.
+fn with_nulls(changes: Value) -> Value {
+    let mut base = good_a();
+    for (k, v) in changes.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+/// Null claims are absent, `aud` without configured audiences, `max_age_s`
+/// against a future `iat`, and `missing_claim` for what `require` lists.
+fn null_audience_and_time_vectors(rsa: &Signer, ec: &Signer, hs: &Signer) -> Vec<Value> {
+    let a = |claims: Value| raw(rsa, &header("RS256", None), &claims.to_string());
+    let b = |changes: Value| {
+        let mut claims = json!({"iss": ISS_B, "sub": "svc", "scope": "orders:read", "exp": NOW + 60});
+        for (k, v) in changes.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        raw(ec, &json!({"alg": "ES256", "typ": "at+jwt", "kid": "ec1"}).to_string(), &claims.to_string())
+    };
+    let c = |claims: Value| raw(hs, &header("HS256", None), &claims.to_string());
+    let org_null = a(with_nulls(json!({"org": {"name": null}})));
+    let org_null_payload = org_null.split('.').nth(1).unwrap().to_owned();
+    let ten_years = 10 * 365 * 86_400;
+    [
+        (
+            "a-require-sub-null",
+            "null does not satisfy require: a null claim is absent (missing_claim, 401)",
+            a(with_nulls(json!({"sub": null}))),
+            json!({"valid": false, "code": "missing_claim", "claim": "sub"}),
+        ),
+        (
+            "a-require-exp-null",
+            "a null exp the issuer requires is missing, not malformed",
+            a(with_nulls(json!({"exp": null}))),
+            json!({"valid": false, "code": "missing_claim", "claim": "exp"}),
+        ),
+        (
+            "a-dept-null-but-required",
+            "null does not satisfy a required rule (claim, 403)",
+            a(with_nulls(json!({"dept": null}))),
+            json!({"valid": false, "code": "claim", "claim": "dept"}),
+        ),
+        (
+            "a-bldg-null-not-required",
+            "a null claim is absent: a rule that does not require it passes",
+            a(with_nulls(json!({"bldg": null}))),
+            json!({"valid": true}),
+        ),
+        (
+            "a-forwarded-claim-null-is-skipped",
+            "a null claim is absent: it is not forwarded",
+            org_null,
+            json!({"valid": true, "headers": {"X-User": "ada_lovelace", "X-JWT-Payload": org_null_payload}}),
+        ),
+        (
+            "b-scope-null-but-required",
+            "null does not satisfy a required rule (claim, 403)",
+            b(json!({"scope": null})),
+            json!({"valid": false, "code": "claim", "claim": "scope"}),
+        ),
+        (
+            "a-max-age-iat-null",
+            "max_age_s needs iat; a null iat is missing (missing_claim, 401)",
+            a(with_nulls(json!({"iat": null}))),
+            json!({"valid": false, "code": "missing_claim", "claim": "iat"}),
+        ),
+        (
+            "a-max-age-iat-ten-years-ahead",
+            "with max_age_s an iat in the future is not yet valid, not forever young",
+            a(with_nulls(json!({"iat": NOW + ten_years}))),
+            json!({"valid": false, "code": "not_yet_valid"}),
+        ),
+        (
+            "a-max-age-iat-beyond-leeway",
+            "with max_age_s an iat beyond now + leeway is not yet valid",
+            a(with_nulls(json!({"iat": NOW + 6}))),
+            json!({"valid": false, "code": "not_yet_valid"}),
+        ),
+        (
+            "a-max-age-iat-at-leeway-edge",
+            "an iat at now + leeway is still valid",
+            a(with_nulls(json!({"iat": NOW + 5}))),
+            json!({"valid": true}),
+        ),
+        (
+            "b-iat-in-future-without-max-age",
+            "without max_age_s or iat_as_nbf, iat is informational",
+            b(json!({"iat": NOW + ten_years})),
+            json!({"valid": true}),
+        ),
+        (
+            "c-aud-without-audiences",
+            "RFC 7519 section 4.1.3: aud present while the issuer lists no audiences is rejected",
+            c(json!({"iss": ISS_C, "aud": "api://orders"})),
+            json!({"valid": false, "code": "audience", "claim": "aud"}),
+        ),
+        (
+            "c-aud-array-without-audiences",
+            "RFC 7519 section 4.1.3: an aud array without configured audiences is rejected",
+            c(json!({"iss": ISS_C, "aud": ["api://orders", "api://billing"]})),
+            json!({"valid": false, "code": "audience", "claim": "aud"}),
+        ),
+        (
+            "c-aud-null-without-audiences",
+            "a null aud is absent",
+            c(json!({"iss": ISS_C, "aud": null})),
+            json!({"valid": true}),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, why, token, expect)| {
+        json!({"name": name, "description": why, "policy": "gateway", "token": token, "now": NOW, "expect": expect})
+    })
+    .collect()
+}
+
+/// A single-issuer HS256 policy with `extra` members on the issuer.
+fn hs_policy(extra: Value) -> Value {
+    let mut issuer = json!({"algorithms": ["HS256"], "keys": {"hmac_secret": key("hs256.secret").trim()}});
+    for (k, v) in extra.as_object().unwrap() {
+        issuer[k] = v.clone();
+    }
+    json!({"issuers": [issuer], "cache": {"max_entries": 0}})
+}
+
+/// Vectors with their own small HS256 policy: `any_audience` and
+/// whole-value `regex` rules.
+fn inline_policy_vectors(hs: &Signer) -> Vec<Value> {
+    let token = |claims: Value| raw(hs, &header("HS256", None), &claims.to_string());
+    let any = hs_policy(json!({"any_audience": true}));
+    let role = hs_policy(json!({"claims": {"role": {"regex": "^admin|root$"}}}));
+    let fail = |code: &str, claim: &str| json!({"valid": false, "code": code, "claim": claim});
+    let cases = [
+        (
+            "any-audience-accepts-aud",
+            "any_audience accepts any aud",
+            &any,
+            token(json!({"aud": "api://x"})),
+            json!({"valid": true}),
+        ),
+        (
+            "any-audience-accepts-aud-array",
+            "any_audience accepts any aud",
+            &any,
+            token(json!({"aud": ["a", "b"]})),
+            json!({"valid": true}),
+        ),
+        (
+            "any-audience-accepts-no-aud",
+            "any_audience does not require aud",
+            &any,
+            token(json!({"sub": "x"})),
+            json!({"valid": true}),
+        ),
+        (
+            "any-audience-aud-number",
+            "aud must still be a string or an array of strings",
+            &any,
+            token(json!({"aud": 7})),
+            fail("audience", "aud"),
+        ),
+        (
+            "regex-whole-value-admin",
+            "regex rules match the whole value: ^(?:^admin|root$)$",
+            &role,
+            token(json!({"role": "admin"})),
+            json!({"valid": true}),
+        ),
+        (
+            "regex-whole-value-root",
+            "regex rules match the whole value",
+            &role,
+            token(json!({"role": "root"})),
+            json!({"valid": true}),
+        ),
+        (
+            "regex-whole-value-admin-evil",
+            "^admin|root$ searched would accept admin-evil; the whole value must match",
+            &role,
+            token(json!({"role": "admin-evil"})),
+            fail("claim", "role"),
+        ),
+        (
+            "regex-whole-value-evil-root",
+            "^admin|root$ searched would accept evil-root; the whole value must match",
+            &role,
+            token(json!({"role": "evil-root"})),
+            fail("claim", "role"),
+        ),
+    ];
+    let mut v: Vec<Value> = cases
+        .into_iter()
+        .map(|(name, why, policy, token, expect)| {
+            json!({"name": name, "description": why, "policy": policy, "token": token, "now": NOW, "expect": expect})
+        })
+        .collect();
+    v.push(json!({"name": "policy-any-audience-with-audiences", "description": "any_audience and audiences contradict each other",
+        "policy": hs_policy(json!({"any_audience": true, "audiences": ["api://orders"]})),
+        "token": token(json!({"aud": "api://orders"})), "now": NOW, "expect": {"valid": false, "code": "policy"}}));
     v
 }
 
@@ -574,7 +794,152 @@ fn attack_vectors() -> Vec<Value> {
                       "expect": {"valid": false, "code": "policy"}}));
     }
     v.extend(more_attack_vectors(&rsa, &good_ec, &ec_sig));
+    v.extend(key_refusal_vectors());
     v
+}
+
+/// A PEM block (standard base64, 64 columns) of `der`.
+fn pem_block(tag: &str, der: &[u8]) -> String {
+    let b64: String = base64url_encode(der)
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    let padded = format!("{b64}{}", "=".repeat((4 - b64.len() % 4) % 4));
+    let lines: Vec<&str> = padded.as_bytes().chunks(64).map(|l| std::str::from_utf8(l).unwrap()).collect();
+    format!("-----BEGIN {tag}-----\n{}\n-----END {tag}-----\n", lines.join("\n"))
+}
+
+/// Keys that must not load: Ed25519 keys of small order, RSA moduli of
+/// 2047 bits, overlong exponents, and JWKs carrying private members.
+fn key_refusal_vectors() -> Vec<Value> {
+    // The identity point; with it R = identity, S = 0 verifies any payload.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let forged = {
+        let input = format!(
+            "{}.{}",
+            base64url_encode(header("EdDSA", None)),
+            base64url_encode(json!({"iss": ISS_D, "sub": "root", "exp": NOW + 600}).to_string())
+        );
+        format!("{input}.{}", base64url_encode([&identity[..], &[0u8; 32]].concat()))
+    };
+    let okp = |x: &[u8]| json!({"kty": "OKP", "crv": "Ed25519", "x": base64url_encode(x)});
+    let ed_policy = |keys: Value| json!({"issuers": [{"algorithms": ["EdDSA"], "keys": keys}], "cache": {"max_entries": 0}});
+    let spki = |raw: &[u8]| {
+        let prefix = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+        pem_block("PUBLIC KEY", &[&prefix[..], raw].concat())
+    };
+    let mut order_8 = base64url_decode("JuiVj8KyJ7BFw_SJ8u-Y8NXfrAXTxjM5sTgCiG1T_AU").unwrap();
+    order_8[31] |= 0x80;
+    let mut identity_p_plus_1 = [0xffu8; 32];
+    identity_p_plus_1[0] = 0xee;
+    let mut order_2 = [0xffu8; 32];
+    order_2[0] = 0xec;
+    order_2[31] = 0x7f;
+
+    let rsa_jwk = signer(Algorithm::RS256, "rsa.pem", Some("r1")).public_jwk().unwrap();
+    let rs_policy = |jwk: Value| json!({"issuers": [{"algorithms": ["RS256"], "keys": {"jwks": {"keys": [jwk]}}}], "cache": {"max_entries": 0}});
+    let member = |name: &str, value: Value| {
+        let mut jwk = rsa_jwk.clone();
+        jwk[name] = value;
+        jwk
+    };
+    let mut cases: Vec<(String, &str, Value)> = [
+        (
+            "policy-ed25519-identity-jwk",
+            "Ed25519 identity key (RFC 8032 section 5.1.7): it verifies R = identity, S = 0 over any payload, as this token is",
+            ed_policy(json!({"jwks": {"keys": [okp(&identity)]}})),
+        ),
+        (
+            "policy-ed25519-identity-pem",
+            "the Ed25519 identity key as SPKI PEM",
+            ed_policy(json!({"pem": spki(&identity)})),
+        ),
+        (
+            "policy-ed25519-order-8-jwk",
+            "an Ed25519 point of order 8 (x sign bit set)",
+            ed_policy(json!({"jwks": {"keys": [okp(&order_8)]}})),
+        ),
+        (
+            "policy-ed25519-order-2-pem",
+            "the Ed25519 point of order 2 (y = p - 1)",
+            ed_policy(json!({"pem": spki(&order_2)})),
+        ),
+        (
+            "policy-ed25519-noncanonical-identity-jwk",
+            "y = p + 1 with the sign bit: a non-canonical encoding of the identity",
+            ed_policy(json!({"jwks": {"keys": [okp(&identity_p_plus_1)]}})),
+        ),
+        (
+            "policy-ed25519-order-4-jwk",
+            "y = 0: a point of order 4",
+            ed_policy(json!({"jwks": {"keys": [okp(&[0u8; 32])]}})),
+        ),
+        (
+            "policy-rsa-2047-bits-pem",
+            "a 2047-bit modulus is under 2048 bits, though 256 bytes long",
+            json!({"issuers": [{"algorithms": ["RS256"], "keys": {"pem": RSA_2047_PEM}}]}),
+        ),
+        (
+            "policy-rsa-2047-bits-jwk",
+            "a 2047-bit modulus is under 2048 bits, though 256 bytes long",
+            rs_policy(json!({"kty": "RSA", "n": RSA_2047_N, "e": "AQAB"})),
+        ),
+        (
+            "policy-rsa-jwk-exponent-34-bits",
+            "RSA exponents longer than 33 bits are refused",
+            rs_policy(member("e", json!(base64url_encode([2, 0, 0, 0, 1])))),
+        ),
+        (
+            "policy-rsa-jwk-exponent-even",
+            "RSA exponents must be odd",
+            rs_policy(member("e", json!(base64url_encode([1, 0, 0, 0, 0])))),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, why, policy)| (name.to_owned(), why, policy))
+    .collect();
+    for name in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+        let why = if name == "k" {
+            "k is a private member on any key but oct"
+        } else {
+            "a verification set holds public keys only"
+        };
+        cases.push((
+            format!("policy-jwk-private-member-{name}"),
+            why,
+            rs_policy(member(name, json!("AQAB"))),
+        ));
+    }
+    cases.push((
+        "policy-jwk-private-member-oth".into(),
+        "a verification set holds public keys only",
+        rs_policy(member("oth", json!([{"r": "AQAB", "d": "AQAB", "t": "AQAB"}]))),
+    ));
+    cases.push((
+        "policy-jwk-private-member-d-ed25519".into(),
+        "an Ed25519 private key in a verification set",
+        ed_policy(json!({"jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}})),
+    ));
+    cases.push((
+        "policy-jwk-private-member-d-enc-key".into(),
+        "a private key is refused even on a key that would be skipped (use: enc) next to a good one",
+        json!({"issuers": [{"algorithms": ["RS256"], "keys": {"jwks": {"keys": [
+            with(member("d", json!("AQAB")), json!({"use": "enc", "kid": "enc"})), rsa_jwk]}}}],
+            "cache": {"max_entries": 0}}),
+    ));
+    cases
+        .into_iter()
+        .map(|(name, why, policy)| {
+            json!({"name": name, "description": why, "policy": policy, "token": forged, "now": NOW,
+                   "expect": {"valid": false, "code": "policy"}})
+        })
+        .collect()
 }
 
 /// Edge cases found while fuzzing: numbers, look-alike names, curve-order
@@ -611,7 +976,7 @@ fn more_attack_vectors(rsa: &Signer, good_ec: &str, ec_sig: &[u8]) -> Vec<Value>
             "a-sub-lookalike",
             "a Cyrillic look-alike is another claim name",
             raw(rsa, &header("RS256", None), &lookalike.to_string()),
-            fail("claim", Some("sub")),
+            fail("missing_claim", Some("sub")),
         ),
         vector(
             "a-dept-fullwidth",

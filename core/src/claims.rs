@@ -58,12 +58,18 @@ impl ClaimPath {
         &self.root
     }
 
-    /// Finds the claim among top-level members.
+    /// Finds the claim among top-level members. A `null` claim is absent:
+    /// it satisfies neither `require` nor a `required` rule, and is not
+    /// forwarded.
     pub(crate) fn lookup<'v>(&self, members: &'v [(Cow<'_, str>, Member<'_>)]) -> Option<ClaimRef<'v>> {
         let top = members.iter().find(|(n, _)| short_eq(n, &self.root)).map(|(_, v)| v)?;
-        match &self.rest {
-            None => Some(top.claim()),
-            Some(rest) => top.claim().as_json()?.pointer(rest).map(ClaimRef::from),
+        let found = match &self.rest {
+            None => top.claim(),
+            Some(rest) => ClaimRef::from(top.claim().as_json()?.pointer(rest)?),
+        };
+        match found {
+            ClaimRef::Json(Value::Null) => None,
+            found => Some(found),
         }
     }
 
@@ -122,8 +128,10 @@ impl Rule {
         let path = ClaimPath::parse(name).map_err(|e| Error::policy(format!("claims: {e}")))?;
         let regex = match &doc.regex {
             None => None,
+            // The whole value must match: `^admin|root$` alone would
+            // accept `admin-evil` (alternation binds looser than anchors).
             Some(pattern) => Some(
-                RegexBuilder::new(pattern)
+                RegexBuilder::new(&format!("^(?:{pattern})$"))
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
                     .map_err(|e| Error::policy(format!("claims.{name}.regex: {e}")))?,
@@ -281,9 +289,37 @@ mod tests {
         assert!(re.check(Some(ClaimRef::from(&json!("ab1")))).is_err());
         assert!(re.check(Some(ClaimRef::from(&json!(1)))).is_err());
 
+        let anchored = rule("role", json!({"regex": "^admin|root$"}));
+        for ok in ["admin", "root"] {
+            assert!(anchored.check(Some(ClaimRef::from(&json!(ok)))).is_ok(), "{ok}");
+        }
+        for bad in ["admin-evil", "evil-root", "xadmin", "rootx", "admin\nroot"] {
+            assert!(anchored.check(Some(ClaimRef::from(&json!(bad)))).is_err(), "{bad}");
+        }
+        let bare = rule("sub", json!({"regex": "[a-z]+"}));
+        assert!(bare.check(Some(ClaimRef::from(&json!("abc")))).is_ok());
+        assert!(bare.check(Some(ClaimRef::from(&json!("abc1")))).is_err(), "whole value, not a search");
+
         let one = rule("tier", json!({"one_of": ["gold", 3]}));
         assert!(one.check(Some(ClaimRef::from(&json!(3)))).is_ok());
         assert!(one.check(Some(ClaimRef::from(&json!("3")))).is_err());
+    }
+
+    #[test]
+    fn null_claims_are_absent() {
+        let members: Vec<(Cow<'_, str>, Member<'_>)> = vec![
+            ("dept".into(), Member::Json(Value::Null)),
+            ("org".into(), Member::Json(json!({"name": null, "id": 7}))),
+        ];
+        let path = |p: &str| ClaimPath::parse(p).unwrap();
+        assert!(path("dept").lookup(&members).is_none());
+        assert!(path("/org/name").lookup(&members).is_none());
+        assert!(path("/org/id").lookup(&members).is_some());
+        let required = rule("dept", json!({"required": true}));
+        let e = required.check(path("dept").lookup(&members)).unwrap_err();
+        assert_eq!((e.kind(), e.claim()), (ErrorKind::Claim, Some("dept")));
+        let optional = rule("dept", json!({"equals": "IT"}));
+        assert!(optional.check(path("dept").lookup(&members)).is_ok(), "absent and not required");
     }
 
     #[test]

@@ -120,7 +120,23 @@ impl Verifier {
             Some(now) if !now.is_finite() => {
                 Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
             }
-            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now)),
+            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::Policy),
+        };
+        self.counters.result(result.as_ref().err().map(Error::kind));
+        result
+    }
+
+    /// [`Verifier::verify`] for event-loop callers: never waits for a key
+    /// fetch. When a remote key set (or the key id) is not loaded yet, the
+    /// fetch runs in the background and this returns `jwks_unavailable`
+    /// marked [`Error::is_pending`], with [`Error::retry_after_s`] set; call
+    /// again later (or answer 503 with `Retry-After`).
+    pub fn verify_nowait(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
+        let result = match now {
+            Some(now) if !now.is_finite() => {
+                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+            }
+            now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::No),
         };
         self.counters.result(result.as_ref().err().map(Error::kind));
         result
@@ -143,7 +159,7 @@ impl Verifier {
         self.counters.snapshot(self.cached_tokens(), key_sets)
     }
 
-    fn verify_counted(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
+    fn verify_counted(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
         if token.len() > self.policy.max_token_bytes {
             return Err(Error::new(
                 ErrorKind::TooLarge,
@@ -165,14 +181,14 @@ impl Verifier {
                 };
             }
             let generation = cache.generation();
-            let verified = self.verify_uncached(token, now)?;
+            let verified = self.verify_uncached(token, now, wait)?;
             cache.insert(token, verified.clone(), generation);
             return Ok(verified);
         }
-        self.verify_uncached(token, now)
+        self.verify_uncached(token, now, wait)
     }
 
-    fn verify_uncached(&self, token: &[u8], now: f64) -> Result<Verified, Error> {
+    fn verify_uncached(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
         let malformed = |m: &str| Error::new(ErrorKind::Malformed, m);
         let mut dots = memchr::memchr_iter(b'.', token);
         let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
@@ -209,7 +225,7 @@ impl Verifier {
         let signature = base64url::decode_into(signature_b64, &mut signature_buf).ok_or_else(|| {
             Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
         })?;
-        verify_signature(issuer, &header, &token[..d2], signature, now)?;
+        verify_signature(issuer, &header, &token[..d2], signature, now, wait)?;
 
         // The signature holds: from here on the claims are the issuer's.
         if let Some(expected) = &issuer.typ {
@@ -233,6 +249,15 @@ impl Verifier {
     }
 }
 
+/// How long a verification may wait for a key fetch.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Up to the issuer's `initial_wait_ms`.
+    Policy,
+    /// Not at all ([`Verifier::verify_nowait`]).
+    No,
+}
+
 /// Checks the signature with the key set the issuer and header select:
 /// static keys, the issuer's JWKS cache, or an allow-listed `jku` set.
 fn verify_signature(
@@ -241,18 +266,26 @@ fn verify_signature(
     message: &[u8],
     signature: &[u8],
     now: f64,
+    wait: Wait,
 ) -> Result<(), Error> {
     let kid = header.kid.as_deref();
-    if let Some(jku) = &header.jku {
+    let jku_set;
+    let remote = if let Some(jku) = &header.jku {
         let sets =
             issuer.jku.as_ref().ok_or_else(|| Error::new(ErrorKind::Header, "header jku is not trusted"))?;
-        let remote = sets.set_for(jku)?;
-        return remote.verify(kid, header.alg, message, signature, now);
-    }
-    match &issuer.keys {
-        IssuerKeys::Static(keys) => keys.verify(kid, header.alg, message, signature),
-        IssuerKeys::Remote(remote) => remote.verify(kid, header.alg, message, signature, now),
-    }
+        jku_set = sets.set_for(jku, now)?;
+        &jku_set
+    } else {
+        match &issuer.keys {
+            IssuerKeys::Static(keys) => return keys.verify(kid, header.alg, message, signature),
+            IssuerKeys::Remote(remote) => remote,
+        }
+    };
+    let wait = match wait {
+        Wait::Policy => remote.initial_wait(),
+        Wait::No => std::time::Duration::ZERO,
+    };
+    remote.verify(kid, header.alg, message, signature, now, wait)
 }
 
 fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
@@ -260,6 +293,7 @@ fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
 }
 
 /// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
+/// Any other type, `null` included, is malformed.
 fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error> {
     match find(members, name) {
         None => Ok(None),
@@ -268,7 +302,22 @@ fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error>
     }
 }
 
+/// A registered claim the issuer requires is absent or null (401).
+fn missing_claim(name: &str, message: String) -> Error {
+    Error::with_claim(ErrorKind::MissingClaim, name, message)
+}
+
 fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Window, Error> {
+    // Presence first: a required claim that is absent or null is
+    // `missing_claim`, never `malformed` or a time error.
+    for path in &issuer.require {
+        if path.lookup(members).is_none() {
+            return Err(missing_claim(path.display(), format!("claim {} is required", path.display())));
+        }
+    }
+    if issuer.max_age.is_some() && matches!(find(members, "iat"), None | Some(ClaimRef::Json(Value::Null))) {
+        return Err(missing_claim("iat", "iat is required with max_age_s".into()));
+    }
     let exp = numeric_date(members, "exp")?;
     let nbf = numeric_date(members, "nbf")?;
     let iat = numeric_date(members, "iat")?;
@@ -285,48 +334,44 @@ fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Wind
         window.not_before = start - leeway;
     }
     if let Some(max_age) = issuer.max_age {
-        let iat =
-            iat.ok_or_else(|| Error::with_claim(ErrorKind::Claim, "iat", "iat is required with max_age_s"))?;
+        let iat = iat.ok_or_else(|| missing_claim("iat", "iat is required with max_age_s".into()))?;
         window.too_old_after = iat + max_age + leeway;
+        // An iat in the future would keep the token young for as long as
+        // its issuer claims: beyond the leeway it is not yet valid.
+        window.not_before = window.not_before.max(iat - leeway);
     }
     window.check(now)?;
 
-    if !issuer.audiences.is_empty() {
-        check_audience(&issuer.audiences, find(members, "aud"))?;
-    }
-    for path in &issuer.require {
-        if path.lookup(members).is_none() {
-            return Err(Error::with_claim(
-                ErrorKind::Claim,
-                path.display(),
-                format!("claim {} is required", path.display()),
-            ));
-        }
-    }
+    check_audience(&issuer.audiences, issuer.any_audience, find(members, "aud"))?;
     for rule in &issuer.rules {
         rule.check(rule.path().lookup(members))?;
     }
     Ok(window)
 }
 
-fn check_audience(accepted: &[String], aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
+/// RFC 7519 section 4.1.3: with `audiences` set, `aud` must be present and
+/// share one of them; without, a token that carries `aud` is rejected
+/// unless the issuer sets `any_audience`. A `null` aud is absent.
+fn check_audience(accepted: &[String], any_audience: bool, aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
     let fail = |m: &str| Err(Error::with_claim(ErrorKind::Audience, "aud", m));
+    let aud = aud.filter(|a| !matches!(a, ClaimRef::Json(Value::Null)));
+    let Some(aud) = aud else {
+        return if accepted.is_empty() { Ok(()) } else { fail("aud is required") };
+    };
     let shares = |a: &str| accepted.iter().any(|x| x == a);
-    match aud {
-        None => fail("aud is required"),
-        Some(ClaimRef::Str(a)) if shares(a) => Ok(()),
-        Some(ClaimRef::Json(Value::Array(items))) => {
-            if !items.iter().all(Value::is_string) {
-                return fail("aud must be a string or an array of strings");
-            }
-            if items.iter().any(|a| a.as_str().is_some_and(shares)) {
-                Ok(())
-            } else {
-                fail("no accepted audience")
-            }
+    let shared = match aud {
+        ClaimRef::Str(a) => shares(a),
+        ClaimRef::Json(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().any(|a| a.as_str().is_some_and(shares))
         }
-        Some(ClaimRef::Str(_)) => fail("no accepted audience"),
-        Some(_) => fail("aud must be a string or an array of strings"),
+        _ => return fail("aud must be a string or an array of strings"),
+    };
+    if shared || any_audience {
+        Ok(())
+    } else if accepted.is_empty() {
+        fail("aud given but the issuer accepts no audience")
+    } else {
+        fail("no accepted audience")
     }
 }
 

@@ -96,5 +96,16 @@ fn https_jwks_with_a_private_ca() {
     std::fs::write(dir.join("empty.pem"), "no certificates here").unwrap();
     std::fs::write(&file, policy(json!({"jwks_uri": uri, "ca_file": "empty.pem"})).to_string()).unwrap();
     assert_eq!(Verifier::from_file(&file).unwrap_err().code(), "policy");
+
+    // A CERTIFICATE block that is not a certificate (alone or beside a good
+    // one) would leave every fetch failing: the policy does not load.
+    let junk = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQsIEkgYW0gbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+    for (name, text) in [("junk.pem", junk.to_string()), ("mixed.pem", format!("{ca_pem}{junk}"))] {
+        std::fs::write(dir.join(name), text).unwrap();
+        std::fs::write(&file, policy(json!({"jwks_uri": uri, "ca_file": name})).to_string()).unwrap();
+        let err = Verifier::from_file(&file).unwrap_err();
+        assert_eq!(err.code(), "policy", "{name}");
+        assert!(err.message().contains("not a certificate"), "{err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -67,6 +67,8 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
         ErrorKind::Policy => 0,
         ErrorKind::Claim => 403,
         ErrorKind::JwksUnavailable => 503,
+        ErrorKind::InvalidRequest => 400,
+        // MissingClaim and MissingToken, like every other token failure.
         _ => 401,
     };
     if status != expected_status {

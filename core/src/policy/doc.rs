@@ -50,8 +50,14 @@ pub struct IssuerDoc {
     #[serde(default)]
     pub issuer: Option<String>,
     /// Accepted audiences; when set, `aud` must be present and share one.
+    /// When not set, a token that carries `aud` is rejected (RFC 7519
+    /// section 4.1.3) unless `any_audience` is true.
     #[serde(default)]
     pub audiences: Option<Vec<String>>,
+    /// Accept any `aud` (a string or an array of strings) when `audiences`
+    /// is not set; not allowed together with `audiences`. Defaults to false.
+    #[serde(default)]
+    pub any_audience: bool,
     /// The allowed `alg` values (required: RFC 8725 section 3.1).
     pub algorithms: Vec<String>,
     /// Where the keys come from.
@@ -59,13 +65,18 @@ pub struct IssuerDoc {
     /// Clock skew allowed for `exp`, `nbf` and `iat`, at most 300. Defaults to 0.
     #[serde(default)]
     pub leeway_s: u64,
-    /// Claims that must be present (names or JSON Pointers).
+    /// Claims that must be present (names or JSON Pointers; `null` counts
+    /// as absent): a token without one fails with `missing_claim` (401).
     #[serde(default)]
     pub require: Vec<String>,
     /// Treat `iat` as `nbf`. Defaults to false.
     #[serde(default)]
     pub iat_as_nbf: bool,
-    /// Oldest `iat` accepted, in seconds before now. Defaults to no bound.
+    /// Oldest `iat` accepted, in seconds before now. Setting it requires
+    /// `iat` (`missing_claim` without one) and bounds it from both sides: an
+    /// `iat` beyond `now + leeway_s` is `not_yet_valid`, since a token
+    /// "issued" in the future would otherwise stay young for as long as its
+    /// issuer cared to claim. Defaults to no bound.
     #[serde(default)]
     pub max_age_s: Option<u64>,
     /// Required header `typ` (e.g. `at+jwt`), compared case-insensitively
@@ -145,6 +156,21 @@ pub struct KeysDoc {
     /// Mozilla's roots (an IdP behind a private CA). Defaults to Mozilla's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// Wait after a failed fetch before the next one, doubled (with jitter)
+    /// per failure in a row up to `backoff_max_s`. Defaults to 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_min_ms: Option<u64>,
+    /// Longest wait between failed fetches; also caps a `Retry-After`.
+    /// Defaults to 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_max_s: Option<u64>,
+    /// A file keeping the last good set of `jwks_uri` or `discovery` (not
+    /// of `jku` sets), read at load for a warm start when at most
+    /// `max_stale_s` old. Used only when owned by the process's user, not
+    /// writable by group or others and written for the same URL. Defaults
+    /// to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_file: Option<String>,
 }
 
 /// A claim rule; every condition given must hold.
@@ -157,8 +183,9 @@ pub struct ClaimRuleDoc {
     /// Equal to one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<Value>>,
-    /// A string matching this regular expression (unanchored unless the
-    /// pattern anchors itself).
+    /// A string this regular expression matches as a whole: the pattern is
+    /// compiled as `^(?:pattern)$`, so `admin|root` accepts `admin` and
+    /// `root` but not `admin-evil` (use `.*` to allow more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
     /// An array (or space-delimited string) holding all of these.
@@ -167,7 +194,8 @@ pub struct ClaimRuleDoc {
     /// An array (or space-delimited string) holding at least one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains_any: Option<Vec<Value>>,
-    /// The claim must be present. Defaults to false: an absent claim passes.
+    /// The claim must be present (`null` counts as absent). Defaults to
+    /// false: an absent claim passes.
     #[serde(default)]
     pub required: bool,
 }

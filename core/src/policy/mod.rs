@@ -52,6 +52,7 @@ pub struct Policy {
 pub(crate) struct Issuer {
     pub iss: Option<Arc<str>>,
     pub audiences: Vec<String>,
+    pub any_audience: bool,
     pub algorithms: AlgorithmSet,
     pub keys: IssuerKeys,
     pub jku: Option<Arc<JkuSets>>,
@@ -279,8 +280,11 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
     let audiences = doc.audiences.clone().unwrap_or_default();
     if doc.audiences.is_some() && audiences.is_empty() {
         return Err(Error::policy(
-            "audiences: an empty list accepts nothing; leave it out to skip the check",
+            "audiences: an empty list accepts nothing; leave it out, with any_audience to accept any aud",
         ));
+    }
+    if doc.any_audience && doc.audiences.is_some() {
+        return Err(Error::policy("any_audience: not allowed together with audiences"));
     }
     let require = doc
         .require
@@ -312,6 +316,7 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
     Ok(Issuer {
         iss: doc.issuer.as_deref().map(Arc::from),
         audiences,
+        any_audience: doc.any_audience,
         algorithms,
         keys,
         jku,

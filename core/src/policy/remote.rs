@@ -5,15 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
 use super::doc::KeysDoc;
 use crate::alg::AlgorithmSet;
-use crate::error::{Error, ErrorKind};
-use crate::jwks::{RemoteKeys, RemoteSettings, RemoteSource};
-
-/// Most distinct `jku` URLs cached per issuer.
-const MAX_JKU_SETS: usize = 16;
+use crate::error::Error;
+use crate::jwks::{JkuCache, RemoteKeys, RemoteSettings, RemoteSource};
 
 pub(crate) fn settings(doc: &KeysDoc, base: Option<&Path>) -> Result<RemoteSettings, Error> {
     let s = RemoteSettings {
@@ -29,9 +24,15 @@ pub(crate) fn settings(doc: &KeysDoc, base: Option<&Path>) -> Result<RemoteSetti
             None => None,
             Some(file) => Some(read_ca_file(file, base)?),
         },
+        backoff_min_s: doc.backoff_min_ms.unwrap_or(1_000).max(1) as f64 / 1000.0,
+        backoff_max_s: doc.backoff_max_s.unwrap_or(300) as f64,
+        cache_file: doc.cache_file.as_ref().map(|f| base.map_or_else(|| f.into(), |dir| dir.join(f))),
     };
     if s.min_ttl_s > s.max_ttl_s {
         return Err(Error::policy("keys: min_ttl_s is above max_ttl_s"));
+    }
+    if s.backoff_min_s > s.backoff_max_s {
+        return Err(Error::policy("keys: backoff_min_ms is above backoff_max_s"));
     }
     Ok(s)
 }
@@ -50,6 +51,18 @@ fn read_ca_file(file: &str, base: Option<&Path>) -> Result<Vec<Vec<u8>>, Error> 
     if certs.is_empty() {
         return Err(Error::policy(format!("keys.ca_file: {}: no CERTIFICATE in it", path.display())));
     }
+    // A block that does not parse as a trust anchor would be skipped by the
+    // TLS client, and every fetch would fail: refuse it now.
+    for (i, der) in certs.iter().enumerate() {
+        let mut store = rustls::RootCertStore::empty();
+        store.add(rustls::pki_types::CertificateDer::from(der.as_slice())).map_err(|e| {
+            Error::policy(format!(
+                "keys.ca_file: {}: CERTIFICATE {} is not a certificate: {e}",
+                path.display(),
+                i + 1
+            ))
+        })?;
+    }
     Ok(certs)
 }
 
@@ -64,6 +77,9 @@ pub(crate) fn has_remote_settings(doc: &KeysDoc) -> bool {
         || doc.initial_wait_ms.is_some()
         || doc.timeout_ms.is_some()
         || doc.max_bytes.is_some()
+        || doc.backoff_min_ms.is_some()
+        || doc.backoff_max_s.is_some()
+        || doc.cache_file.is_some()
 }
 
 pub(crate) fn check_url(url: &str, allow_http: bool, what: &str) -> Result<(), Error> {
@@ -101,17 +117,13 @@ pub(crate) fn remote_keys(
     Ok(Some(Arc::new(RemoteKeys::new(source, settings, allowed))))
 }
 
-/// The `jku` allow-list of an issuer and the sets fetched through it.
-pub(crate) struct JkuSets {
-    prefixes: Vec<String>,
-    settings: RemoteSettings,
-    allowed: AlgorithmSet,
-    sets: Mutex<Vec<(String, Arc<RemoteKeys>)>>,
-}
+/// The `jku` allow-list of an issuer and the sets fetched through it
+/// (`crate::jwks::JkuCache` with the issuer's fetch settings).
+pub(crate) struct JkuSets(JkuCache);
 
 impl std::fmt::Debug for JkuSets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JkuSets").field("prefixes", &self.prefixes).finish()
+        f.write_str("JkuSets")
     }
 }
 
@@ -122,43 +134,22 @@ impl JkuSets {
         allowed: AlgorithmSet,
         base: Option<&Path>,
     ) -> Result<JkuSets, Error> {
-        let settings = settings(doc, base)?;
-        for prefix in prefixes {
-            check_url(prefix, settings.allow_http, "allowed_jku")?;
-            let path_start = prefix.find("://").map_or(0, |i| i + 3);
-            if !prefix[path_start..].contains('/') || !prefix.ends_with('/') {
-                return Err(Error::policy(format!(
-                    "allowed_jku: {prefix:?} must name a host and end with '/', so it cannot match another host"
-                )));
-            }
+        if doc.cache_file.is_some() && doc.jwks_uri.is_none() && doc.discovery.is_none() {
+            return Err(Error::policy(
+                "keys.cache_file: applies to jwks_uri or discovery, never to jku sets",
+            ));
         }
-        Ok(JkuSets { prefixes: prefixes.to_vec(), settings, allowed, sets: Mutex::new(Vec::new()) })
+        let mut settings = settings(doc, base)?;
+        settings.cache_file = None;
+        JkuCache::new(prefixes, settings, allowed).map(JkuSets)
     }
 
-    /// The cached set for an allowed `jku`, or a `header` error.
-    pub(crate) fn set_for(&self, jku: &str) -> Result<Arc<RemoteKeys>, Error> {
-        let refused = || Error::new(ErrorKind::Header, "header jku is not in the allow-list");
-        let tricky = jku.contains("..") || jku.contains('\\') || jku.contains('@') || jku.contains('#');
-        if tricky || !self.prefixes.iter().any(|p| jku.starts_with(p.as_str())) {
-            return Err(refused());
-        }
-        let mut sets = self.sets.lock();
-        if let Some((_, set)) = sets.iter().find(|(url, _)| url == jku) {
-            return Ok(Arc::clone(set));
-        }
-        if sets.len() >= MAX_JKU_SETS {
-            return Err(Error::new(ErrorKind::Header, "too many distinct jku URLs"));
-        }
-        let set = Arc::new(RemoteKeys::new(
-            RemoteSource::Jwks(jku.to_owned()),
-            self.settings.clone(),
-            self.allowed,
-        ));
-        sets.push((jku.to_owned(), Arc::clone(&set)));
-        Ok(set)
+    /// The cached set for an allowed `jku` at `now`, or a `header` error.
+    pub(crate) fn set_for(&self, jku: &str, now: f64) -> Result<Arc<RemoteKeys>, Error> {
+        self.0.set_for(jku, now)
     }
 
     pub(crate) fn sets(&self) -> Vec<Arc<RemoteKeys>> {
-        self.sets.lock().iter().map(|(_, s)| Arc::clone(s)).collect()
+        self.0.sets()
     }
 }

@@ -1,9 +1,13 @@
 //! A JWKS endpoint the tests control: a real HTTP server on 127.0.0.1 that
-//! serves a key set, rotates it, fails, hangs, sends garbage or too much,
-//! and counts the requests it answers. It stops when dropped.
+//! serves a key set, rotates it, fails, hangs, drips, redirects, sends
+//! garbage or too much, answers conditional requests, and counts the
+//! requests and connections it sees. Paths are percent-decoded and their
+//! dot segments resolved before routing, as many real servers do. It stops
+//! when dropped.
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,12 +30,26 @@ pub enum Behavior {
     Huge(usize),
     /// Close the connection without answering.
     Drop,
+    /// A redirect (302) to this location.
+    Redirect(String),
+    /// This status with a `Retry-After` value.
+    RetryAfter { status: u16, retry_after: String },
+    /// 200 with a full `Content-Length`, then the body one byte per `every`.
+    Drip { body: String, every: Duration },
+    /// 200 with an `ETag` and a `Last-Modified`; 304 when the request's
+    /// `If-None-Match` is that tag or its `If-Modified-Since` that date.
+    Tagged { body: String, etag: String, last_modified: String, max_age: Option<u64> },
 }
 
 struct Shared {
     jwks: Mutex<Behavior>,
+    routes: Mutex<HashMap<String, Behavior>>,
     discovery: Mutex<String>,
     requests: AtomicUsize,
+    connections: AtomicUsize,
+    not_modified: AtomicUsize,
+    keep_alive: AtomicBool,
+    by_path: Mutex<HashMap<String, usize>>,
     stop: AtomicBool,
 }
 
@@ -47,8 +65,13 @@ impl JwksServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Shared {
             jwks: Mutex::new(behavior),
+            routes: Mutex::new(HashMap::new()),
             discovery: Mutex::new(String::new()),
             requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
+            keep_alive: AtomicBool::new(false),
+            by_path: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
         });
         let s = Arc::clone(&shared);
@@ -59,7 +82,8 @@ impl JwksServer {
                 }
                 let Ok(stream) = stream else { continue };
                 let s = Arc::clone(&s);
-                std::thread::spawn(move || handle(stream, &s));
+                s.connections.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || while handle(&stream, &s) {});
             }
         });
         JwksServer { base, shared, thread: Some(thread) }
@@ -87,6 +111,66 @@ impl JwksServer {
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
     }
+
+    /// What the server does at `path` (after decoding), instead of the
+    /// JWKS behavior.
+    pub fn route(&self, path: &str, behavior: Behavior) {
+        self.shared.routes.lock().unwrap().insert(path.to_owned(), behavior);
+    }
+
+    /// Requests seen for `path` (after decoding and resolving dot segments).
+    pub fn requests_to(&self, path: &str) -> usize {
+        self.shared.by_path.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// 304 answers sent so far.
+    pub fn not_modified(&self) -> usize {
+        self.shared.not_modified.load(Ordering::SeqCst)
+    }
+
+    /// Keep connections open for further requests (HTTP/1.1 keep-alive).
+    pub fn set_keep_alive(&self, on: bool) {
+        self.shared.keep_alive.store(on, Ordering::SeqCst);
+    }
+}
+
+/// The path a lenient server would serve: percent-decoded (so `%2e` is a
+/// dot and `%2f` a slash), backslashes as slashes, dot segments resolved.
+fn normalize(raw: &str) -> String {
+    let raw = raw.split(['?', '#']).next().unwrap_or("/");
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            decoded.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        decoded.push(if bytes[i] == b'\\' { b'/' } else { bytes[i] });
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded).replace('\\', "/");
+    let mut out: Vec<&str> = Vec::new();
+    for segment in decoded.split('/').skip(1) {
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 impl Drop for JwksServer {
@@ -99,52 +183,116 @@ impl Drop for JwksServer {
     }
 }
 
-fn handle(mut stream: TcpStream, shared: &Shared) {
+/// Answers one request; true when the connection stays open for another.
+fn handle(stream: &TcpStream, shared: &Shared) -> bool {
+    let mut stream = stream;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => return,
+            _ => return false,
         }
     }
     if shared.stop.load(Ordering::SeqCst) {
-        return;
+        return false;
     }
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    if path == "/.well-known/openid-configuration" {
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let request_header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    };
+    let path = normalize(head.split_whitespace().nth(1).unwrap_or("/"));
+    *shared.by_path.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let keep = shared.keep_alive.load(Ordering::SeqCst);
+    let mut out = Response { stream: &mut stream, keep };
+    if path == "/.well-known/openid-configuration" && !shared.routes.lock().unwrap().contains_key(&path) {
         let body = shared.discovery.lock().unwrap().clone();
-        respond(&mut stream, 200, &body, None);
-        return;
+        out.send(200, &body, &[]);
+        return keep;
     }
-    let behavior = shared.jwks.lock().unwrap().clone();
+    let routed = shared.routes.lock().unwrap().get(&path).cloned();
+    let behavior = routed.unwrap_or_else(|| shared.jwks.lock().unwrap().clone());
+    let cache =
+        |max_age: Option<u64>| max_age.map(|s| ("Cache-Control".to_string(), format!("public, max-age={s}")));
     match behavior {
-        Behavior::Serve { body, max_age } => respond(&mut stream, 200, &body, max_age),
+        Behavior::Serve { body, max_age } => {
+            out.send(200, &body, &cache(max_age).into_iter().collect::<Vec<_>>())
+        }
         Behavior::Slow { body, delay } => {
             std::thread::sleep(delay);
-            respond(&mut stream, 200, &body, None);
+            out.send(200, &body, &[]);
         }
-        Behavior::Status(code) => respond(&mut stream, code, "", None),
-        Behavior::Hang(d) => std::thread::sleep(d),
+        Behavior::Status(code) => out.send(code, "", &[]),
+        Behavior::Hang(d) => {
+            std::thread::sleep(d);
+            return false;
+        }
         Behavior::Huge(n) => {
             let body = format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(n));
-            respond(&mut stream, 200, &body, None);
+            out.send(200, &body, &[]);
         }
         Behavior::Drop => {
             let _ = stream.shutdown(Shutdown::Both);
+            return false;
+        }
+        Behavior::Redirect(to) => out.send(302, "", &[("Location".into(), to)]),
+        Behavior::RetryAfter { status, retry_after } => {
+            out.send(status, "", &[("Retry-After".into(), retry_after)])
+        }
+        Behavior::Drip { body, every } => {
+            let head =
+                format!("HTTP/1.1 200 X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes());
+            for b in body.bytes() {
+                std::thread::sleep(every);
+                if stream.write_all(&[b]).is_err() {
+                    break;
+                }
+            }
+            return false;
+        }
+        Behavior::Tagged { body, etag, last_modified, max_age } => {
+            let mut headers: Vec<(String, String)> = [("ETag", &etag), ("Last-Modified", &last_modified)]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect();
+            headers.extend(cache(max_age));
+            let fresh = request_header("if-none-match").is_some_and(|v| !etag.is_empty() && v == etag)
+                || request_header("if-modified-since")
+                    .is_some_and(|v| !last_modified.is_empty() && v == last_modified);
+            if fresh {
+                shared.not_modified.fetch_add(1, Ordering::SeqCst);
+                out.send(304, "", &headers);
+            } else {
+                out.send(200, &body, &headers);
+            }
         }
     }
+    keep
 }
 
-fn respond(stream: &mut TcpStream, status: u16, body: &str, max_age: Option<u64>) {
-    let cache = max_age.map(|s| format!("Cache-Control: public, max-age={s}\r\n")).unwrap_or_default();
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/jwk-set+json\r\nContent-Length: {}\r\n{cache}Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
+struct Response<'a, 'b> {
+    stream: &'a mut &'b TcpStream,
+    keep: bool,
+}
+
+impl Response<'_, '_> {
+    fn send(&mut self, status: u16, body: &str, headers: &[(String, String)]) {
+        let mut head = format!("HTTP/1.1 {status} X\r\nContent-Type: application/jwk-set+json\r\n");
+        if status != 304 {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(if self.keep { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+        let _ = self.stream.write_all(head.as_bytes());
+        let _ = self.stream.write_all(body.as_bytes());
+    }
 }
