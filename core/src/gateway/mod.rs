@@ -107,6 +107,7 @@ impl Verifier {
         let token = found.token.as_ref();
         let result = match prior {
             Some((seen, result)) if seen == token => result.clone(),
+            _ if request.no_wait => self.verify_nowait(token, request.now),
             _ => self.verify(token, request.now),
         };
         decision.outcome = Some((token.to_owned(), result.clone()));
