@@ -98,15 +98,30 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
-/// A token as given: `str` or `bytes`, copied so the GIL can be released.
-pub fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.extract::<String>()?.into_bytes());
-    }
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+/// Checks that a token is `str` or `bytes` without copying it.
+pub fn check_token(obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Ok(());
     }
     Err(PyTypeError::new_err(format!("token must be str or bytes, not {}", type_name(obj))))
+}
+
+/// A token as given: `str` or `bytes`, copied so the GIL can be released;
+/// the inner error is `too_large` for a token whose length alone (code
+/// points of a `str`, never more than its UTF-8 bytes) exceeds `limit`,
+/// found before anything is copied. The core checks the exact byte length.
+pub fn token_bytes(obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Result<Vec<u8>, jwtgate::Error>> {
+    check_token(obj)?;
+    if obj.len()? > limit {
+        return Ok(Err(jwtgate::Error::new(
+            jwtgate::ErrorKind::TooLarge,
+            format!("token longer than {limit} bytes"),
+        )));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Ok(s.extract::<String>()?.into_bytes()));
+    }
+    Ok(Ok(obj.cast::<PyBytes>()?.as_bytes().to_vec()))
 }
 
 /// An optional clock: `None`, or a finite `int`/`float` of unix seconds.

@@ -36,6 +36,24 @@ create_exception!(
     "Code `jwks_unavailable`: keys could not be fetched."
 );
 create_exception!(jwtgate, PolicyError, JwtError, "Code `policy`: the policy document is invalid.");
+create_exception!(
+    jwtgate,
+    MissingTokenError,
+    JwtError,
+    "Code `missing_token`: the request carries no token."
+);
+create_exception!(
+    jwtgate,
+    MissingClaimError,
+    JwtError,
+    "Code `missing_claim`: a claim the issuer requires is absent or null."
+);
+create_exception!(
+    jwtgate,
+    InvalidRequestError,
+    JwtError,
+    "Code `invalid_request`: the request itself is malformed (400)."
+);
 
 /// The exception class of a kind.
 fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
@@ -53,6 +71,9 @@ fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
         ErrorKind::Claim => py.get_type::<ClaimError>(),
         ErrorKind::JwksUnavailable => py.get_type::<JwksUnavailableError>(),
         ErrorKind::Policy => py.get_type::<PolicyError>(),
+        ErrorKind::MissingToken => py.get_type::<MissingTokenError>(),
+        ErrorKind::MissingClaim => py.get_type::<MissingClaimError>(),
+        ErrorKind::InvalidRequest => py.get_type::<InvalidRequestError>(),
         // A kind added to the core later still raises a JwtError with its code.
         _ => py.get_type::<JwtError>(),
     }

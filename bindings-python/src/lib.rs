@@ -7,6 +7,7 @@
 
 mod convert;
 mod errors;
+mod gateway;
 mod signer;
 mod verifier;
 
@@ -22,6 +23,8 @@ fn _jwtgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<verifier::Verified>()?;
+    m.add_class::<gateway::Decision>()?;
+    m.add_class::<gateway::Route>()?;
     m.add_class::<signer::Signer>()?;
     m.add_function(wrap_pyfunction!(signer::generate_key, m)?)?;
     m.add_function(wrap_pyfunction!(signer::jwks, m)?)?;

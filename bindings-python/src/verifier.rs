@@ -8,13 +8,14 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::convert::{clock, to_json, to_py, token_bytes, type_name};
+use crate::convert::{check_token, clock, to_json, to_py, token_bytes, type_name};
 use crate::errors::{exception, to_pyerr};
+use crate::gateway::{self, DecideJob, Decision, Route};
 
 /// Verifies tokens against one policy. Thread-safe: share one per process.
 #[pyclass(module = "jwtgate", frozen)]
 pub struct Verifier {
-    inner: jwtgate::Verifier,
+    pub(crate) inner: jwtgate::Verifier,
 }
 
 /// A verified token.
@@ -26,7 +27,7 @@ pub struct Verified {
 }
 
 impl Verified {
-    fn new(inner: jwtgate::Verified) -> Verified {
+    pub(crate) fn new(inner: jwtgate::Verified) -> Verified {
         Verified { inner, claims: PyOnceLock::new(), header: PyOnceLock::new() }
     }
 }
@@ -212,7 +213,8 @@ impl Verifier {
         token: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Verified> {
-        let token = token_bytes(token)?;
+        let limit = self.inner.policy().max_token_bytes();
+        let token = token_bytes(token, limit)?.map_err(|e| to_pyerr(py, &e))?;
         let now = clock(now)?;
         let result = py.detach(|| self.inner.verify(&token, now).inspect(parse_claims));
         match result {
@@ -235,13 +237,23 @@ impl Verifier {
             return Err(PyTypeError::new_err("tokens must be an iterable of tokens, not a single token"));
         }
         let now = clock(now)?;
+        let limit = self.inner.policy().max_token_bytes();
         let tokens = tokens
             .try_iter()
             .map_err(|_| PyTypeError::new_err(format!("tokens must be iterable, not {}", type_name(tokens))))?
-            .map(|t| token_bytes(&t?))
+            .map(|t| token_bytes(&t?, limit))
             .collect::<PyResult<Vec<_>>>()?;
-        let results: Vec<_> =
-            py.detach(|| tokens.iter().map(|t| self.inner.verify(t, now).inspect(parse_claims)).collect());
+        let results: Vec<_> = py.detach(|| {
+            tokens
+                .iter()
+                .map(|t| {
+                    t.as_ref()
+                        .map_err(Clone::clone)
+                        .and_then(|t| self.inner.verify(t, now))
+                        .inspect(parse_claims)
+                })
+                .collect()
+        });
         let out = PyList::empty(py);
         for result in results {
             match result {
@@ -262,7 +274,7 @@ impl Verifier {
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        token_bytes(token)?;
+        check_token(token)?;
         clock(now)?;
         static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let get_loop = GET_RUNNING_LOOP
@@ -271,6 +283,89 @@ impl Verifier {
         let verify = slf.getattr(intern!(py, "verify"))?;
         let now = now.map_or_else(|| py.None().into_bound(py), Bound::clone);
         event_loop.call_method1(intern!(py, "run_in_executor"), (py.None(), verify, token, now))
+    }
+
+    /// The decision for one request: `headers` is a mapping or an iterable
+    /// of (name, value) pairs (str or bytes, as ASGI gives them), `url` the
+    /// request target (`/path?query`), `route` a `Route` from
+    /// `Verifier.route` (None: the policy alone), `peer` the client's IP
+    /// address, `client_cert` its TLS certificate (DER). The arguments are
+    /// converted first, then the GIL is released. Raises `InvalidRequestError`
+    /// when method, URL and headers exceed 1 MiB together.
+    #[pyo3(signature = (method, url, headers, now=None, route=None, peer=None, client_cert=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        route: Option<&Bound<'_, PyAny>>,
+        peer: Option<&Bound<'_, PyAny>>,
+        client_cert: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Decision> {
+        let request = gateway::request(method, url, headers, now, peer, client_cert)?;
+        let route = gateway::route_arg(route)?;
+        let route = route.as_ref().map(|r| &r.get().inner);
+        Ok(py.detach(|| Decision::new(request.with(|r| self.inner.decide(r, route)))))
+    }
+
+    /// `decide` in the running event loop's default executor (a worker
+    /// thread, the GIL released), for async frameworks where a decision may
+    /// wait on a key fetch. The arguments are converted before it returns.
+    #[pyo3(signature = (method, url, headers, now=None, route=None, peer=None, client_cert=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_async<'py>(
+        slf: &Bound<'py, Self>,
+        method: &Bound<'py, PyAny>,
+        url: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+        route: Option<&Bound<'py, PyAny>>,
+        peer: Option<&Bound<'py, PyAny>>,
+        client_cert: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let request = gateway::request(method, url, headers, now, peer, client_cert)?;
+        let route = gateway::route_arg(route)?.map(Bound::unbind);
+        let job = Bound::new(py, DecideJob { verifier: slf.clone().unbind(), request, route })?;
+        gateway::run_in_executor(py, job.into_any())
+    }
+
+    /// The decision of a later layer of the same request (a dependency
+    /// after the middleware): the token `previous` verified is not verified
+    /// again, only `route`'s requirements are checked.
+    #[pyo3(signature = (previous, method, url, headers, route, now=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_after(
+        &self,
+        py: Python<'_>,
+        previous: &Bound<'_, PyAny>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        route: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Decision> {
+        let previous = gateway::decision_arg(previous)?;
+        let request = gateway::request(method, url, headers, now, None, None)?;
+        let route = gateway::route_arg(Some(route))?
+            .ok_or_else(|| PyTypeError::new_err("route must be a Route (from Verifier.route), not None"))?;
+        let (previous, route) = (&previous.get().inner, &route.get().inner);
+        Ok(py.detach(|| Decision::new(request.with(|r| self.inner.decide_after(previous, r, route)))))
+    }
+
+    /// Compiles route requirements (a dict: `claims`, `scopes`,
+    /// `claims_to_headers`, `payload_header`, `token_sources`, `mode`,
+    /// `keep_query_token`, `exclude`) against this policy. Build once per
+    /// route. Raises `PolicyError` naming the field that is wrong.
+    fn route(&self, py: Python<'_>, doc: &Bound<'_, PyAny>) -> PyResult<Route> {
+        let doc = doc.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!("a route document must be a dict, not {}", type_name(doc)))
+        })?;
+        let doc = to_json(doc.as_any())?;
+        py.detach(|| self.inner.route(doc)).map(|inner| Route { inner }).map_err(|e| to_pyerr(py, &e))
     }
 
     /// The token of a request per the policy's `token_sources`: `headers` is
@@ -346,7 +441,8 @@ impl Verifier {
 /// `(header, claims)`. Never base a decision on the result.
 #[pyfunction]
 pub fn decode_unverified<'py>(py: Python<'py>, token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    let token = String::from_utf8(token_bytes(token)?).map_err(|_| {
+    let token = token_bytes(token, usize::MAX)?.map_err(|e| to_pyerr(py, &e))?;
+    let token = String::from_utf8(token).map_err(|_| {
         to_pyerr(py, &jwtgate::Error::new(jwtgate::ErrorKind::Malformed, "token is not UTF-8"))
     })?;
     let decoded = jwtgate::unverified::decode_unverified(&token).map_err(|e| to_pyerr(py, &e))?;

@@ -27,8 +27,11 @@ CLASSES = {
     "claim": jwtgate.ClaimError,
     "jwks_unavailable": jwtgate.JwksUnavailableError,
     "policy": jwtgate.PolicyError,
+    "missing_token": jwtgate.MissingTokenError,
+    "missing_claim": jwtgate.MissingClaimError,
+    "invalid_request": jwtgate.InvalidRequestError,
 }
-STATUS = {"claim": 403, "jwks_unavailable": 503, "policy": None}
+STATUS = {"claim": 403, "jwks_unavailable": 503, "policy": None, "invalid_request": 400}
 
 
 def b64(data: bytes) -> str:
@@ -167,6 +170,22 @@ def test_errors_can_be_caught_by_base_and_by_code(rsa_signer: jwtgate.Signer) ->
         lambda v, t: v.find_token([("authorization",)]),
         lambda v, t: v.find_token({}, 5),
         lambda v, t: v.with_claims(["sub"]),
+        lambda v, t: v.decide("GET", "/", 5),
+        lambda v, t: v.decide("GET", "/", "authorization: x"),
+        lambda v, t: v.decide("GET", "/", {"authorization": 5}),
+        lambda v, t: v.decide("GET", "/", [("authorization",)]),
+        lambda v, t: v.decide("GET", "/", [5]),
+        lambda v, t: v.decide(None, "/", {}),
+        lambda v, t: v.decide("GET", 5, {}),
+        lambda v, t: v.decide("GET", "/", {}, now="1"),
+        lambda v, t: v.decide("GET", "/", {}, route={"scopes": ["a"]}),
+        lambda v, t: v.decide("GET", "/", {}, peer=5),
+        lambda v, t: v.decide("GET", "/", {}, client_cert="pem text"),
+        lambda v, t: v.decide_async("GET", "/", 5),
+        lambda v, t: v.decide_after(None, "GET", "/", {}, v.route({})),
+        lambda v, t: v.decide_after(v.decide("GET", "/", {}), "GET", "/", {}, None),
+        lambda v, t: v.route([("scopes", "a")]),
+        lambda v, t: v.route({}).merge({}),
         lambda v, t: jwtgate.Signer.from_pem(256, key_text("rsa.pem")),
         lambda v, t: jwtgate.Signer.from_pem("RS256", b"pem bytes"),
         lambda v, t: jwtgate.Signer.from_secret("HS256", 12345),
