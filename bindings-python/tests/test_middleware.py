@@ -65,8 +65,10 @@ def test_offload_defaults_follow_the_key_source() -> None:
 def test_exclude_must_be_path_prefixes() -> None:
     with pytest.raises(TypeError):
         JwtMiddleware(starlette_app, gateway_policy(), exclude="/health")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(jwtgate.PolicyError, match="exclude"):  # the core checks route documents
         JwtMiddleware(starlette_app, gateway_policy(), exclude=["health"])  # type: ignore[arg-type]
+    with pytest.raises(jwtgate.PolicyError, match="mode"):
+        JwtMiddleware(starlette_app, gateway_policy(), mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(jwtgate.PolicyError):
         JwtMiddleware(starlette_app, {"issuers": []})  # type: ignore[arg-type]
 

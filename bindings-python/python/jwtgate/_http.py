@@ -1,21 +1,30 @@
-"""Pieces shared by the ASGI, FastAPI and WSGI integrations: no token logic
-lives here (finding and verifying tokens is the core's job)."""
+"""Glue shared by the ASGI, FastAPI and WSGI integrations. Nothing here
+decides: the token, the headers to remove and set, the mode, the rejection
+status, challenge and body all come from ``Verifier.decide`` (the core)."""
 
 from __future__ import annotations
 
-import json
+import inspect
+import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, Callable, Optional, Union
 
-from ._jwtgate import JwtError, Verifier
+from ._jwtgate import Decision, Route, Verifier
 
 PolicyLike = Union[Verifier, Mapping[str, Any], str, bytes]
+RouteLike = Union[Route, Mapping[str, Any], None]
+#: ``on_decision(decision, scope_or_environ)``: called for every decision
+#: (report-only rollouts log ``decision.code`` here); may be a coroutine
+#: function in ASGI.
+OnDecision = Callable[[Decision, Any], Any]
 
-#: ``WWW-Authenticate`` for a request that carries no token at all
-#: (RFC 6750 section 3.1: no error code in that case).
-MISSING_TOKEN_CHALLENGE = "Bearer"
-
-REASONS = {401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable"}
+#: Where a middleware leaves its decision, and the request as it saw it, for
+#: a later layer of the same request (``Verifier.decide_after``).
+DECISION_KEY = "jwtgate.decision"
+REQUEST_KEY = "jwtgate.request"
+#: The verifier that made the stored decision: a layer with another
+#: verifier (another policy) decides on its own.
+VERIFIER_KEY = "jwtgate.verifier"
 
 
 def as_verifier(policy: PolicyLike) -> Verifier:
@@ -23,62 +32,63 @@ def as_verifier(policy: PolicyLike) -> Verifier:
     return policy if isinstance(policy, Verifier) else Verifier(policy)
 
 
-def normalize_prefixes(exclude: Iterable[str]) -> tuple[str, ...]:
-    """Path prefixes that skip authentication, validated once at setup."""
+def as_route(verifier: Verifier, route: RouteLike) -> Optional[Route]:
+    """A ``Route`` as given, or one compiled from a route document."""
+    if route is None or isinstance(route, Route):
+        return route
+    if not isinstance(route, Mapping):
+        raise TypeError(f"route must be a Route or a route document (dict), not {type(route).__name__}")
+    return verifier.route(dict(route))
+
+
+def middleware_route(verifier: Verifier, route: RouteLike, exclude: Iterable[str], mode: Optional[str]) -> Route:
+    """The route a middleware decides with: ``route``, then the ``exclude``
+    and ``mode`` options on top (the core validates them)."""
     if isinstance(exclude, (str, bytes)):
         raise TypeError("exclude must be an iterable of path prefixes, not a single string")
-    prefixes = tuple(exclude)
-    for prefix in prefixes:
-        if not isinstance(prefix, str) or not prefix.startswith("/"):
-            raise ValueError(f"exclude: {prefix!r} is not a path prefix starting with '/'")
-    return prefixes
-
-
-def is_excluded(path: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether ``path`` is under one of ``prefixes``, segment-wise: ``/health``
-    covers ``/health`` and ``/health/live`` but not ``/healthz``."""
-    for prefix in prefixes:
-        if path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/"):
-            return True
-    return False
-
-
-def rejection_detail(error: JwtError | None) -> tuple[int, str, dict[str, Any]]:
-    """Status, ``WWW-Authenticate`` value and JSON-ready body for a rejected
-    request (``None``: no token was found)."""
-    if error is None:
-        return 401, MISSING_TOKEN_CHALLENGE, {"error": "missing_token", "message": "no token in the request"}
-    body: dict[str, Any] = {"error": error.code, "message": error.message}
-    if error.claim is not None:
-        body["claim"] = error.claim
-    return error.status or 500, error.www_authenticate, body
-
-
-def rejection(error: JwtError | None) -> tuple[int, str, bytes]:
-    """As ``rejection_detail``, with the body encoded as JSON."""
-    status, challenge, body = rejection_detail(error)
-    return status, challenge, json.dumps(body).encode()
-
-def forward_header_names(verifier: Verifier) -> frozenset[str]:
-    """Lower-cased names of every header the policy may forward. The
-    middleware strips these from each request it passes on, so a client
-    cannot spoof one that the token does not set."""
-    names: set[str] = set()
-    for issuer in verifier.policy.get("issuers", []):
-        forward = issuer.get("forward") or {}
-        names.update(name.lower() for name in (forward.get("claims_to_headers") or {}).values())
-        if forward.get("payload_header"):
-            names.add(forward["payload_header"].lower())
-    return frozenset(names)
+    doc: dict[str, Any] = {}
+    prefixes = list(exclude)
+    if prefixes:
+        doc["exclude"] = prefixes
+    if mode is not None:
+        doc["mode"] = mode
+    base = as_route(verifier, route)
+    if base is None:
+        return verifier.route(doc)
+    return base.merge(verifier.route(doc)) if doc else base
 
 
 def has_remote_keys(verifier: Verifier) -> bool:
-    """Whether a verification may wait on the network (``jwks_uri``,
+    """Whether a decision may wait on the network (``jwks_uri``,
     ``discovery`` or allow-listed ``jku``): the first fetch, or a refetch
     for an unknown ``kid``, blocks the calling thread for up to the fetch
-    timeout, so async integrations then verify in the executor."""
+    timeout, so async integrations then decide in the executor."""
     for issuer in verifier.policy.get("issuers", []):
         keys = issuer.get("keys") or {}
         if keys.get("jwks_uri") or keys.get("discovery") or issuer.get("allowed_jku"):
             return True
     return False
+
+
+async def call_hook(hook: Optional[OnDecision], decision: Decision, where: Any) -> None:
+    if hook is not None:
+        result = hook(decision, where)
+        if inspect.isawaitable(result):
+            await result
+
+
+def query_of(url: str) -> str:
+    """The query part of a request target (empty when there is none)."""
+    return url.partition("#")[0].partition("?")[2]
+
+
+def peer_address(host: Any) -> Optional[str]:
+    """The client's IP address as the server gives it, or None (a unix
+    socket, a test client's name)."""
+    if not isinstance(host, str) or not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host

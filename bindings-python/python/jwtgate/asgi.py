@@ -2,31 +2,51 @@
 
     app.add_middleware(JwtMiddleware, policy=policy, exclude=["/health"])
 
-Every HTTP and WebSocket request outside the excluded path prefixes must
-carry a token where the policy's ``token_sources`` say (header, cookie or
-query, looked up by the core). A verified request reaches the app with the
-claims in ``scope["state"]["auth"]`` (``request.state.auth`` in Starlette),
-the ``Verified`` result in ``scope["jwtgate"]`` and the policy's forward
-headers (``claims_to_headers``, ``payload_header``) set on the request,
-replacing any the client sent. A rejected one gets 401, 403 or 503 with
-``WWW-Authenticate`` and a JSON body ``{"error": code, "message": ...}``.
+For every HTTP and WebSocket request the middleware asks the core for a
+decision (``Verifier.decide``) and applies it as it is:
+
+- every header name in ``decision.remove_headers`` is removed from the
+  request, on every path (excluded paths and mode ``off`` included), so a
+  client's own ``X-User`` never reaches the app;
+- allowed: ``decision.set_headers`` are set, a query-string token is cut
+  from ``query_string`` when ``decision.upstream_url`` says so, the claims
+  go into ``scope["state"]["auth"]`` (``request.state.auth`` in Starlette;
+  None without identity) and the ``Verified`` result into
+  ``scope["jwtgate"]``;
+- rejected: the answer is ``decision.status`` with
+  ``decision.response_headers`` and ``decision.body`` (a WebSocket
+  handshake is closed with code 1008, which servers answer with 403).
+
+Options map onto a route document (``Verifier.route``): ``route`` (a
+``Route`` or a dict), ``exclude`` (path prefixes in mode ``off``,
+segment-wise) and ``mode`` (``required``, ``optional``, ``report_only``,
+``off``). ``on_decision(decision, scope)`` sees every decision (for
+report-only rollouts). A middleware inside another one (or a
+``jwtgate.fastapi`` dependency after it) checks only its own route on the
+token the outer one verified (``Verifier.decide_after``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+from urllib.parse import quote
 
 from ._http import (
+    DECISION_KEY,
+    REQUEST_KEY,
+    VERIFIER_KEY,
+    OnDecision,
     PolicyLike,
+    RouteLike,
     as_verifier,
-    forward_header_names,
+    call_hook,
     has_remote_keys,
-    is_excluded,
-    normalize_prefixes,
-    rejection,
+    middleware_route,
+    peer_address,
+    query_of,
 )
-from ._jwtgate import JwtError, Verified
+from ._jwtgate import Decision, Route, Verifier
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,22 +54,72 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["JwtMiddleware"]
+__all__ = ["JwtMiddleware", "decide_scope", "apply_to_scope"]
+
+
+def request_target(scope: Scope) -> bytes:
+    """The request target as received: ``raw_path`` (or the quoted
+    ``path``) and the query string."""
+    raw = scope.get("raw_path") or quote(scope.get("path") or "/").encode("latin-1")
+    query = scope.get("query_string") or b""
+    return raw + b"?" + query if query else raw
+
+
+async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: bool) -> Decision:
+    """The decision for an ASGI request: after an outer layer's decision
+    stored in the scope, only ``route`` is checked on its token."""
+    previous = scope.get(DECISION_KEY)
+    if previous is not None and scope.get(VERIFIER_KEY) is verifier:
+        method, url, headers = scope[REQUEST_KEY]
+        after: Decision = verifier.decide_after(previous, method, url, headers, route)
+        return after
+    method = scope.get("method", "GET")
+    url = request_target(scope)
+    headers = list(scope.get("headers") or [])
+    scope[REQUEST_KEY] = (method, url, headers)
+    scope[VERIFIER_KEY] = verifier
+    if offload:
+        decision: Decision = await verifier.decide_async(method, url, headers, route=route, peer=_peer(scope))
+        return decision
+    return verifier.decide(method, url, headers, route=route, peer=_peer(scope))
+
+
+def _peer(scope: Scope) -> Optional[str]:
+    client = scope.get("client")
+    return peer_address(client[0]) if client else None
+
+
+def apply_to_scope(decision: Decision, scope: Scope) -> None:
+    """Applies an allowing decision to the scope: headers removed and set,
+    the upstream query string, the claims and the decision for later layers."""
+    remove = {name.encode("latin-1") for name in decision.remove_headers}
+    headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() not in remove]
+    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.set_headers)
+    scope["headers"] = headers
+    if decision.upstream_url is not None:
+        scope["query_string"] = query_of(decision.upstream_url).encode("latin-1")
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    claims = decision.claims
+    if claims is not None or "auth" not in state:
+        state["auth"] = claims
+    verified = decision.verified
+    if verified is not None or "jwtgate" not in scope:
+        scope["jwtgate"] = verified
+    scope[DECISION_KEY] = decision
 
 
 class JwtMiddleware:
-    """Rejects requests without a valid token; see the module docstring.
+    """Applies the core's decision to every request; see the module docstring.
 
     ``policy`` is a ``Verifier`` or anything ``Verifier()`` accepts.
-    ``exclude`` lists path prefixes that skip authentication (segment-wise:
-    ``"/health"`` covers ``/health/live``, not ``/healthz``).
-    ``forward_headers`` sets the policy's forward headers on the request.
-    ``offload`` verifies in the event loop's executor instead of inline.
-    By default (None) it is on when the policy fetches keys over the
-    network (``jwks_uri``, ``discovery``, ``jku``), since a first fetch or
-    a refetch for an unknown ``kid`` would otherwise stall the loop, and off
-    for static keys, where an inline verification takes microseconds and a
-    thread hop would cost more than it saves.
+    ``offload`` decides in the event loop's executor (``decide_async``)
+    instead of inline. By default (None) it is on when the policy fetches
+    keys over the network (``jwks_uri``, ``discovery``, ``jku``), since a
+    first fetch or a refetch for an unknown ``kid`` would otherwise stall
+    the loop, and off for static keys, where an inline decision takes
+    microseconds and a thread hop would cost more than it saves.
     """
 
     def __init__(
@@ -57,65 +127,40 @@ class JwtMiddleware:
         app: ASGIApp,
         policy: PolicyLike,
         *,
+        route: RouteLike = None,
         exclude: Iterable[str] = (),
-        forward_headers: bool = True,
-        offload: bool | None = None,
+        mode: Optional[str] = None,
+        on_decision: Optional[OnDecision] = None,
+        offload: Optional[bool] = None,
     ) -> None:
         self.app = app
         self.verifier = as_verifier(policy)
-        self.exclude = normalize_prefixes(exclude)
-        self.forward_headers = forward_headers
+        self.route = middleware_route(self.verifier, route, exclude, mode)
+        self.on_decision = on_decision
         self.offload = has_remote_keys(self.verifier) if offload is None else offload
-        self._forwarded = frozenset(n.encode("latin-1") for n in forward_header_names(self.verifier))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket") or is_excluded(scope.get("path", ""), self.exclude):
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or []
-        token = self.verifier.find_token(headers, scope.get("query_string") or None)
-        error: JwtError | None = None
-        verified: Verified | None = None
-        if token is not None:
-            try:
-                if self.offload:
-                    verified = await self.verifier.verify_async(token)
-                else:
-                    verified = self.verifier.verify(token)
-            except JwtError as e:
-                error = e
-        if verified is None:
-            await _reject(kind, error, send)
-            return
         scope = dict(scope)
-        state = scope.get("state")
-        if state is None:
-            state = scope["state"] = {}
-        state["auth"] = verified.claims
-        scope["jwtgate"] = verified
-        if self.forward_headers and self._forwarded:
-            kept = [(k, v) for k, v in headers if k.lower() not in self._forwarded]
-            kept.extend((k.lower().encode("latin-1"), v.encode()) for k, v in verified.headers.items())
-            scope["headers"] = kept
+        decision = await decide_scope(self.verifier, scope, self.route, self.offload)
+        await call_hook(self.on_decision, decision, scope)
+        if not decision.allow:
+            await _reject(kind, decision, send)
+            return
+        apply_to_scope(decision, scope)
         await self.app(scope, receive, send)
 
 
-async def _reject(kind: str, error: JwtError | None, send: Send) -> None:
-    status, challenge, body = rejection(error)
+async def _reject(kind: str, decision: Decision, send: Send) -> None:
     if kind == "websocket":
         # Closing before accept makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 1008})
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge.encode("latin-1")),
-            ],
-        }
-    )
+    body = decision.body or b""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.response_headers]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": decision.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,70 +1,140 @@
-"""A FastAPI dependency that verifies the request's token and returns its
-claims, with optional claim rules per route.
+"""A FastAPI security dependency: the core decides, the dependency returns
+the verified claims.
 
     auth = JwtAuth(policy)
 
     @app.get("/orders")
-    async def orders(claims: dict = Depends(auth)): ...
+    async def orders(claims: dict = Security(auth, scopes=["orders:read"])): ...
 
     admin = auth.require({"roles": {"contains_all": ["admin"]}})
 
     @app.delete("/orders/{id}")
     async def delete(id: int, claims: dict = Depends(admin)): ...
 
-``require`` builds a second ``Verifier`` once, at setup, with the rules
-added to every issuer's ``claims`` section; the core evaluates them on each
-request. A failed rule is a 403 naming the claim; a bad or missing token a
-401; unreachable keys a 503, each with ``WWW-Authenticate``.
+``JwtAuth`` is a FastAPI security scheme (HTTP bearer, JWT), so the app's
+OpenAPI lists it under ``components.securitySchemes`` and the docs get an
+Authorize button. The scopes of ``Security(auth, scopes=[...])`` become the
+route's ``scopes`` (all required, in ``scope`` or ``scp``; a missing one is
+403 with a ``scope=`` challenge). ``require`` adds route requirements (a
+route document's fields, compiled once by ``Verifier.route``).
+
+Behind ``jwtgate.asgi.JwtMiddleware`` with the same ``Verifier`` the
+dependency does not verify the token again: it checks only its own route on
+the middleware's decision (``Verifier.decide_after``). A rejection raises
+``HTTPException`` with the core's status, headers and body (as ``detail``).
+An allowed decision is applied to the request: forwarded headers removed
+and set, a query-string token cut, ``request.state.auth`` set.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the
 annotations of ``__call__`` at run time, and on older versions it cannot
 resolve string annotations of a callable instance.)
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from fastapi import HTTPException, Request
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
 
-from ._http import PolicyLike, as_verifier, has_remote_keys, rejection_detail
-from ._jwtgate import JwtError, Verifier
+from ._http import (
+    OnDecision,
+    PolicyLike,
+    RouteLike,
+    as_route,
+    as_verifier,
+    call_hook,
+    has_remote_keys,
+)
+from ._jwtgate import Decision, Route, Verifier
+from .asgi import apply_to_scope, decide_scope
 
 __all__ = ["JwtAuth"]
 
 
-class JwtAuth:
-    """A ``Depends`` dependency returning the verified claims (a dict).
+class JwtAuth(SecurityBase):
+    """A ``Depends``/``Security`` dependency returning the verified claims
+    (a dict; None when the route's mode lets a request through without
+    identity).
 
-    The claims are also stored in ``request.state.auth``. ``offload``
-    works as in ``jwtgate.asgi.JwtMiddleware``: by default, verification
-    runs in the executor only when the policy fetches keys over the network.
+    ``route`` is a ``Route`` or a route document (dict) this dependency
+    adds; ``mode`` sets its mode; ``on_decision(decision, scope)`` sees
+    every decision. ``offload`` works as in ``jwtgate.asgi.JwtMiddleware``:
+    by default the decision runs in the executor only when the policy
+    fetches keys over the network. ``scheme_name`` names the OpenAPI
+    security scheme (default ``JwtAuth``).
     """
 
-    def __init__(self, policy: PolicyLike, *, offload: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        policy: PolicyLike,
+        *,
+        route: RouteLike = None,
+        mode: Optional[str] = None,
+        on_decision: Optional[OnDecision] = None,
+        offload: Optional[bool] = None,
+        scheme_name: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> None:
         self.verifier: Verifier = as_verifier(policy)
+        base = as_route(self.verifier, route)
+        if mode is not None:
+            own = self.verifier.route({"mode": mode})
+            base = own if base is None else base.merge(own)
+        self.route: Route = base if base is not None else self.verifier.route({})
+        self.on_decision = on_decision
         self.offload = has_remote_keys(self.verifier) if offload is None else offload
+        self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+        self.scheme_name = scheme_name or type(self).__name__
+        self._scoped: dict[tuple[str, ...], Route] = {}
 
-    def require(self, claims: Mapping[str, Any]) -> "JwtAuth":
-        """A dependency that also enforces these claim rules (DESIGN.md's
-        ``claims`` schema), on top of the policy's own: routes can only
-        narrow the policy. See ``Verifier.with_claims``."""
-        return JwtAuth(self.verifier.with_claims(dict(claims)), offload=self.offload)
+    def require(self, claims: Optional[Mapping[str, Any]] = None, **route: Any) -> "JwtAuth":
+        """A dependency that also enforces these claim rules (the policy's
+        ``claims`` syntax) and route requirements (``scopes``,
+        ``claims_to_headers``, ``payload_header``, ``token_sources``,
+        ``mode``, ``keep_query_token``, ``exclude``), on top of this one's:
+        routes only add to the policy. Compiled once, here."""
+        doc: dict[str, Any] = dict(route)
+        if claims is not None:
+            doc["claims"] = dict(claims)
+        child = JwtAuth.__new__(JwtAuth)
+        child.verifier = self.verifier
+        child.route = self.route.merge(self.verifier.route(doc))
+        child.on_decision = self.on_decision
+        child.offload = self.offload
+        child.model = self.model
+        child.scheme_name = self.scheme_name
+        child._scoped = {}
+        return child
 
-    async def __call__(self, request: Request) -> dict[str, Any]:
+    def _route_for(self, scopes: list[str]) -> Route:
+        if not scopes:
+            return self.route
+        key = tuple(scopes)
+        route = self._scoped.get(key)
+        if route is None:
+            route = self.route.merge(self.verifier.route({"scopes": list(key)}))
+            if len(self._scoped) < 1024:  # scopes are per endpoint: few
+                self._scoped[key] = route
+        return route
+
+    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Optional[dict[str, Any]]:
         scope = request.scope
-        token = self.verifier.find_token(scope.get("headers") or [], scope.get("query_string") or None)
-        error: Optional[JwtError] = None
-        if token is not None:
-            try:
-                if self.offload:
-                    verified = await self.verifier.verify_async(token)
-                else:
-                    verified = self.verifier.verify(token)
-                claims: dict[str, Any] = verified.claims
-            except JwtError as e:
-                error = e
-            else:
-                request.state.auth = claims
-                return claims
-        status, challenge, detail = rejection_detail(error)
-        raise HTTPException(status_code=status, detail=detail, headers={"WWW-Authenticate": challenge})
+        route = self._route_for(security_scopes.scopes)
+        decision: Decision = await decide_scope(self.verifier, scope, route, self.offload)
+        await call_hook(self.on_decision, decision, scope)
+        if not decision.allow:
+            raise HTTPException(
+                status_code=decision.status,
+                detail=json.loads(decision.body or b"null"),
+                headers=dict(decision.response_headers),
+            )
+        apply_to_scope(decision, scope)
+        # Starlette caches what it read of the scope on the request object.
+        for cached in ("_headers", "_query_params", "_url"):
+            request.__dict__.pop(cached, None)
+        claims: Optional[dict[str, Any]] = decision.claims
+        return claims
+

@@ -2,38 +2,80 @@
 
     app.wsgi_app = JwtMiddleware(app.wsgi_app, policy, exclude=["/health"])
 
-Every request outside the excluded path prefixes must carry a token where
-the policy's ``token_sources`` say (header, cookie or query, looked up by
-the core). A verified request reaches the app with the claims in
-``environ["jwtgate.claims"]``, the ``Verified`` result in
-``environ["jwtgate.verified"]`` and the policy's forward headers set as
-``HTTP_*`` variables, replacing any the client sent. A rejected one gets
-401, 403 or 503 with ``WWW-Authenticate`` and a JSON body.
+For every request the middleware asks the core for a decision
+(``Verifier.decide``) and applies it as it is: every header named in
+``decision.remove_headers`` leaves the environ (on every path, excluded ones
+included); an allowed request gets ``decision.set_headers`` as ``HTTP_*``
+variables, its query string replaced when ``decision.upstream_url`` cuts a
+query-string token, the claims in ``environ["jwtgate.claims"]`` (None
+without identity) and the ``Verified`` result in
+``environ["jwtgate.verified"]``; a rejected one is answered with
+``decision.status``, ``decision.response_headers`` and ``decision.body``.
+
+Options map onto a route document as in ``jwtgate.asgi``: ``route``,
+``exclude``, ``mode``, ``on_decision(decision, environ)``. A middleware
+inside another one checks only its own route on the token the outer one
+verified (``Verifier.decide_after``).
+
+WSGI servers join repeated request headers with commas before the app sees
+them, so two ``Authorization`` headers reach the core as one value.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import quote
 
-from ._http import REASONS, PolicyLike, as_verifier, forward_header_names, is_excluded, normalize_prefixes, rejection
-from ._jwtgate import JwtError, Verified
+from ._http import (
+    DECISION_KEY,
+    REQUEST_KEY,
+    VERIFIER_KEY,
+    OnDecision,
+    PolicyLike,
+    RouteLike,
+    as_verifier,
+    middleware_route,
+    peer_address,
+    query_of,
+)
+from ._jwtgate import Decision
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["JwtMiddleware"]
 
+_UNPREFIXED = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+
 
 def _environ_key(header: str) -> str:
-    return "HTTP_" + header.upper().replace("-", "_")
+    key = header.upper().replace("-", "_")
+    return key if key in _UNPREFIXED else "HTTP_" + key
+
+
+def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    out = [(key[5:].replace("_", "-"), value) for key, value in environ.items() if key.startswith("HTTP_")]
+    out.extend((name, environ[key]) for key, name in _UNPREFIXED.items() if environ.get(key))
+    return out
+
+
+def _target(environ: WSGIEnvironment) -> str:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return str(raw)
+    # PEP 3333: PATH_INFO holds the decoded path as latin-1 code points.
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/!$&'()*+,;=:@~")
+    query = environ.get("QUERY_STRING", "")
+    return f"{path or '/'}?{query}" if query else path or "/"
 
 
 class JwtMiddleware:
-    """Rejects requests without a valid token; see the module docstring.
+    """Applies the core's decision to every request; see the module docstring.
 
-    ``policy`` is a ``Verifier`` or anything ``Verifier()`` accepts;
-    ``exclude`` lists path prefixes that skip authentication.
+    ``policy`` is a ``Verifier`` or anything ``Verifier()`` accepts.
     """
 
     def __init__(
@@ -41,45 +83,63 @@ class JwtMiddleware:
         app: WSGIApplication,
         policy: PolicyLike,
         *,
+        route: RouteLike = None,
         exclude: Iterable[str] = (),
-        forward_headers: bool = True,
+        mode: Optional[str] = None,
+        on_decision: Optional[OnDecision] = None,
     ) -> None:
         self.app = app
         self.verifier = as_verifier(policy)
-        self.exclude = normalize_prefixes(exclude)
-        self.forward_headers = forward_headers
-        self._forwarded = tuple(_environ_key(n) for n in forward_header_names(self.verifier))
+        self.route = middleware_route(self.verifier, route, exclude, mode)
+        self.on_decision = on_decision
+
+    def decide(self, environ: WSGIEnvironment) -> Decision:
+        """The decision for a request (after an outer layer's, only this
+        middleware's route is checked)."""
+        previous = environ.get(DECISION_KEY)
+        if previous is not None and environ.get(VERIFIER_KEY) is self.verifier:
+            method, url, headers = environ[REQUEST_KEY]
+            after: Decision = self.verifier.decide_after(previous, method, url, headers, self.route)
+            return after
+        method = environ.get("REQUEST_METHOD", "GET")
+        url = _target(environ)
+        headers = _headers(environ)
+        environ[REQUEST_KEY] = (method, url, headers)
+        environ[VERIFIER_KEY] = self.verifier
+        return self.verifier.decide(method, url, headers, route=self.route, peer=peer_address(environ.get("REMOTE_ADDR")))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if is_excluded(environ.get("PATH_INFO", ""), self.exclude):
-            return self.app(environ, start_response)
-        headers = {key[5:].replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
-        token = self.verifier.find_token(headers, environ.get("QUERY_STRING") or None)
-        error: JwtError | None = None
-        verified: Verified | None = None
-        if token is not None:
-            try:
-                verified = self.verifier.verify(token)
-            except JwtError as e:
-                error = e
-        if verified is None:
-            status, challenge, body = rejection(error)
-            start_response(
-                f"{status} {REASONS.get(status, 'Error')}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                    ("WWW-Authenticate", challenge),
-                ],
-            )
+        decision = self.decide(environ)
+        if self.on_decision is not None:
+            result = self.on_decision(decision, environ)
+            if inspect.isawaitable(result):
+                raise TypeError("on_decision must not be a coroutine function in WSGI")
+        if not decision.allow:
+            body = decision.body or b""
+            headers = [*decision.response_headers, ("Content-Length", str(len(body)))]
+            start_response(f"{decision.status} {HTTPStatus(decision.status).phrase}", headers)
             return [body]
-        environ["jwtgate.claims"] = verified.claims
-        environ["jwtgate.verified"] = verified
-        if self.forward_headers:
-            for key in self._forwarded:
-                environ.pop(key, None)
-            for name, value in verified.headers.items():
-                # PEP 3333: header values are str holding latin-1 code points.
-                environ[_environ_key(name)] = value.encode().decode("latin-1")
+        apply_to_environ(decision, environ)
         return self.app(environ, start_response)
 
+
+def apply_to_environ(decision: Decision, environ: Any) -> None:
+    """Applies an allowing decision to a WSGI environ."""
+    for name in decision.remove_headers:
+        environ.pop(_environ_key(name), None)
+    for name, value in decision.set_headers:
+        environ[_environ_key(name)] = value  # printable ASCII: the same in latin-1
+    if decision.upstream_url is not None:
+        query = query_of(decision.upstream_url)
+        environ["QUERY_STRING"] = query
+        for key in ("RAW_URI", "REQUEST_URI"):
+            if key in environ:
+                path = str(environ[key]).partition("?")[0]
+                environ[key] = f"{path}?{query}" if query else path
+    claims = decision.claims
+    if claims is not None or "jwtgate.claims" not in environ:
+        environ["jwtgate.claims"] = claims
+    verified = decision.verified
+    if verified is not None or "jwtgate.verified" not in environ:
+        environ["jwtgate.verified"] = verified
+    environ[DECISION_KEY] = decision

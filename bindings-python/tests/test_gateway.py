@@ -1,0 +1,258 @@
+"""Every case of the shared gateway vectors (tests/gateway/*.json):
+
+(a) through ``Verifier.decide`` (levels merged with ``Route.merge``) and
+    through ``decide`` + ``decide_after`` (one call per level);
+(b) through a real uvicorn server, ASGI ``JwtMiddleware`` nested once per level;
+(c) through the same server, FastAPI: the middleware with the first level,
+    one ``Depends(auth.require(**level))`` per further level; and FastAPI
+    with every level as a dependency (no middleware);
+(d) through a real WSGI server (werkzeug), the levels merged with
+    ``Route.merge`` into one ``JwtMiddleware`` (WSGI has no nesting here).
+
+Each compares the status, the code, ``WWW-Authenticate``, the headers the
+echo endpoint received (``expect.upstream_headers``) and its URL
+(``expect.upstream_url``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from _servers import wait_until_up
+from _support import closed_port
+
+import jwtgate
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+from apps.gateway_app import CASE_HEADER, vector_files  # noqa: E402
+
+CASES = [(name, i, case) for name, doc in vector_files() for i, case in enumerate(doc["cases"])]
+POLICIES = {name: doc["policy"] for name, doc in vector_files()}
+
+# WSGI servers join repeated headers with commas (PEP 3333 follows CGI), so
+# the core sees one Authorization value holding two tokens: malformed, 401.
+WSGI_JOINS_HEADERS = {"two Authorization headers"}
+
+
+def case_id(item: tuple[str, int, dict[str, Any]]) -> str:
+    return f"{item[0]}:{item[1]}:{item[2]['name']}"
+
+
+def params() -> list[Any]:
+    return [pytest.param(c, id=case_id(c)) for c in CASES]
+
+
+def test_there_are_vectors() -> None:
+    assert len(CASES) >= 30
+
+
+def headers_after(request_headers: list[tuple[str, str]], decision: jwtgate.Decision) -> list[tuple[str, str]]:
+    remove = set(decision.remove_headers)
+    out = [(n, v) for n, v in request_headers if n.lower() not in remove]
+    out.extend(decision.set_headers)
+    return out
+
+
+def check_upstream(case: dict[str, Any], headers: list[tuple[str, str]], url: str) -> None:
+    name = case["name"]
+    for header, want in case["expect"]["upstream_headers"].items():
+        seen = [v for n, v in headers if n.lower() == header]
+        assert seen == ([] if want is None else [want]), (name, header, seen)
+    assert url == case["expect"]["upstream_url"], name
+
+
+def check_decision(case: dict[str, Any], decision: jwtgate.Decision) -> None:
+    expect = case["expect"]
+    got = (decision.allow, decision.status, decision.code, decision.www_authenticate)
+    assert got == (expect["allow"], expect["status"], expect["code"], expect["www_authenticate"]), case["name"]
+    if not decision.allow:
+        assert decision.body is not None and json.loads(decision.body)["error"] == expect["code"]
+        assert ("WWW-Authenticate", expect["www_authenticate"]) in decision.response_headers
+        assert decision.set_headers == [] and decision.claims is None
+
+
+@pytest.mark.parametrize("item", params())
+def test_decide(item: tuple[str, int, dict[str, Any]]) -> None:
+    name, _, case = item
+    verifier = jwtgate.Verifier(POLICIES[name])
+    route = verifier.route({})
+    for level in case["routes"]:
+        route = route.merge(verifier.route(level))
+    request = case["request"]
+    pairs = [(n, v) for n, v in request["headers"]]
+    decision = verifier.decide(request["method"], request["url"], pairs, route=route)
+    check_decision(case, decision)
+    # the same request as ASGI gives it: bytes everywhere
+    raw = [(n.lower().encode(), v.encode()) for n, v in pairs]
+    again = verifier.decide(request["method"].encode(), request["url"].encode(), raw, route=route)
+    assert again.to_dict() == decision.to_dict()
+    if decision.allow:
+        check_upstream(case, headers_after(pairs, decision), decision.upstream_url or request["url"])
+
+
+@pytest.mark.parametrize("item", params())
+def test_decide_after_per_level(item: tuple[str, int, dict[str, Any]]) -> None:
+    name, _, case = item
+    policy = dict(POLICIES[name], cache={"max_entries": 0})
+    verifier = jwtgate.Verifier(policy)
+    request = case["request"]
+    method, url, original = request["method"], request["url"], [(n, v) for n, v in request["headers"]]
+    levels = [verifier.route(level) for level in case["routes"]] or [verifier.route({})]
+    headers, target = list(original), url
+    decision = verifier.decide(method, url, original, route=levels[0])
+    before = sum(verifier.stats()["verifications"].values())
+    for level in levels[1:]:
+        if not decision.allow:
+            break
+        headers = headers_after(headers, decision)
+        target = decision.upstream_url or target
+        decision = verifier.decide_after(decision, method, url, original, level)
+    assert sum(verifier.stats()["verifications"].values()) == before, "a later level verified again"
+    check_decision(case, decision)
+    if decision.allow:
+        check_upstream(case, headers_after(headers, decision), decision.upstream_url or target)
+
+
+@pytest.fixture(scope="module")
+def asgi_server() -> Iterator[str]:
+    port = closed_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "apps.gateway_app:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=TESTS,
+        env=dict(os.environ),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, deadline_s=30.0, alive=lambda: proc.poll() is None)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def wsgi_server() -> Iterator[str]:
+    from apps.gateway_app import wsgi_app
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, wsgi_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        wait_until_up(base)
+        yield base
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def over_http(base: str, flavor: str, item: tuple[str, int, dict[str, Any]]) -> None:
+    name, i, case = item
+    request, expect = case["request"], case["expect"]
+    headers = [(n, v) for n, v in request["headers"]] + [(CASE_HEADER, f"{flavor}:{name}:{i}")]
+    with httpx.Client(base_url=base, timeout=10.0) as http:
+        r = http.request(request["method"], request["url"], headers=headers)
+    assert r.status_code == expect["status"], (case["name"], r.text)
+    assert r.headers.get("www-authenticate") == expect["www_authenticate"], case["name"]
+    if not expect["allow"]:
+        body = r.json()
+        if flavor in ("fastapi", "deps") and "detail" in body:
+            body = body["detail"]  # a dependency's rejection: HTTPException(detail=<the core's body>)
+        assert body["error"] == expect["code"], case["name"]
+        assert r.headers["cache-control"] == "no-store"
+        return
+    echo = r.json()
+    check_upstream(case, [(n, v) for n, v in echo["headers"]], echo["url"])
+    if expect["code"] is None and expect["upstream_headers"].get("x-user"):
+        assert echo["auth"]["sub"] == expect["upstream_headers"]["x-user"]
+
+
+@pytest.mark.parametrize("flavor", ["asgi", "fastapi", "deps"])
+@pytest.mark.parametrize("item", params())
+def test_asgi_and_fastapi_over_http(asgi_server: str, flavor: str, item: tuple[str, int, dict[str, Any]]) -> None:
+    over_http(asgi_server, flavor, item)
+
+
+@pytest.mark.parametrize("item", params())
+def test_wsgi_over_http(wsgi_server: str, item: tuple[str, int, dict[str, Any]]) -> None:
+    if item[2]["name"] in WSGI_JOINS_HEADERS:
+        name, i, case = item
+        request = case["request"]
+        with httpx.Client(base_url=wsgi_server, timeout=10.0) as http:
+            headers = [(n, v) for n, v in request["headers"]] + [(CASE_HEADER, f"wsgi:{name}:{i}")]
+            r = http.request(request["method"], request["url"], headers=headers)
+        assert r.status_code in (400, 401) and r.json()["error"] in ("invalid_request", "malformed")
+        return
+    over_http(wsgi_server, "wsgi", item)
+
+
+# -- FastAPI: Security scopes, OpenAPI, one verification per request -------
+
+def gateway_token(**changes: Any) -> str:
+    import base64
+
+    doc = vector_files()[0][1]
+    secret = doc["policy"]["issuers"][0]["keys"]["hmac_secret"]
+    signer = jwtgate.Signer.from_secret("HS256", base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4)))
+    claims: dict[str, Any] = {
+        "iss": doc["policy"]["issuers"][0]["issuer"], "aud": "api://gateway", "sub": "ada", "roles": ["user"],
+        "dept": "IT", "scope": "orders:read profile",
+    }
+    claims.update(changes)
+    return signer.sign({k: v for k, v in claims.items() if v is not None}, lifetime_s=600)
+
+
+def test_fastapi_security_scopes_are_enforced(asgi_server: str) -> None:
+    with httpx.Client(base_url=asgi_server, timeout=10.0) as http:
+        read = {"Authorization": f"Bearer {gateway_token()}"}
+        r = http.get("/orders", headers=read)
+        assert r.status_code == 200 and r.json() == {"sub": "ada"}
+        r = http.post("/orders", headers=read)
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"]["error"] == "claim" and r.json()["detail"]["claim"] == "scope"
+        challenge = r.headers["www-authenticate"]
+        assert challenge.startswith('Bearer error="insufficient_scope"')
+        assert challenge.endswith('scope="orders:read orders:write"')
+        write = {"Authorization": f"Bearer {gateway_token(scope='orders:read orders:write')}"}
+        assert http.post("/orders", headers=write).status_code == 200
+        r = http.get("/orders")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_fastapi_openapi_declares_the_security_scheme(asgi_server: str) -> None:
+    with httpx.Client(base_url=asgi_server, timeout=10.0) as http:
+        doc = http.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["JwtAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert doc["paths"]["/orders"]["get"]["security"] == [{"JwtAuth": ["orders:read"]}]
+    assert doc["paths"]["/orders"]["post"]["security"] == [{"JwtAuth": ["orders:read", "orders:write"]}]
+
+
+def test_middleware_and_dependency_verify_once(asgi_server: str) -> None:
+    def verifications(http: httpx.Client) -> int:
+        return sum(http.get("/stats").json()["verifications"].values())
+
+    with httpx.Client(base_url=asgi_server, timeout=10.0) as http:
+        token = gateway_token(tier="gold")
+        before = verifications(http)
+        r = http.get("/once/me", headers={"Authorization": f"Bearer {token}", "X-Tier": "forged"})
+        assert r.status_code == 200 and r.json() == {"sub": "ada", "x_tier": "gold"}
+        assert verifications(http) == before + 1
+        r = http.get("/once/me", headers={"Authorization": f"Bearer {gateway_token(dept='HR')}"})
+        assert r.status_code == 403 and r.json()["detail"]["claim"] == "dept"
+        assert verifications(http) == before + 2
