@@ -203,3 +203,31 @@ def test_error_classes_for_the_gateway_codes() -> None:
                               (jwtgate.InvalidRequestError, "invalid_request", 400)]:
         assert issubclass(cls, jwtgate.JwtError) and cls.code == code and cls.status == status
     assert AUD  # the shared audience is part of every policy here
+
+
+def test_a_huge_token_costs_no_copy_in_memory() -> None:
+    # In a fresh interpreter: the 100 MB string itself, and no copy of it
+    # (converting first took about 312 MB resident).
+    import subprocess
+    import sys
+
+    script = f"""
+import resource, jwtgate
+from _support import gateway_policy
+v = jwtgate.Verifier(gateway_policy())
+huge = "a" * 100_000_000
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range(3):
+    try:
+        v.verify(huge)
+    except jwtgate.TokenTooLargeError:
+        pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+"""
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parent)
+    assert out.returncode == 0, out.stderr
+    grown_kib = int(out.stdout.strip())
+    assert grown_kib < 20_000, f"verify grew the peak resident size by {grown_kib} KiB"
