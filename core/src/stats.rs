@@ -15,11 +15,13 @@ use crate::error::ErrorKind;
 use crate::jwks::RemoteStats;
 
 const STRIPES: usize = 8;
-/// Slot 0: valid; then one slot per error kind; then cache hit and miss.
-const SLOTS: usize = ErrorKind::ALL.len() + 3;
+/// Slot 0: valid; then one slot per error kind; then cache hit and miss,
+/// then report-only decisions that would have rejected.
+const SLOTS: usize = ErrorKind::ALL.len() + 4;
 const OK: usize = 0;
 const CACHE_HIT: usize = ErrorKind::ALL.len() + 1;
 const CACHE_MISS: usize = ErrorKind::ALL.len() + 2;
+const REPORT_ONLY: usize = ErrorKind::ALL.len() + 3;
 
 #[repr(align(128))]
 struct Stripe([AtomicU64; SLOTS]);
@@ -60,6 +62,11 @@ impl Counters {
         self.add(error.map_or(OK, |k| k as usize + 1));
     }
 
+    /// A `report_only` decision that let through a request it would have rejected.
+    pub(crate) fn report_only(&self) {
+        self.add(REPORT_ONLY);
+    }
+
     pub(crate) fn cache(&self, hit: bool) {
         self.add(if hit { CACHE_HIT } else { CACHE_MISS });
     }
@@ -74,6 +81,7 @@ impl Counters {
             verifications,
             cache_hits: self.sum(CACHE_HIT),
             cache_misses: self.sum(CACHE_MISS),
+            report_only_rejections: self.sum(REPORT_ONLY),
             cached_tokens,
             key_sets,
         }
@@ -89,6 +97,10 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Verifications that missed the cache (cache on only).
     pub cache_misses: u64,
+    /// Requests that mode `report_only` let through although they would
+    /// have been rejected (their codes are counted under `verifications`,
+    /// or are `missing_token` / `invalid_request`, which never reach one).
+    pub report_only_rejections: u64,
     /// Tokens in the cache now.
     pub cached_tokens: usize,
     /// Every remote key set (`jwks_uri`, `discovery`, allowed `jku`).

@@ -142,6 +142,11 @@ impl Verifier {
         result
     }
 
+    /// Counts a `report_only` decision that let a failing request through.
+    pub(crate) fn count_report_only(&self) {
+        self.counters.report_only();
+    }
+
     /// Counters and remote key set states, as of `now` (unix seconds;
     /// `None` for the system clock).
     pub fn stats(&self, now: Option<f64>) -> Stats {

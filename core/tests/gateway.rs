@@ -141,3 +141,19 @@ fn a_later_layer_does_not_verify_again() {
     let denied = verifier.decide_after(&outer, &req, &strict);
     assert_eq!((denied.allow, denied.status, denied.code()), (false, 403, Some("claim")));
 }
+
+#[test]
+fn report_only_counts_what_it_lets_through() {
+    let file = &vector_files()[0];
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let verifier = Verifier::from_value(doc["policy"].clone()).unwrap();
+    let route = verifier.route(serde_json::json!({"mode": "report_only"})).unwrap();
+    let decision = verifier.decide(&Request::new("GET", "/x", &[]), Some(&route));
+    assert_eq!((decision.allow, decision.code()), (true, Some("missing_token")));
+    let headers = [("Authorization", "Bearer not.a.token")];
+    let decision = verifier.decide(&Request::new("GET", "/x", &headers), Some(&route));
+    assert_eq!((decision.allow, decision.code()), (true, Some("malformed")));
+    assert_eq!(verifier.stats(None).report_only_rejections, 2);
+    assert!(verifier.decide(&Request::new("GET", "/x", &[]), None).code() == Some("missing_token"));
+    assert_eq!(verifier.stats(None).report_only_rejections, 2, "required mode does not count");
+}

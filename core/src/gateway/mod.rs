@@ -87,13 +87,13 @@ impl Verifier {
         let found = match find_token(sources, request) {
             Ok(found) => found,
             Err(e) => {
-                decision.fail(e);
+                self.fail(&mut decision, e);
                 return decision;
             }
         };
         let Some(found) = found else {
             if mode != Mode::Optional {
-                decision.fail(Error::new(ErrorKind::MissingToken, "no token in the request"));
+                self.fail(&mut decision, Error::new(ErrorKind::MissingToken, "no token in the request"));
             }
             return decision;
         };
@@ -114,7 +114,7 @@ impl Verifier {
         let verified = match result.and_then(|v| route_check(route, v)) {
             Ok(verified) => verified,
             Err(e) => {
-                decision.fail(e);
+                self.fail(&mut decision, e);
                 return decision;
             }
         };
@@ -133,6 +133,15 @@ impl Verifier {
         }
         decision.verified = Some(verified);
         decision
+    }
+}
+
+impl Verifier {
+    fn fail(&self, decision: &mut Decision, error: Error) {
+        if decision.mode == Mode::ReportOnly {
+            self.count_report_only();
+        }
+        decision.fail(error);
     }
 }
 
