@@ -115,6 +115,9 @@ struct Control {
     failures_in_row: u32,
     /// No fetch starts before this (the backoff after a failure).
     next_attempt: f64,
+    /// The refresh time before the fetch in flight started (meanwhile the
+    /// refresh time is infinite, so the verify path does not keep asking).
+    due_before: f64,
 }
 
 impl Process {
@@ -244,6 +247,14 @@ impl RemoteKeys {
             });
             let previous = self.process.compare_and_swap(&current, Arc::clone(&fresh));
             if Arc::ptr_eq(&previous, &current) {
+                // A refresh the parent had in flight does not exist here.
+                let due_before = fresh.lock().due_before;
+                let _ = self.refresh_due.compare_exchange(
+                    f64::INFINITY.to_bits(),
+                    due_before.to_bits(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
                 return fresh;
             }
         }
@@ -420,6 +431,8 @@ impl RemoteKeys {
     /// Runs a fetch on a short-lived thread of its own; nothing joins it.
     fn start(self: &Arc<Self>, process: &Arc<Process>, control: &mut Control, now: f64) {
         control.in_flight = true;
+        control.due_before =
+            f64::from_bits(self.refresh_due.swap(f64::INFINITY.to_bits(), Ordering::Relaxed));
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let (this, on) = (Arc::clone(self), Arc::clone(process));
         let spawned = std::thread::Builder::new().name("jwtgate-jwks".into()).spawn(move || {
@@ -444,8 +457,7 @@ impl RemoteKeys {
             failure.retry_after_s,
         );
         control.next_attempt = now + delay;
-        let due = f64::from_bits(self.refresh_due.load(Ordering::Relaxed));
-        self.refresh_due.store(due.max(control.next_attempt).to_bits(), Ordering::Relaxed);
+        self.refresh_due.store(control.due_before.max(control.next_attempt).to_bits(), Ordering::Relaxed);
         self.last_error.store(Some(Arc::new(failure.why)));
     }
 
