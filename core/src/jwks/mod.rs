@@ -115,6 +115,10 @@ struct Control {
     failures_in_row: u32,
     /// No fetch starts before this (the backoff after a failure).
     next_attempt: f64,
+    /// When the last fetch started: a set that went unusable (older than
+    /// `max_stale_s`) is fetched again no sooner than `backoff_min_ms`
+    /// after it, even when that fetch succeeded.
+    last_start: Option<f64>,
     /// The refresh time before the fetch in flight started (meanwhile the
     /// refresh time is infinite, so the verify path does not keep asking).
     due_before: f64,
@@ -351,7 +355,8 @@ impl RemoteKeys {
     fn await_any(self: &Arc<Self>, now: f64, wait: Duration) -> bool {
         let process = self.process();
         let mut control = process.lock();
-        if !control.in_flight && now >= control.next_attempt {
+        let spaced = control.last_start.is_none_or(|at| now - at >= self.settings.backoff_min_s || now < at);
+        if !control.in_flight && now >= control.next_attempt && spaced {
             self.start(&process, &mut control, now);
         }
         let deadline = Instant::now() + wait;
@@ -431,6 +436,7 @@ impl RemoteKeys {
     /// Runs a fetch on a short-lived thread of its own; nothing joins it.
     fn start(self: &Arc<Self>, process: &Arc<Process>, control: &mut Control, now: f64) {
         control.in_flight = true;
+        control.last_start = Some(now);
         control.due_before =
             f64::from_bits(self.refresh_due.swap(f64::INFINITY.to_bits(), Ordering::Relaxed));
         self.fetches.fetch_add(1, Ordering::Relaxed);
