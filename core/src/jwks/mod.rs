@@ -240,7 +240,10 @@ impl RemoteKeys {
             // The parent's lock may have been held by a thread that does
             // not exist here: only try it.
             let control = match current.control.try_lock() {
-                Ok(c) => Control { in_flight: false, ..c.clone() },
+                // A fetch the parent had in flight never ends here: it
+                // neither blocks nor spaces the child's own.
+                Ok(c) if c.in_flight => Control { in_flight: false, last_start: None, ..c.clone() },
+                Ok(c) => c.clone(),
                 Err(_) => Control::default(),
             };
             let fresh = Arc::new(Process {
