@@ -212,6 +212,19 @@ fn failures_back_off_exponentially() {
 }
 
 #[test]
+fn a_set_that_goes_stale_at_once_is_not_fetched_per_request() {
+    let k1 = key("k1");
+    let server = JwksServer::start(serve(&[&k1]));
+    let v = verifier(json!({"jwks_uri": server.jwks_url(), "max_stale_s": 0, "backoff_min_ms": 1000}));
+    assert_eq!(code(&v.verify(token(&k1), Some(NOW))), "valid");
+    // Every later call finds the set too old: fetches stay one a second.
+    for i in 1..=50 {
+        let _ = within(GENEROUS, "a call", || v.verify(token(&k1), Some(NOW + i as f64 * 0.1)));
+    }
+    assert!(server.requests() <= 6, "{} fetches in 5 s", server.requests());
+}
+
+#[test]
 fn every_fault_keeps_the_last_good_set_without_making_callers_wait() {
     let k1 = key("k1");
     for fault in [
@@ -366,7 +379,10 @@ fn conditional_refresh_keeps_the_set_on_304_and_restarts_its_lifetime() {
         let v = verifier(json!({"jwks_uri": server.jwks_url(), "min_ttl_s": 60, "max_ttl_s": 60}));
         assert_eq!(code(&v.verify(token(&k1), Some(NOW))), "valid");
         assert_eq!(code(&v.verify(token(&k1), Some(NOW + 70.0))), "valid");
-        eventually("the conditional refresh", || fetches(&v) == 2 && server.not_modified() == 1);
+        eventually("the conditional refresh", || {
+            v.stats(Some(NOW + 70.0)).key_sets[0].remote.age_s == Some(0.0)
+        });
+        assert_eq!((fetches(&v), server.not_modified()), (2, 1));
         let stats = v.stats(Some(NOW + 70.0));
         assert_eq!(stats.key_sets[0].remote.age_s, Some(0.0), "the lifetime restarted");
         assert_eq!(stats.key_sets[0].remote.kids, ["k1"]);

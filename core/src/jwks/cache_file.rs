@@ -10,9 +10,10 @@
 //!   another URL is ignored) and when that set was fetched.
 //!
 //! The user the process runs as is found without `unsafe` (the core
-//! forbids it): it is the owner of a probe file the process creates (and
-//! removes) next to the cache file; when that directory is not writable,
-//! the owner of `/proc/self` (Linux: the effective uid).
+//! forbids it): the owner of `/proc/self` (Linux: the effective uid; root
+//! for a process that is not dumpable, which then trusts only root's
+//! files), or where there is no `/proc`, the owner of a probe file the
+//! process creates (and removes) next to the cache file.
 //!
 //! Writes go to a temporary file (mode 0600) in the same directory, are
 //! flushed to disk and renamed over the file, so a reader sees the old or
@@ -51,15 +52,14 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
 
 /// The uid this process runs as (see the module comment).
 fn process_uid(path: &Path) -> Option<u32> {
-    let probe = sibling(path, "uid");
-    if let Ok(file) = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe) {
-        let uid = file.metadata().ok().map(|m| m.uid());
-        let _ = std::fs::remove_file(&probe);
-        if uid.is_some() {
-            return uid;
-        }
+    if let Ok(meta) = std::fs::metadata("/proc/self") {
+        return Some(meta.uid());
     }
-    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    let probe = sibling(path, "uid");
+    let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).ok()?;
+    let uid = file.metadata().ok().map(|m| m.uid());
+    let _ = std::fs::remove_file(&probe);
+    uid
 }
 
 /// Reads the file for the set at `url`: `Ok(None)` when there is none,

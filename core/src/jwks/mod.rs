@@ -115,6 +115,13 @@ struct Control {
     failures_in_row: u32,
     /// No fetch starts before this (the backoff after a failure).
     next_attempt: f64,
+    /// When the last fetch started: a set that went unusable (older than
+    /// `max_stale_s`) is fetched again no sooner than `backoff_min_ms`
+    /// after it, even when that fetch succeeded.
+    last_start: Option<f64>,
+    /// The refresh time before the fetch in flight started (meanwhile the
+    /// refresh time is infinite, so the verify path does not keep asking).
+    due_before: f64,
 }
 
 impl Process {
@@ -233,7 +240,10 @@ impl RemoteKeys {
             // The parent's lock may have been held by a thread that does
             // not exist here: only try it.
             let control = match current.control.try_lock() {
-                Ok(c) => Control { in_flight: false, ..c.clone() },
+                // A fetch the parent had in flight never ends here: it
+                // neither blocks nor spaces the child's own.
+                Ok(c) if c.in_flight => Control { in_flight: false, last_start: None, ..c.clone() },
+                Ok(c) => c.clone(),
                 Err(_) => Control::default(),
             };
             let fresh = Arc::new(Process {
@@ -244,6 +254,14 @@ impl RemoteKeys {
             });
             let previous = self.process.compare_and_swap(&current, Arc::clone(&fresh));
             if Arc::ptr_eq(&previous, &current) {
+                // A refresh the parent had in flight does not exist here.
+                let due_before = fresh.lock().due_before;
+                let _ = self.refresh_due.compare_exchange(
+                    f64::INFINITY.to_bits(),
+                    due_before.to_bits(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
                 return fresh;
             }
         }
@@ -340,7 +358,8 @@ impl RemoteKeys {
     fn await_any(self: &Arc<Self>, now: f64, wait: Duration) -> bool {
         let process = self.process();
         let mut control = process.lock();
-        if !control.in_flight && now >= control.next_attempt {
+        let spaced = control.last_start.is_none_or(|at| now - at >= self.settings.backoff_min_s || now < at);
+        if !control.in_flight && now >= control.next_attempt && spaced {
             self.start(&process, &mut control, now);
         }
         let deadline = Instant::now() + wait;
@@ -420,6 +439,9 @@ impl RemoteKeys {
     /// Runs a fetch on a short-lived thread of its own; nothing joins it.
     fn start(self: &Arc<Self>, process: &Arc<Process>, control: &mut Control, now: f64) {
         control.in_flight = true;
+        control.last_start = Some(now);
+        control.due_before =
+            f64::from_bits(self.refresh_due.swap(f64::INFINITY.to_bits(), Ordering::Relaxed));
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let (this, on) = (Arc::clone(self), Arc::clone(process));
         let spawned = std::thread::Builder::new().name("jwtgate-jwks".into()).spawn(move || {
@@ -444,8 +466,7 @@ impl RemoteKeys {
             failure.retry_after_s,
         );
         control.next_attempt = now + delay;
-        let due = f64::from_bits(self.refresh_due.load(Ordering::Relaxed));
-        self.refresh_due.store(due.max(control.next_attempt).to_bits(), Ordering::Relaxed);
+        self.refresh_due.store(control.due_before.max(control.next_attempt).to_bits(), Ordering::Relaxed);
         self.last_error.store(Some(Arc::new(failure.why)));
     }
 
