@@ -231,3 +231,28 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
     assert out.returncode == 0, out.stderr
     grown_kib = int(out.stdout.strip())
     assert grown_kib < 20_000, f"verify grew the peak resident size by {grown_kib} KiB"
+
+
+def test_a_nested_layer_with_another_verifier_decides_on_its_own(rsa_signer: jwtgate.Signer) -> None:
+    # The outer verifier accepts any audience of its policy; the inner one
+    # wants another audience: reusing the outer result would let it through.
+    outer = jwtgate.Verifier(gateway_policy())
+    inner = jwtgate.Verifier(gateway_policy(audiences=["api://other"]))
+    seen: list[Any] = []
+
+    async def echo(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["state"]["auth"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = JwtMiddleware(JwtMiddleware(echo, inner), outer)
+    token = rsa_signer.sign(claims(exp=4_000_000_000))
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            r = await client.get("/x", headers=bearer(token))
+            assert r.status_code == 401 and r.json()["error"] == "audience"
+
+    asyncio.run(main())
+    assert seen == []

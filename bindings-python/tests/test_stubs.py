@@ -48,7 +48,7 @@ def test_stub_names_match_the_module() -> None:
     public = {n for n in native.__all__}
     assert names[""] >= public, f"missing from the stub: {public - names['']}"
     assert {n for n in names[""] if not n.startswith("_") or n == "__version__"} <= public | {"__all__"}
-    for cls in ("Verifier", "Verified", "Signer"):
+    for cls in ("Verifier", "Verified", "Signer", "Decision", "Route"):
         runtime = {n for n in dir(getattr(native, cls)) if not n.startswith("_")}
         stub = {n for n in names[cls] if not n.startswith("_")}
         assert stub == runtime, f"{cls}: stub-only {stub - runtime}, runtime-only {runtime - stub}"
