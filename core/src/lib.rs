@@ -1,6 +1,6 @@
 //! jwtgate: JSON Web Token verification for API gateways.
 //!
-//! A [`Verifier`] is built from a policy document (see `DESIGN.md` for the
+//! A [`Verifier`] is built from a policy document (see `docs/policy.md` for the
 //! schema) and verifies compact JWS tokens: signature (HMAC, RSA, RSA-PSS,
 //! ECDSA, Ed25519 on aws-lc-rs), issuer, audience, time and custom claim
 //! rules, returning the claims and the headers to forward, or an [`Error`]
