@@ -5,27 +5,39 @@
  *   http {
  *       jwtgate_policy /etc/jwtgate/policy.json;      # http, server, location
  *       jwtgate_claim_set $jwt_sub sub;               # http: claim to variable
+ *       jwtgate_claim_rule roles '{"contains_any": ["user"]}';   # every level adds
  *       server {
  *           location /api/ {
- *               jwtgate on;                           # on | off
+ *               jwtgate on;                           # on | off, or jwtgate_mode
  *               jwtgate_token header=Authorization:Bearer cookie=at query=access_token;
  *               jwtgate_claim_header sub X-User;       # claim to upstream header
  *               jwtgate_payload_header X-JWT-Payload;  # whole payload (base64url)
  *               jwtgate_claim_rule subscriptions '{"contains_all": ["orders"], "required": true}';
+ *               jwtgate_scope orders:read;
  *               proxy_pass http://backend;
  *           }
  *       }
  *   }
  *
- * All token logic (where the token is, verification, rules, header values)
- * is in libjwtgate: the module converts nginx requests and configuration to
- * its C ABI and its results to responses, headers and variables.
+ * Every decision is libjwtgate's (jwtgate_verifier_decide): where the token
+ * is, what a missing or bad token answers, which request headers are
+ * removed and set, what the upstream URL is, how the levels of the
+ * configuration add up. The module turns the nginx request into a
+ * jwtgate_request, the directives into a jwtgate_route (one per level,
+ * merged outermost first), and applies the decision as it is: on allow it
+ * removes every forwarded header name from the request, sets the forwarded
+ * headers and rewrites the query; on reject it answers the decision's
+ * status, headers and JSON body. The module builds no JSON and escapes
+ * nothing itself.
  *
- * Failures answer 401 (403 for a failed claim rule, 503 when keys cannot be
- * fetched) with a WWW-Authenticate header; $jwtgate_code holds the code
- * ("ok", "missing_token", "expired", ...). Verifiers are made in each worker
- * after fork (init_process) and again on every reload; the master only
- * checks that each policy loads, so `nginx -t` reports a bad policy.
+ * Decisions never block the event loop: requests are decided with
+ * `no_wait`, and while the keys of an issuer are being fetched the request
+ * waits on a timer (jwtgate_key_wait) and is decided again.
+ *
+ * Verifiers are made in each worker after fork (init_process) and again on
+ * every reload; the master loads each policy once while it reads the
+ * configuration, to compile the routes and so that `nginx -t` reports a
+ * bad policy or directive.
  */
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -33,35 +45,70 @@
 
 #include "jwtgate.h"
 
-/* One verifier configuration: a policy file plus the additions of one
- * place (token sources, rules, forwarded headers) as an overlay object.
- * Locations that add nothing share their parent's gate, so they share
- * its verifier and cache. */
+/* jwtgate on: the policy's own mode (a value outside jwtgate_mode). */
+#define NGX_HTTP_JWTGATE_ON         100
+/* Poll step while the keys of an issuer are being fetched. */
+#define NGX_HTTP_JWTGATE_STEP_MS    25
+
+/* One policy file and its verifier. Every block naming the same file
+ * shares it (and its token cache and JWKS cache). */
 typedef struct {
     ngx_str_t          policy;
-    ngx_str_t          overlay;     /* JSON object, empty for none */
-    jwtgate_verifier  *verifier;    /* per worker */
+    jwtgate_verifier  *verifier;    /* master: while reading the configuration; then per worker */
 } ngx_http_jwtgate_gate_t;
 
 typedef struct {
-    ngx_array_t        gates;       /* of ngx_http_jwtgate_gate_t *, every gate */
+    ngx_array_t        gates;       /* of ngx_http_jwtgate_gate_t * */
 } ngx_http_jwtgate_main_conf_t;
 
+/* One directive argument set, with where it was written (for errors found
+ * when the levels are merged). */
 typedef struct {
-    ngx_flag_t                enable;
-    ngx_str_t                 policy;
-    ngx_array_t              *tokens;        /* of ngx_str_t, directive arguments */
-    ngx_array_t              *claim_headers; /* of ngx_keyval_t: claim, header */
-    ngx_array_t              *claim_rules;   /* of ngx_keyval_t: claim, rule JSON */
-    ngx_str_t                 payload_header;
-    ngx_flag_t                own;           /* set anything a gate depends on */
-    ngx_http_jwtgate_gate_t  *gate;
-} ngx_http_jwtgate_loc_conf_t;
+    ngx_str_t          key;         /* claim, header, scope or token source name */
+    ngx_str_t          value;       /* rule JSON, header, or scheme (data NULL: none) */
+    ngx_uint_t         kind;        /* jwtgate_source_kind for a token source */
+    ngx_str_t         *file;
+    ngx_uint_t         line;
+} ngx_http_jwtgate_item_t;
+
+typedef struct ngx_http_jwtgate_loc_conf_s  ngx_http_jwtgate_loc_conf_t;
+
+struct ngx_http_jwtgate_loc_conf_s {
+    ngx_uint_t                 mode;            /* jwtgate_mode, NGX_HTTP_JWTGATE_ON, or unset */
+    ngx_flag_t                 keep_query_token;
+    ngx_msec_t                 key_wait;
+    ngx_str_t                  policy;
+
+    /* What this level itself adds (NULL: nothing). */
+    ngx_array_t               *rules;           /* of item: claim, rule JSON */
+    ngx_array_t               *scopes;          /* of item: scope */
+    ngx_array_t               *headers;         /* of item: claim, header */
+    ngx_array_t               *tokens;          /* of item: name, scheme, kind */
+    ngx_http_jwtgate_item_t   *payload;         /* key: header */
+
+    /* After merging: every level that adds something, outermost first
+     * (this one included), the policy and the compiled route. */
+    ngx_array_t               *levels;          /* of ngx_http_jwtgate_loc_conf_t * */
+    ngx_http_jwtgate_gate_t   *gate;
+    jwtgate_route             *route;
+};
+
+enum {
+    NGX_HTTP_JWTGATE_NEW = 0,
+    NGX_HTTP_JWTGATE_WAITING,
+    NGX_HTTP_JWTGATE_DECIDED
+};
 
 typedef struct {
-    ngx_str_t          code;
-    ngx_int_t          status;      /* the handler's answer, for a second run */
-    jwtgate_verified  *verified;
+    ngx_http_request_t   *request;
+    jwtgate_decision     *decision;
+    ngx_str_t             code;         /* $jwtgate_code */
+    ngx_int_t             status;       /* the handler's answer once decided */
+    ngx_uint_t            state;
+    ngx_msec_t            deadline;     /* stop waiting for keys */
+    ngx_event_t           wake;
+    ngx_http_event_handler_pt  read_handler;  /* restored after waiting */
+    jwtgate_request       req;
 } ngx_http_jwtgate_ctx_t;
 
 static ngx_int_t ngx_http_jwtgate_add_variables(ngx_conf_t *cf);
@@ -69,9 +116,13 @@ static ngx_int_t ngx_http_jwtgate_init(ngx_conf_t *cf);
 static void *ngx_http_jwtgate_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_jwtgate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_jwtgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
+static char *ngx_http_jwtgate_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_jwtgate_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_jwtgate_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_jwtgate_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_jwtgate_pair(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_jwtgate_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_jwtgate_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_jwtgate_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_jwtgate_payload(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_jwtgate_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_jwtgate_init_process(ngx_cycle_t *cycle);
@@ -81,9 +132,16 @@ static ngx_command_t ngx_http_jwtgate_commands[] = {
 
     { ngx_string("jwtgate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_http_jwtgate_enable,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_jwtgate_loc_conf_t, enable),
+      0,
+      NULL },
+
+    { ngx_string("jwtgate_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_jwtgate_mode,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("jwtgate_policy"),
@@ -102,16 +160,23 @@ static ngx_command_t ngx_http_jwtgate_commands[] = {
 
     { ngx_string("jwtgate_claim_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
-      ngx_http_jwtgate_pair,
+      ngx_http_jwtgate_claim_header,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_jwtgate_loc_conf_t, claim_headers),
+      0,
       NULL },
 
     { ngx_string("jwtgate_claim_rule"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
-      ngx_http_jwtgate_pair,
+      ngx_http_jwtgate_rule,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_jwtgate_loc_conf_t, claim_rules),
+      0,
+      NULL },
+
+    { ngx_string("jwtgate_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_jwtgate_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("jwtgate_payload_header"),
@@ -119,6 +184,20 @@ static ngx_command_t ngx_http_jwtgate_commands[] = {
       ngx_http_jwtgate_payload,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("jwtgate_keep_query_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jwtgate_loc_conf_t, keep_query_token),
+      NULL },
+
+    { ngx_string("jwtgate_key_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jwtgate_loc_conf_t, key_wait),
       NULL },
 
     { ngx_string("jwtgate_claim_set"),
@@ -183,11 +262,68 @@ ngx_http_jwtgate_create_loc_conf(ngx_conf_t *cf)
     if (conf == NULL) {
         return NULL;
     }
-    conf->enable = NGX_CONF_UNSET;
-    conf->tokens = NGX_CONF_UNSET_PTR;
-    conf->claim_headers = NGX_CONF_UNSET_PTR;
-    conf->claim_rules = NGX_CONF_UNSET_PTR;
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->keep_query_token = NGX_CONF_UNSET;
+    conf->key_wait = NGX_CONF_UNSET_MSEC;
     return conf;
+}
+
+/* Logs a libjwtgate error for the directive being read and frees it. */
+static char *
+ngx_http_jwtgate_conf_error(ngx_conf_t *cf, jwtgate_error *error)
+{
+    jwtgate_str  msg = jwtgate_error_message(error);
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", msg.len, msg.data ? msg.data : "invalid value");
+    jwtgate_error_free(error);
+    return NGX_CONF_ERROR;
+}
+
+static char *
+ngx_http_jwtgate_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jwtgate_loc_conf_t  *lcf = conf;
+    ngx_str_t                    *value = cf->args->elts;
+
+    if (lcf->mode != NGX_CONF_UNSET_UINT) {
+        return "is duplicate (jwtgate and jwtgate_mode set the same thing)";
+    }
+    if (ngx_strcasecmp(value[1].data, (u_char *) "on") == 0) {
+        lcf->mode = NGX_HTTP_JWTGATE_ON;
+    } else if (ngx_strcasecmp(value[1].data, (u_char *) "off") == 0) {
+        lcf->mode = JWTGATE_MODE_OFF;
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\" in \"jwtgate\": use on or off", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+static char *
+ngx_http_jwtgate_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    static const struct { const char *name; ngx_uint_t mode; } modes[] = {
+        { "required", JWTGATE_MODE_REQUIRED },
+        { "optional", JWTGATE_MODE_OPTIONAL },
+        { "report_only", JWTGATE_MODE_REPORT_ONLY },
+        { "off", JWTGATE_MODE_OFF },
+    };
+    ngx_http_jwtgate_loc_conf_t  *lcf = conf;
+    ngx_str_t                    *value = cf->args->elts;
+    ngx_uint_t                    i;
+
+    if (lcf->mode != NGX_CONF_UNSET_UINT) {
+        return "is duplicate (jwtgate and jwtgate_mode set the same thing)";
+    }
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (ngx_strcmp(value[1].data, modes[i].name) == 0) {
+            lcf->mode = modes[i].mode;
+            return NGX_CONF_OK;
+        }
+    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid mode \"%V\": use required, optional, report_only or off", &value[1]);
+    return NGX_CONF_ERROR;
 }
 
 static char *
@@ -209,59 +345,159 @@ ngx_http_jwtgate_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
+/* Appends an item to one of this level's lists, noting where it was written. */
+static ngx_http_jwtgate_item_t *
+ngx_http_jwtgate_push(ngx_conf_t *cf, ngx_array_t **list)
+{
+    ngx_http_jwtgate_item_t  *item;
+
+    if (*list == NULL) {
+        *list = ngx_array_create(cf->pool, 4, sizeof(ngx_http_jwtgate_item_t));
+        if (*list == NULL) {
+            return NULL;
+        }
+    }
+    item = ngx_array_push(*list);
+    if (item == NULL) {
+        return NULL;
+    }
+    ngx_memzero(item, sizeof(ngx_http_jwtgate_item_t));
+    item->file = &cf->conf_file->file.name;
+    item->line = cf->conf_file->line;
+    return item;
+}
+
+/* jwtgate_token header=NAME[:SCHEME] | cookie=NAME | query=NAME ... */
 static char *
 ngx_http_jwtgate_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jwtgate_loc_conf_t  *lcf = conf;
-    ngx_str_t                    *value = cf->args->elts, *arg;
-    ngx_uint_t                    i;
+    ngx_str_t                    *value = cf->args->elts;
+    ngx_http_jwtgate_item_t      *item;
+    jwtgate_route                *check = NULL;
+    jwtgate_error                *error = NULL;
+    ngx_uint_t                    i, kind, skip;
+    u_char                       *colon, *end;
 
-    if (lcf->tokens != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-    lcf->tokens = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
-    if (lcf->tokens == NULL) {
-        return NGX_CONF_ERROR;
-    }
     for (i = 1; i < cf->args->nelts; i++) {
-        if (!(value[i].len > 7 && ngx_strncmp(value[i].data, "header=", 7) == 0)
-            && !(value[i].len > 7 && ngx_strncmp(value[i].data, "cookie=", 7) == 0)
-            && !(value[i].len > 6 && ngx_strncmp(value[i].data, "query=", 6) == 0))
-        {
+        if (value[i].len > 7 && ngx_strncmp(value[i].data, "header=", 7) == 0) {
+            kind = JWTGATE_SOURCE_HEADER;
+            skip = 7;
+        } else if (value[i].len > 7 && ngx_strncmp(value[i].data, "cookie=", 7) == 0) {
+            kind = JWTGATE_SOURCE_COOKIE;
+            skip = 7;
+        } else if (value[i].len > 6 && ngx_strncmp(value[i].data, "query=", 6) == 0) {
+            kind = JWTGATE_SOURCE_QUERY;
+            skip = 6;
+        } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid token source \"%V\": use header=NAME[:SCHEME], "
                                "cookie=NAME or query=NAME", &value[i]);
             return NGX_CONF_ERROR;
         }
-        arg = ngx_array_push(lcf->tokens);
-        if (arg == NULL) {
+        item = ngx_http_jwtgate_push(cf, &lcf->tokens);
+        if (item == NULL) {
             return NGX_CONF_ERROR;
         }
-        *arg = value[i];
+        item->kind = kind;
+        item->key.data = value[i].data + skip;
+        end = value[i].data + value[i].len;
+        colon = kind == JWTGATE_SOURCE_HEADER ? ngx_strlchr(item->key.data, end, ':') : NULL;
+        item->key.len = (colon ? colon : end) - item->key.data;
+        if (colon) {
+            item->value.data = colon + 1;
+            item->value.len = end - colon - 1;
+        }
+        /* The core checks the source now, so nginx -t names this line. */
+        if (jwtgate_route_new(&check) != JWTGATE_OK) {
+            return NGX_CONF_ERROR;
+        }
+        if (jwtgate_route_add_token_source(check, kind, (const char *) item->key.data, item->key.len,
+                                           (const char *) item->value.data, item->value.len, &error)
+            != JWTGATE_OK)
+        {
+            jwtgate_route_free(check);
+            return ngx_http_jwtgate_conf_error(cf, error);
+        }
+        jwtgate_route_free(check);
     }
     return NGX_CONF_OK;
 }
 
-/* jwtgate_claim_header CLAIM HEADER; jwtgate_claim_rule CLAIM RULE_JSON; */
+/* jwtgate_claim_rule CLAIM RULE_JSON; checked by the core right away. */
 static char *
-ngx_http_jwtgate_pair(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_jwtgate_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_array_t  **list = (ngx_array_t **) ((char *) conf + cmd->offset);
-    ngx_str_t     *value = cf->args->elts;
-    ngx_keyval_t  *kv;
+    ngx_http_jwtgate_loc_conf_t  *lcf = conf;
+    ngx_str_t                    *value = cf->args->elts;
+    ngx_http_jwtgate_item_t      *item;
+    jwtgate_route                *check = NULL;
+    jwtgate_error                *error = NULL;
 
-    if (*list == NGX_CONF_UNSET_PTR) {
-        *list = ngx_array_create(cf->pool, 4, sizeof(ngx_keyval_t));
-        if (*list == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-    kv = ngx_array_push(*list);
-    if (kv == NULL) {
+    if (jwtgate_route_new(&check) != JWTGATE_OK) {
         return NGX_CONF_ERROR;
     }
-    kv->key = value[1];
-    kv->value = value[2];
+    if (jwtgate_route_add_claim_rule(check, (const char *) value[1].data, value[1].len,
+                                     (const char *) value[2].data, value[2].len, &error)
+        != JWTGATE_OK)
+    {
+        jwtgate_route_free(check);
+        return ngx_http_jwtgate_conf_error(cf, error);
+    }
+    jwtgate_route_free(check);
+    item = ngx_http_jwtgate_push(cf, &lcf->rules);
+    if (item == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    item->key = value[1];
+    item->value = value[2];
+    return NGX_CONF_OK;
+}
+
+/* jwtgate_scope SCOPE ...; every scope is required. */
+static char *
+ngx_http_jwtgate_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jwtgate_loc_conf_t  *lcf = conf;
+    ngx_str_t                    *value = cf->args->elts;
+    ngx_http_jwtgate_item_t      *item;
+    jwtgate_route                *check = NULL;
+    jwtgate_error                *error = NULL;
+    ngx_uint_t                    i;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (jwtgate_route_new(&check) != JWTGATE_OK) {
+            return NGX_CONF_ERROR;
+        }
+        if (jwtgate_route_add_scope(check, (const char *) value[i].data, value[i].len, &error) != JWTGATE_OK) {
+            jwtgate_route_free(check);
+            return ngx_http_jwtgate_conf_error(cf, error);
+        }
+        jwtgate_route_free(check);
+        item = ngx_http_jwtgate_push(cf, &lcf->scopes);
+        if (item == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        item->key = value[i];
+    }
+    return NGX_CONF_OK;
+}
+
+/* jwtgate_claim_header CLAIM HEADER: checked against the policy when the
+ * levels are merged (a header the policy forwards is an error). */
+static char *
+ngx_http_jwtgate_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jwtgate_loc_conf_t  *lcf = conf;
+    ngx_str_t                    *value = cf->args->elts;
+    ngx_http_jwtgate_item_t      *item;
+
+    item = ngx_http_jwtgate_push(cf, &lcf->headers);
+    if (item == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    item->key = value[1];
+    item->value = value[2];
     return NGX_CONF_OK;
 }
 
@@ -271,206 +507,35 @@ ngx_http_jwtgate_payload(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_jwtgate_loc_conf_t  *lcf = conf;
     ngx_str_t                    *value = cf->args->elts;
 
-    if (lcf->payload_header.data != NULL) {
+    if (lcf->payload != NULL) {
         return "is duplicate";
     }
-    lcf->payload_header = value[1];
+    lcf->payload = ngx_pcalloc(cf->pool, sizeof(ngx_http_jwtgate_item_t));
+    if (lcf->payload == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    lcf->payload->key = value[1];
+    lcf->payload->file = &cf->conf_file->file.name;
+    lcf->payload->line = cf->conf_file->line;
     return NGX_CONF_OK;
 }
 
-/* A growing byte buffer for the overlay JSON. */
-typedef struct {
-    ngx_pool_t  *pool;
-    u_char      *data;
-    size_t       len, cap;
-    ngx_int_t    failed;
-} ngx_http_jwtgate_buf_t;
+static void
+ngx_http_jwtgate_free_route(void *data)
+{
+    jwtgate_route  **route = data;
+
+    jwtgate_route_free(*route);
+    *route = NULL;
+}
 
 static void
-ngx_http_jwtgate_put(ngx_http_jwtgate_buf_t *b, const u_char *s, size_t n)
+ngx_http_jwtgate_free_gate(void *data)
 {
-    u_char  *grown;
-    size_t   cap;
+    ngx_http_jwtgate_gate_t  *gate = data;
 
-    if (b->failed) {
-        return;
-    }
-    if (b->len + n > b->cap) {
-        cap = ngx_max(2 * b->cap, b->len + n + 256);
-        grown = ngx_pnalloc(b->pool, cap);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        if (b->len) {
-            ngx_memcpy(grown, b->data, b->len);
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    ngx_memcpy(b->data + b->len, s, n);
-    b->len += n;
-}
-
-#define ngx_http_jwtgate_lit(b, s) ngx_http_jwtgate_put(b, (const u_char *) s, sizeof(s) - 1)
-
-/* A JSON string literal: escapes quotes, backslashes and control bytes. */
-static void
-ngx_http_jwtgate_json_string(ngx_http_jwtgate_buf_t *b, const u_char *s, size_t n)
-{
-    u_char  esc[8];
-    size_t  i;
-
-    ngx_http_jwtgate_lit(b, "\"");
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            esc[0] = '\\';
-            esc[1] = s[i];
-            ngx_http_jwtgate_put(b, esc, 2);
-        } else if (s[i] < 0x20) {
-            ngx_snprintf(esc, sizeof(esc), "\\u%04xd", (ngx_uint_t) s[i]);
-            ngx_http_jwtgate_put(b, esc, 6);
-        } else {
-            ngx_http_jwtgate_put(b, &s[i], 1);
-        }
-    }
-    ngx_http_jwtgate_lit(b, "\"");
-}
-
-/* The overlay object libjwtgate merges into the policy file. */
-static ngx_int_t
-ngx_http_jwtgate_overlay(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf, ngx_str_t *out)
-{
-    ngx_http_jwtgate_buf_t   b = { cf->pool, NULL, 0, 0, 0 };
-    ngx_str_t               *src;
-    ngx_keyval_t            *kv;
-    ngx_uint_t               i;
-    u_char                  *colon;
-    int                      first = 1;
-
-    ngx_http_jwtgate_lit(&b, "{");
-    if (conf->tokens != NULL) {
-        ngx_http_jwtgate_lit(&b, "\"token_sources\":[");
-        src = conf->tokens->elts;
-        for (i = 0; i < conf->tokens->nelts; i++) {
-            if (i) {
-                ngx_http_jwtgate_lit(&b, ",");
-            }
-            if (ngx_strncmp(src[i].data, "header=", 7) == 0) {
-                colon = ngx_strlchr(src[i].data + 7, src[i].data + src[i].len, ':');
-                ngx_http_jwtgate_lit(&b, "{\"header\":");
-                ngx_http_jwtgate_json_string(&b, src[i].data + 7,
-                                             (colon ? colon : src[i].data + src[i].len) - src[i].data - 7);
-                if (colon) {
-                    ngx_http_jwtgate_lit(&b, ",\"scheme\":");
-                    ngx_http_jwtgate_json_string(&b, colon + 1, src[i].data + src[i].len - colon - 1);
-                }
-            } else if (ngx_strncmp(src[i].data, "cookie=", 7) == 0) {
-                ngx_http_jwtgate_lit(&b, "{\"cookie\":");
-                ngx_http_jwtgate_json_string(&b, src[i].data + 7, src[i].len - 7);
-            } else {
-                ngx_http_jwtgate_lit(&b, "{\"query\":");
-                ngx_http_jwtgate_json_string(&b, src[i].data + 6, src[i].len - 6);
-            }
-            ngx_http_jwtgate_lit(&b, "}");
-        }
-        ngx_http_jwtgate_lit(&b, "]");
-        first = 0;
-    }
-    if (conf->claim_rules != NULL) {
-        ngx_http_jwtgate_put(&b, (u_char *) ",\"claims\":{" + first, sizeof(",\"claims\":{") - 1 - first);
-        kv = conf->claim_rules->elts;
-        for (i = 0; i < conf->claim_rules->nelts; i++) {
-            if (i) {
-                ngx_http_jwtgate_lit(&b, ",");
-            }
-            ngx_http_jwtgate_json_string(&b, kv[i].key.data, kv[i].key.len);
-            ngx_http_jwtgate_lit(&b, ":");
-            ngx_http_jwtgate_put(&b, kv[i].value.data, kv[i].value.len);  /* JSON checked by libjwtgate */
-        }
-        ngx_http_jwtgate_lit(&b, "}");
-        first = 0;
-    }
-    if (conf->claim_headers != NULL) {
-        ngx_http_jwtgate_put(&b, (u_char *) ",\"claims_to_headers\":{" + first,
-                             sizeof(",\"claims_to_headers\":{") - 1 - first);
-        kv = conf->claim_headers->elts;
-        for (i = 0; i < conf->claim_headers->nelts; i++) {
-            if (i) {
-                ngx_http_jwtgate_lit(&b, ",");
-            }
-            ngx_http_jwtgate_json_string(&b, kv[i].key.data, kv[i].key.len);
-            ngx_http_jwtgate_lit(&b, ":");
-            ngx_http_jwtgate_json_string(&b, kv[i].value.data, kv[i].value.len);
-        }
-        ngx_http_jwtgate_lit(&b, "}");
-        first = 0;
-    }
-    if (conf->payload_header.data != NULL) {
-        ngx_http_jwtgate_put(&b, (u_char *) ",\"payload_header\":" + first,
-                             sizeof(",\"payload_header\":") - 1 - first);
-        ngx_http_jwtgate_json_string(&b, conf->payload_header.data, conf->payload_header.len);
-        first = 0;
-    }
-    ngx_http_jwtgate_lit(&b, "}");
-    if (b.failed) {
-        return NGX_ERROR;
-    }
-    if (first) {
-        ngx_str_null(out);  /* nothing to add to the policy file */
-    } else {
-        out->data = b.data;
-        out->len = b.len;
-    }
-    return NGX_OK;
-}
-
-static char *
-ngx_http_jwtgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
-{
-    ngx_http_jwtgate_loc_conf_t   *prev = parent, *conf = child;
-    ngx_http_jwtgate_main_conf_t  *mcf;
-    ngx_http_jwtgate_gate_t      **slot;
-
-    ngx_conf_merge_value(conf->enable, prev->enable, 0);
-
-    conf->own = conf->policy.data != NULL || conf->tokens != NGX_CONF_UNSET_PTR
-                || conf->claim_headers != NGX_CONF_UNSET_PTR
-                || conf->claim_rules != NGX_CONF_UNSET_PTR || conf->payload_header.data != NULL;
-
-    ngx_conf_merge_str_value(conf->policy, prev->policy, "");
-    ngx_conf_merge_ptr_value(conf->tokens, prev->tokens, NULL);
-    ngx_conf_merge_ptr_value(conf->claim_headers, prev->claim_headers, NULL);
-    ngx_conf_merge_ptr_value(conf->claim_rules, prev->claim_rules, NULL);
-    ngx_conf_merge_str_value(conf->payload_header, prev->payload_header, "");
-    if (conf->payload_header.len == 0) {
-        ngx_str_null(&conf->payload_header);
-    }
-
-    if (!conf->own) {
-        conf->gate = prev->gate;
-    }
-    if (conf->gate != NULL || conf->policy.len == 0) {
-        /* "jwtgate on" without a policy here may get one in a nested
-         * block; where it does not, requests fail closed (500). */
-        return NGX_CONF_OK;
-    }
-
-    conf->gate = ngx_pcalloc(cf->pool, sizeof(ngx_http_jwtgate_gate_t));
-    if (conf->gate == NULL) {
-        return NGX_CONF_ERROR;
-    }
-    conf->gate->policy = conf->policy;
-    if (ngx_http_jwtgate_overlay(cf, conf, &conf->gate->overlay) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgate_module);
-    slot = ngx_array_push(&mcf->gates);
-    if (slot == NULL) {
-        return NGX_CONF_ERROR;
-    }
-    *slot = conf->gate;
-    return NGX_CONF_OK;
+    jwtgate_verifier_free(gate->verifier);
+    gate->verifier = NULL;
 }
 
 /* Makes the gate's verifier; logs the policy error and returns NULL. */
@@ -481,9 +546,7 @@ ngx_http_jwtgate_load(ngx_log_t *log, ngx_http_jwtgate_gate_t *gate)
     jwtgate_error     *error = NULL;
     jwtgate_str        msg;
 
-    if (jwtgate_verifier_from_file_with((const char *) gate->policy.data, gate->policy.len,
-                                        gate->overlay.len ? (const char *) gate->overlay.data : NULL,
-                                        gate->overlay.len, &verifier, &error)
+    if (jwtgate_verifier_from_file((const char *) gate->policy.data, gate->policy.len, &verifier, &error)
         != JWTGATE_OK)
     {
         msg = jwtgate_error_message(error);
@@ -495,24 +558,236 @@ ngx_http_jwtgate_load(ngx_log_t *log, ngx_http_jwtgate_gate_t *gate)
     return verifier;
 }
 
-/* ---- variables -------------------------------------------------------- */
-
-static ngx_int_t
-ngx_http_jwtgate_code_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
+/* The gate of a policy file: one per file, loaded (in the master) the
+ * first time a block names it. */
+static ngx_http_jwtgate_gate_t *
+ngx_http_jwtgate_gate(ngx_conf_t *cf, ngx_str_t *policy)
 {
-    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+    ngx_http_jwtgate_main_conf_t  *mcf;
+    ngx_http_jwtgate_gate_t      **gates, *gate, **slot;
+    ngx_pool_cleanup_t            *cln;
+    ngx_uint_t                     i;
 
-    if (ctx == NULL || ctx->code.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgate_module);
+    gates = mcf->gates.elts;
+    for (i = 0; i < mcf->gates.nelts; i++) {
+        if (gates[i]->policy.len == policy->len
+            && ngx_strncmp(gates[i]->policy.data, policy->data, policy->len) == 0)
+        {
+            return gates[i];
+        }
     }
-    v->data = ctx->code.data;
-    v->len = ctx->code.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    return NGX_OK;
+    gate = ngx_pcalloc(cf->pool, sizeof(ngx_http_jwtgate_gate_t));
+    slot = ngx_array_push(&mcf->gates);
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (gate == NULL || slot == NULL || cln == NULL) {
+        return NULL;
+    }
+    gate->policy = *policy;
+    *slot = gate;
+    cln->handler = ngx_http_jwtgate_free_gate;
+    cln->data = gate;
+    gate->verifier = ngx_http_jwtgate_load(cf->log, gate);
+    return gate->verifier ? gate : NULL;
 }
+
+static ngx_uint_t
+ngx_http_jwtgate_adds(ngx_http_jwtgate_loc_conf_t *conf)
+{
+    return conf->rules || conf->scopes || conf->headers || conf->tokens || conf->payload;
+}
+
+/* Logs an error found while compiling a level's directive and frees it. */
+static char *
+ngx_http_jwtgate_item_error(ngx_conf_t *cf, const char *directive, ngx_http_jwtgate_item_t *item,
+                            jwtgate_error *error)
+{
+    jwtgate_str  msg = jwtgate_error_message(error);
+
+    if (item == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "%s: %*s", directive, msg.len,
+                      msg.data ? msg.data : "invalid value");
+    } else {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "%s: %*s in %V:%ui", directive, msg.len,
+                      msg.data ? msg.data : "invalid value", item->file, item->line);
+    }
+    jwtgate_error_free(error);
+    return NGX_CONF_ERROR;
+}
+
+/* One level's additions as a route, for the policy of `verifier`. */
+static char *
+ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level, const jwtgate_verifier *v,
+                             jwtgate_route **out)
+{
+    ngx_http_jwtgate_item_t  *item;
+    jwtgate_route            *route = NULL;
+    jwtgate_error            *error = NULL;
+    ngx_uint_t                i;
+
+    if (jwtgate_route_new(&route) != JWTGATE_OK) {
+        return NGX_CONF_ERROR;
+    }
+    *out = route;  /* the caller frees it, also on failure */
+    item = level->rules ? level->rules->elts : NULL;
+    for (i = 0; level->rules && i < level->rules->nelts; i++) {
+        if (jwtgate_route_add_claim_rule(route, (const char *) item[i].key.data, item[i].key.len,
+                                         (const char *) item[i].value.data, item[i].value.len, &error)
+            != JWTGATE_OK)
+        {
+            return ngx_http_jwtgate_item_error(cf, "jwtgate_claim_rule", &item[i], error);
+        }
+    }
+    item = level->scopes ? level->scopes->elts : NULL;
+    for (i = 0; level->scopes && i < level->scopes->nelts; i++) {
+        if (jwtgate_route_add_scope(route, (const char *) item[i].key.data, item[i].key.len, &error)
+            != JWTGATE_OK)
+        {
+            return ngx_http_jwtgate_item_error(cf, "jwtgate_scope", &item[i], error);
+        }
+    }
+    item = level->headers ? level->headers->elts : NULL;
+    for (i = 0; level->headers && i < level->headers->nelts; i++) {
+        if (jwtgate_route_add_claim_header(route, v, (const char *) item[i].key.data, item[i].key.len,
+                                           (const char *) item[i].value.data, item[i].value.len, &error)
+            != JWTGATE_OK)
+        {
+            return ngx_http_jwtgate_item_error(cf, "jwtgate_claim_header", &item[i], error);
+        }
+    }
+    if (level->payload != NULL
+        && jwtgate_route_set_payload_header(route, v, (const char *) level->payload->key.data,
+                                            level->payload->key.len, &error)
+           != JWTGATE_OK)
+    {
+        return ngx_http_jwtgate_item_error(cf, "jwtgate_payload_header", level->payload, error);
+    }
+    return NGX_CONF_OK;
+}
+
+/* The route of a block: every level's additions merged outermost first
+ * (jwtgate_route_merge: rules, scopes and forwarded headers concatenate),
+ * then the token sources of every level in that order, then the mode and
+ * the query-token setting that apply here. */
+static char *
+ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
+{
+    ngx_http_jwtgate_loc_conf_t  **levels = conf->levels->elts;
+    ngx_http_jwtgate_item_t       *item;
+    const jwtgate_verifier        *v = conf->gate->verifier;
+    jwtgate_route                 *route = NULL, *level = NULL, *merged = NULL;
+    jwtgate_error                 *error = NULL;
+    ngx_pool_cleanup_t            *cln;
+    ngx_uint_t                     i, j;
+    char                          *rv;
+
+    if (jwtgate_route_new(&route) != JWTGATE_OK) {
+        return NGX_CONF_ERROR;
+    }
+    for (i = 0; i < conf->levels->nelts; i++) {
+        rv = ngx_http_jwtgate_level_route(cf, levels[i], v, &level);
+        if (rv == NGX_CONF_OK && jwtgate_route_merge(route, level, &merged, &error) != JWTGATE_OK) {
+            /* Only forwarded headers can clash between levels. */
+            item = levels[i]->headers ? levels[i]->headers->elts : levels[i]->payload;
+            rv = ngx_http_jwtgate_item_error(cf, levels[i]->headers ? "jwtgate_claim_header"
+                                                                    : "jwtgate_payload_header", item, error);
+        }
+        jwtgate_route_free(level);
+        level = NULL;
+        if (rv != NGX_CONF_OK) {
+            jwtgate_route_free(route);
+            return rv;
+        }
+        jwtgate_route_free(route);
+        route = merged;
+        merged = NULL;
+    }
+    /* Token sources of every level, outermost first: the first call
+     * replaces the policy's sources, the others add to them. */
+    for (i = 0; i < conf->levels->nelts; i++) {
+        item = levels[i]->tokens ? levels[i]->tokens->elts : NULL;
+        for (j = 0; levels[i]->tokens && j < levels[i]->tokens->nelts; j++) {
+            if (jwtgate_route_add_token_source(route, item[j].kind, (const char *) item[j].key.data,
+                                               item[j].key.len, (const char *) item[j].value.data,
+                                               item[j].value.len, &error)
+                != JWTGATE_OK)
+            {
+                jwtgate_route_free(route);
+                return ngx_http_jwtgate_item_error(cf, "jwtgate_token", &item[j], error);
+            }
+        }
+    }
+    /* Never set anywhere: the module only removes the forwarded header
+     * names (mode off). "jwtgate on": the policy's mode. */
+    if (conf->mode == NGX_CONF_UNSET_UINT) {
+        jwtgate_route_set_mode(route, JWTGATE_MODE_OFF);
+    } else if (conf->mode != NGX_HTTP_JWTGATE_ON) {
+        jwtgate_route_set_mode(route, (uint32_t) conf->mode);
+    }
+    if (conf->keep_query_token != NGX_CONF_UNSET) {
+        jwtgate_route_set_keep_query_token(route, conf->keep_query_token ? true : false);
+    }
+    conf->route = route;
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        jwtgate_route_free(route);
+        conf->route = NULL;
+        return NGX_CONF_ERROR;
+    }
+    cln->handler = ngx_http_jwtgate_free_route;
+    cln->data = &conf->route;
+    return NGX_CONF_OK;
+}
+
+static char *
+ngx_http_jwtgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_jwtgate_loc_conf_t   *prev = parent, *conf = child, **slot, **from;
+    ngx_uint_t                     own_settings, i, n;
+
+    own_settings = conf->mode != NGX_CONF_UNSET_UINT || conf->keep_query_token != NGX_CONF_UNSET
+                   || conf->policy.data != NULL;
+
+    ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_CONF_UNSET_UINT);
+    ngx_conf_merge_value(conf->keep_query_token, prev->keep_query_token, NGX_CONF_UNSET);
+    ngx_conf_merge_msec_value(conf->key_wait, prev->key_wait, 3000);
+    ngx_conf_merge_str_value(conf->policy, prev->policy, "");
+
+    /* The levels above, then this one: the http level's conf is never
+     * merged itself, so its levels are its own additions. */
+    n = prev->levels ? prev->levels->nelts : (ngx_http_jwtgate_adds(prev) ? 1 : 0);
+    conf->levels = ngx_array_create(cf->pool, n + 1, sizeof(ngx_http_jwtgate_loc_conf_t *));
+    if (conf->levels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    from = prev->levels ? prev->levels->elts : &prev;
+    for (i = 0; i < n; i++) {
+        slot = ngx_array_push(conf->levels);
+        *slot = from[i];
+    }
+    if (ngx_http_jwtgate_adds(conf)) {
+        slot = ngx_array_push(conf->levels);
+        *slot = conf;
+    }
+
+    if (conf->policy.len == 0) {
+        /* "jwtgate on" without a policy here may get one in a nested
+         * block; where it does not, requests fail closed (500). */
+        return NGX_CONF_OK;
+    }
+    if (prev->route != NULL && !own_settings && !ngx_http_jwtgate_adds(conf)) {
+        conf->gate = prev->gate;
+        conf->route = prev->route;  /* adds nothing: share the parent's */
+        return NGX_CONF_OK;
+    }
+    conf->gate = ngx_http_jwtgate_gate(cf, &conf->policy);
+    if (conf->gate == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    return ngx_http_jwtgate_build_route(cf, conf);
+}
+
+/* ---- variables -------------------------------------------------------- */
 
 static ngx_int_t
 ngx_http_jwtgate_set_str(ngx_http_variable_value_t *v, jwtgate_str s)
@@ -529,56 +804,57 @@ ngx_http_jwtgate_set_str(ngx_http_variable_value_t *v, jwtgate_str s)
     return NGX_OK;
 }
 
-/* data: 0 for $jwtgate_claims, 1 for $jwtgate_issuer */
+static ngx_http_jwtgate_ctx_t *
+ngx_http_jwtgate_decided(ngx_http_request_t *r)
+{
+    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+
+    return ctx != NULL && ctx->state == NGX_HTTP_JWTGATE_DECIDED && ctx->decision != NULL ? ctx : NULL;
+}
+
+static ngx_int_t
+ngx_http_jwtgate_code_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+    jwtgate_str              s = { NULL, 0 };
+
+    if (ctx != NULL && ctx->code.len) {
+        s.data = (const char *) ctx->code.data;
+        s.len = ctx->code.len;
+    }
+    return ngx_http_jwtgate_set_str(v, s);
+}
+
+/* data: 0 for $jwtgate_claims, 1 for $jwtgate_issuer. Both are
+ * header-safe (ASCII, no controls) as libjwtgate returns them. */
 static ngx_int_t
 ngx_http_jwtgate_result_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_jwtgate_decided(r);
+    jwtgate_str              none = { NULL, 0 };
 
-    if (ctx == NULL || ctx->verified == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
+    if (ctx == NULL) {
+        return ngx_http_jwtgate_set_str(v, none);
     }
-    return ngx_http_jwtgate_set_str(v, data ? jwtgate_verified_issuer(ctx->verified)
-                                            : jwtgate_verified_claims_json(ctx->verified));
+    return ngx_http_jwtgate_set_str(v, data ? jwtgate_decision_issuer(ctx->decision)
+                                            : jwtgate_decision_claims_json(ctx->decision));
 }
 
-/* jwtgate_claim_set: data points at the claim name (ngx_str_t). Strings
- * come bare, other values as compact JSON. */
+/* jwtgate_claim_set: data points at the claim name (ngx_str_t). The value
+ * is libjwtgate's header form (a string as it is, other values as compact
+ * JSON) or empty when it is absent or not header-safe. */
 static ngx_int_t
 ngx_http_jwtgate_claim_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+    ngx_http_jwtgate_ctx_t  *ctx = ngx_http_jwtgate_decided(r);
     ngx_str_t               *claim = (ngx_str_t *) data;
-    size_t                   n = 0;
-    u_char                  *buf;
+    jwtgate_str              none = { NULL, 0 };
 
-    v->not_found = 1;
-    if (ctx == NULL || ctx->verified == NULL) {
-        return NGX_OK;
+    if (ctx == NULL) {
+        return ngx_http_jwtgate_set_str(v, none);
     }
-    if (jwtgate_verified_claim(ctx->verified, (const char *) claim->data, claim->len, JWTGATE_CLAIM_TEXT,
-                               NULL, 0, &n)
-        != JWTGATE_BUFFER_TOO_SMALL)
-    {
-        return NGX_OK;
-    }
-    buf = ngx_pnalloc(r->pool, n + 1);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
-    if (jwtgate_verified_claim(ctx->verified, (const char *) claim->data, claim->len, JWTGATE_CLAIM_TEXT,
-                               (char *) buf, n + 1, &n)
-        != JWTGATE_OK)
-    {
-        return NGX_OK;
-    }
-    v->data = buf;
-    v->len = n;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    return NGX_OK;
+    return ngx_http_jwtgate_set_str(v, jwtgate_decision_claim_value(ctx->decision, (const char *) claim->data,
+                                                                    claim->len));
 }
 
 static ngx_http_variable_t ngx_http_jwtgate_vars[] = {
@@ -633,95 +909,417 @@ ngx_http_jwtgate_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* ---- requests --------------------------------------------------------- */
 
-/* jwtgate_header_lookup over the request headers (case-insensitive). */
-static bool
-ngx_http_jwtgate_lookup(void *userdata, const char *name, size_t name_len, jwtgate_str *out_value)
+static ngx_table_elt_t *
+ngx_http_jwtgate_next_header(ngx_list_part_t **part, ngx_uint_t *i)
 {
-    ngx_http_request_t  *r = userdata;
-    ngx_list_part_t     *part = &r->headers_in.headers.part;
-    ngx_table_elt_t     *h = part->elts;
-    ngx_uint_t           i;
+    ngx_table_elt_t  *h;
 
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return false;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-            if (part->nelts == 0) {
-                continue;
-            }
+    while (*i >= (*part)->nelts) {
+        if ((*part)->next == NULL) {
+            return NULL;
         }
-        if (h[i].key.len == name_len && ngx_strncasecmp(h[i].key.data, (u_char *) name, name_len) == 0) {
-            out_value->data = (const char *) h[i].value.data;
-            out_value->len = h[i].value.len;
-            return true;
-        }
+        *part = (*part)->next;
+        *i = 0;
     }
+    h = (*part)->elts;
+    return &h[(*i)++];
 }
 
-/* Sets a request header for the upstream: every header of that name the
- * client sent takes the verified value (so none can be spoofed), or a new
- * one is added. */
+/* The request as libjwtgate sees it: method, target, every header in
+ * arrival order (repeated ones included), peer address. The target is the
+ * one nginx passes on: the raw path of the request line while it is
+ * unchanged, else nginx's current URI (escaped), with the current query. */
 static ngx_int_t
-ngx_http_jwtgate_set_header(ngx_http_request_t *r, jwtgate_str name, jwtgate_str value)
+ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req)
 {
-    ngx_list_part_t  *part = &r->headers_in.headers.part;
-    ngx_table_elt_t  *h = part->elts;
-    ngx_uint_t        i, found = 0;
-    u_char           *data;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    jwtgate_header   *out;
+    ngx_uint_t        i, n;
+    u_char           *p, *url, *q;
+    size_t            path_len, escape;
 
-    data = ngx_pnalloc(r->pool, value.len + 1);
-    if (data == NULL) {
+    ngx_memzero(req, sizeof(jwtgate_request));
+    req->method = (const char *) r->method_name.data;
+    req->method_len = r->method_name.len;
+
+    if (r->valid_unparsed_uri) {
+        q = ngx_strlchr(r->unparsed_uri.data, r->unparsed_uri.data + r->unparsed_uri.len, '?');
+        path_len = (q ? q : r->unparsed_uri.data + r->unparsed_uri.len) - r->unparsed_uri.data;
+        escape = 0;
+    } else {
+        path_len = r->uri.len;
+        escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
+    }
+    url = ngx_pnalloc(r->pool, path_len + escape + 1 + r->args.len);
+    if (url == NULL) {
         return NGX_ERROR;
     }
-    ngx_memcpy(data, value.data, value.len);
-    data[value.len] = '\0';
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-            if (part->nelts == 0) {
-                continue;
-            }
-        }
-        if (h[i].key.len == name.len && ngx_strncasecmp(h[i].key.data, (u_char *) name.data, name.len) == 0) {
-            h[i].value.data = data;
-            h[i].value.len = value.len;
-            found = 1;
-        }
+    if (r->valid_unparsed_uri) {
+        p = ngx_cpymem(url, r->unparsed_uri.data, path_len);
+    } else if (escape) {
+        p = (u_char *) ngx_escape_uri(url, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
+    } else {
+        p = ngx_cpymem(url, r->uri.data, r->uri.len);
     }
-    if (found) {
+    if (r->args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+    req->url = (const char *) url;
+    req->url_len = p - url;
+
+    n = 0;
+    part = &r->headers_in.headers.part;
+    i = 0;
+    while (ngx_http_jwtgate_next_header(&part, &i) != NULL) {
+        n++;
+    }
+    if (n) {
+        out = ngx_palloc(r->pool, n * sizeof(jwtgate_header));
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
+        part = &r->headers_in.headers.part;
+        i = 0;
+        n = 0;
+        while ((h = ngx_http_jwtgate_next_header(&part, &i)) != NULL) {
+            out[n].name = (const char *) h->key.data;
+            out[n].name_len = h->key.len;
+            out[n].value = (const char *) h->value.data;
+            out[n].value_len = h->value.len;
+            n++;
+        }
+        req->headers = out;
+        req->headers_len = n;
+    }
+    if (r->connection->addr_text.len) {
+        req->peer = (const char *) r->connection->addr_text.data;
+        req->peer_len = r->connection->addr_text.len;
+    }
+    req->no_wait = true;
+    return NGX_OK;
+}
+
+static u_char *
+ngx_http_jwtgate_copy(ngx_pool_t *pool, jwtgate_str s)
+{
+    u_char  *p = ngx_pnalloc(pool, s.len + 1);
+
+    if (p != NULL) {
+        ngx_memcpy(p, s.data, s.len);
+        p[s.len] = '\0';
+    }
+    return p;
+}
+
+/* Removes every header the decision names (lower case) from the request:
+ * the list is rebuilt without them. */
+static ngx_int_t
+ngx_http_jwtgate_remove_headers(ngx_http_request_t *r, const jwtgate_decision *d)
+{
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
+    ngx_list_t        old;
+    ngx_uint_t        i, j, n, total, matched;
+    jwtgate_str       name;
+
+    n = jwtgate_decision_remove_headers_len(d);
+    if (n == 0) {
         return NGX_OK;
     }
+    total = matched = 0;
+    part = &r->headers_in.headers.part;
+    i = 0;
+    while ((h = ngx_http_jwtgate_next_header(&part, &i)) != NULL) {
+        total++;
+        for (j = 0; j < n; j++) {
+            name = jwtgate_decision_remove_header(d, j);
+            if (h->key.len == name.len && ngx_strncasecmp(h->key.data, (u_char *) name.data, name.len) == 0) {
+                h->hash = 0;  /* marks it for the copy below */
+                matched++;
+                break;
+            }
+        }
+    }
+    if (matched == 0) {
+        return NGX_OK;
+    }
+    /* The old parts stay in the pool: pointers such as headers_in.host
+     * still find their element there. */
+    old = r->headers_in.headers;
+    if (ngx_list_init(&r->headers_in.headers, r->pool, total - matched + 4, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+    part = &old.part;
+    i = 0;
+    while ((h = ngx_http_jwtgate_next_header(&part, &i)) != NULL) {
+        if (h->hash == 0) {
+            continue;
+        }
+        copy = ngx_list_push(&r->headers_in.headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+        *copy = *h;
+    }
+    return NGX_OK;
+}
+
+/* Adds a request header for the upstream (every copy the client sent was
+ * removed before). */
+static ngx_int_t
+ngx_http_jwtgate_add_header(ngx_http_request_t *r, jwtgate_str name, jwtgate_str value)
+{
+    ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_in.headers);
     if (h == NULL) {
         return NGX_ERROR;
     }
-    h->key.data = ngx_pnalloc(r->pool, name.len + 1);
+    h->key.data = ngx_http_jwtgate_copy(r->pool, name);
+    h->value.data = ngx_http_jwtgate_copy(r->pool, value);
     h->lowcase_key = ngx_pnalloc(r->pool, name.len + 1);
-    if (h->key.data == NULL || h->lowcase_key == NULL) {
+    if (h->key.data == NULL || h->value.data == NULL || h->lowcase_key == NULL) {
         return NGX_ERROR;
     }
-    ngx_memcpy(h->key.data, name.data, name.len);
-    h->key.data[name.len] = '\0';
     h->key.len = name.len;
-    ngx_strlow(h->lowcase_key, h->key.data, name.len);
-    h->hash = ngx_hash_key(h->lowcase_key, name.len);
-    h->value.data = data;
     h->value.len = value.len;
+    ngx_strlow(h->lowcase_key, h->key.data, name.len);
+    h->lowcase_key[name.len] = '\0';
+    h->hash = ngx_hash_key(h->lowcase_key, name.len);
 #if defined(nginx_version) && nginx_version >= 1023000
     h->next = NULL;
 #endif
     return NGX_OK;
+}
+
+/* The request target without the query token: the query becomes the
+ * decision's, and so does $request_uri while the request line's target
+ * is what nginx passes on. */
+static ngx_int_t
+ngx_http_jwtgate_rewrite_target(ngx_http_request_t *r, jwtgate_str url)
+{
+    u_char  *copy, *q;
+
+    copy = ngx_http_jwtgate_copy(r->pool, url);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+    q = ngx_strlchr(copy, copy + url.len, '?');
+    if (q != NULL) {
+        r->args.data = q + 1;
+        r->args.len = copy + url.len - q - 1;
+    } else {
+        ngx_str_null(&r->args);
+    }
+    if (r->valid_unparsed_uri) {
+        r->unparsed_uri.data = copy;
+        r->unparsed_uri.len = url.len;
+    }
+    return NGX_OK;
+}
+
+static ngx_table_elt_t *
+ngx_http_jwtgate_out_header(ngx_http_request_t *r, jwtgate_str name, jwtgate_str value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+    h->hash = 1;
+    h->key.data = ngx_http_jwtgate_copy(r->pool, name);
+    h->value.data = ngx_http_jwtgate_copy(r->pool, value);
+    if (h->key.data == NULL || h->value.data == NULL) {
+        return NULL;
+    }
+    h->key.len = name.len;
+    h->value.len = value.len;
+    h->lowcase_key = NULL;
+#if defined(nginx_version) && nginx_version >= 1023000
+    h->next = NULL;
+#endif
+    if (name.len == sizeof("WWW-Authenticate") - 1
+        && ngx_strncasecmp((u_char *) name.data, (u_char *) "WWW-Authenticate", name.len) == 0)
+    {
+        r->headers_out.www_authenticate = h;
+    }
+    return h;
+}
+
+static ngx_uint_t
+ngx_http_jwtgate_is(jwtgate_str name, const char *literal)
+{
+    size_t  n = ngx_strlen(literal);
+
+    return name.len == n && ngx_strncasecmp((u_char *) name.data, (u_char *) literal, n) == 0;
+}
+
+/* Whether nginx should answer the rejection itself: `satisfy any` (another
+ * access module may still allow) or an error_page for the status. Then
+ * only the challenge (and Retry-After) go with nginx's answer. */
+static ngx_uint_t
+ngx_http_jwtgate_nginx_answers(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_http_core_loc_conf_t  *clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    ngx_http_err_page_t       *page;
+    ngx_uint_t                 i;
+
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY) {
+        return 1;
+    }
+    if (clcf->error_pages == NULL || r->error_page) {
+        return 0;
+    }
+    page = clcf->error_pages->elts;
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if (page[i].status == (ngx_int_t) status) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Answers a rejection: the decision's status, response headers and JSON
+ * body (or, see above, the status with the challenge for nginx to answer). */
+static ngx_int_t
+ngx_http_jwtgate_reject(ngx_http_request_t *r, const jwtgate_decision *d)
+{
+    ngx_uint_t    status = jwtgate_decision_status(d), i, n, nginx_answers;
+    jwtgate_str   name, value, body;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+    ngx_int_t     rc;
+
+    if (status < 400 || status > 599) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    nginx_answers = ngx_http_jwtgate_nginx_answers(r, status);
+    n = jwtgate_decision_response_headers_len(d);
+    for (i = 0; i < n; i++) {
+        if (jwtgate_decision_response_header(d, i, &name, &value) != JWTGATE_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (ngx_http_jwtgate_is(name, "Content-Type")) {
+            if (!nginx_answers) {
+                r->headers_out.content_type.data = ngx_http_jwtgate_copy(r->pool, value);
+                if (r->headers_out.content_type.data == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+                r->headers_out.content_type.len = value.len;
+                r->headers_out.content_type_len = value.len;
+                r->headers_out.content_type_lowcase = NULL;
+            }
+            continue;
+        }
+        if (nginx_answers && !ngx_http_jwtgate_is(name, "WWW-Authenticate")
+            && !ngx_http_jwtgate_is(name, "Retry-After"))
+        {
+            continue;
+        }
+        if (ngx_http_jwtgate_out_header(r, name, value) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    if (nginx_answers) {
+        return status;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+    body = jwtgate_decision_body(d);
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body.len;
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || body.len == 0) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return NGX_DONE;
+    }
+    b->pos = (u_char *) ngx_http_jwtgate_copy(r->pool, body);
+    if (b->pos == NULL) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return NGX_DONE;
+    }
+    b->last = b->pos + body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    out.buf = b;
+    out.next = NULL;
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+    return NGX_DONE;
+}
+
+/* Applies a decision to a main request: the access phase's answer. */
+static ngx_int_t
+ngx_http_jwtgate_apply(ngx_http_request_t *r, const jwtgate_decision *d)
+{
+    jwtgate_str  name, value, url;
+    size_t       i, n;
+
+    /* Forwarded names go on every path: also a rejection may reach an
+     * upstream through error_page. */
+    if (ngx_http_jwtgate_remove_headers(r, d) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!jwtgate_decision_allow(d)) {
+        return ngx_http_jwtgate_reject(r, d);
+    }
+    n = jwtgate_decision_set_headers_len(d);
+    for (i = 0; i < n; i++) {
+        if (jwtgate_decision_set_header(d, i, &name, &value) != JWTGATE_OK
+            || ngx_http_jwtgate_add_header(r, name, value) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    url = jwtgate_decision_upstream_url(d);
+    if (url.data != NULL && ngx_http_jwtgate_rewrite_target(r, url) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* An identity: access granted (`satisfy any` needs no other module).
+     * Off, optional without a token, report-only: no opinion. */
+    return jwtgate_decision_claims_json(d).data != NULL ? NGX_OK : NGX_DECLINED;
+}
+
+/* Answers an auth_request subrequest: 204 when allowed (unless the
+ * location has a content handler of its own), else the status with the
+ * challenge, which auth_request passes on for a 401. The shared request
+ * headers are left alone: use auth_request_set with the variables. */
+static ngx_int_t
+ngx_http_jwtgate_apply_subrequest(ngx_http_request_t *r, const jwtgate_decision *d)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+    jwtgate_str                name, value;
+    size_t                     i, n;
+
+    if (jwtgate_decision_allow(d)) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+        return clcf->handler ? NGX_DECLINED : NGX_HTTP_NO_CONTENT;
+    }
+    n = jwtgate_decision_response_headers_len(d);
+    for (i = 0; i < n; i++) {
+        if (jwtgate_decision_response_header(d, i, &name, &value) != JWTGATE_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((ngx_http_jwtgate_is(name, "WWW-Authenticate") || ngx_http_jwtgate_is(name, "Retry-After"))
+            && ngx_http_jwtgate_out_header(r, name, value) == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return jwtgate_decision_status(d);
 }
 
 static void
@@ -729,136 +1327,144 @@ ngx_http_jwtgate_cleanup(void *data)
 {
     ngx_http_jwtgate_ctx_t  *ctx = data;
 
-    jwtgate_verified_free(ctx->verified);
-    ctx->verified = NULL;
+    if (ctx->wake.timer_set) {
+        ngx_del_timer(&ctx->wake);
+    }
+    jwtgate_decision_free(ctx->decision);
+    ctx->decision = NULL;
 }
 
-/* Answers a failed request: status and WWW-Authenticate. */
-static ngx_int_t
-ngx_http_jwtgate_reject(ngx_http_request_t *r, ngx_uint_t status, jwtgate_str challenge)
+/* The key-fetch timer: decide again. */
+static void
+ngx_http_jwtgate_wake(ngx_event_t *ev)
 {
-    ngx_table_elt_t  *h;
+    ngx_http_jwtgate_ctx_t  *ctx = ev->data;
+    ngx_http_request_t      *r = ctx->request;
+    ngx_connection_t        *c = r->connection;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_http_set_log_request(c->log, r);
+    if (r == r->main) {
+        r->read_event_handler = ctx->read_handler;
     }
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = ngx_pnalloc(r->pool, challenge.len);
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    ngx_memcpy(h->value.data, challenge.data, challenge.len);
-    h->value.len = challenge.len;
-#if defined(nginx_version) && nginx_version >= 1023000
-    h->next = NULL;
-#endif
-    r->headers_out.www_authenticate = h;
-    return status;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
 }
 
+/* The decision for this request, made once (and again while it waits for
+ * keys); NGX_AGAIN while waiting. */
 static ngx_int_t
-ngx_http_jwtgate_handler(ngx_http_request_t *r)
+ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
 {
-    ngx_http_jwtgate_loc_conf_t  *lcf;
+    ngx_http_jwtgate_loc_conf_t  *lcf = ngx_http_get_module_loc_conf(r, ngx_http_jwtgate_module);
     ngx_http_jwtgate_ctx_t       *ctx;
     ngx_pool_cleanup_t           *cln;
-    jwtgate_verifier             *verifier;
     jwtgate_error                *error = NULL;
-    jwtgate_code                  rc;
-    jwtgate_str                   name, value, challenge;
-    ngx_uint_t                    status;
-    size_t                        i, count, n = 0;
-    char                          stack_buf[4096], *token = stack_buf;
+    jwtgate_str                   s;
+    ngx_msec_int_t                left;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_jwtgate_module);
-    if (!lcf->enable) {
-        return NGX_DECLINED;
-    }
     if (lcf->gate == NULL) {
+        if (lcf->mode == NGX_CONF_UNSET_UINT || lcf->mode == JWTGATE_MODE_OFF) {
+            return NGX_DECLINED;
+        }
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "jwtgate: \"jwtgate on\" without \"jwtgate_policy\"");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
-    if (ctx != NULL) {
-        return ctx->status;  /* already decided */
+    if (subrequest && (lcf->mode == NGX_CONF_UNSET_UINT || lcf->mode == JWTGATE_MODE_OFF)) {
+        return NGX_DECLINED;  /* only where jwtgate checks */
     }
-    verifier = lcf->gate->verifier;
-    if (verifier == NULL) {
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgate_module);
+    if (ctx != NULL && ctx->state == NGX_HTTP_JWTGATE_DECIDED) {
+        return ctx->status;
+    }
+    if (ctx != NULL && ctx->wake.timer_set) {
+        return NGX_AGAIN;  /* run before the timer: keep waiting */
+    }
+    if (lcf->gate->verifier == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "jwtgate: no verifier for this location: the policy failed to load in this worker");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jwtgate_ctx_t));
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    ngx_http_set_ctx(r, ctx, ngx_http_jwtgate_module);
-
-    rc = jwtgate_verifier_find_token(verifier, ngx_http_jwtgate_lookup, r,
-                                     r->args.len ? (const char *) r->args.data : NULL, r->args.len,
-                                     stack_buf, sizeof(stack_buf), &n);
-    if (rc == JWTGATE_BUFFER_TOO_SMALL) {
-        token = ngx_pnalloc(r->pool, n + 1);
-        if (token == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jwtgate_ctx_t));
+        if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-        rc = jwtgate_verifier_find_token(verifier, ngx_http_jwtgate_lookup, r,
-                                         r->args.len ? (const char *) r->args.data : NULL, r->args.len,
-                                         token, n + 1, &n);
-    }
-    if (rc == JWTGATE_NOT_FOUND) {
-        ngx_str_set(&ctx->code, "missing_token");
-        challenge.data = "Bearer";
-        challenge.len = sizeof("Bearer") - 1;
-        ctx->status = ngx_http_jwtgate_reject(r, NGX_HTTP_UNAUTHORIZED, challenge);
-        return ctx->status;
-    }
-    if (rc != JWTGATE_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "jwtgate: token lookup failed (%ui)", (ngx_uint_t) rc);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = jwtgate_verifier_verify(verifier, token, n, false, 0, &ctx->verified, &error);
-    if (rc != JWTGATE_OK) {
-        name = jwtgate_code_name(rc);
-        ctx->code.data = (u_char *) name.data;
-        ctx->code.len = name.len;
-        value = jwtgate_error_message(error);
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: rejected: %V: %*s", &ctx->code,
-                      value.len, value.data ? value.data : "");
-        status = jwtgate_error_http_status(error);
-        challenge = jwtgate_error_www_authenticate(error);
-        if (status == 0 || challenge.data == NULL) {
-            jwtgate_error_free(error);
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-        ctx->status = ngx_http_jwtgate_reject(r, status, challenge);
+        cln->handler = ngx_http_jwtgate_cleanup;
+        cln->data = ctx;
+        ctx->request = r;
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx->deadline = ngx_current_msec + lcf->key_wait;
+        ctx->wake.handler = ngx_http_jwtgate_wake;
+        ctx->wake.data = ctx;
+        ctx->wake.log = r->connection->log;
+        ngx_http_set_ctx(r, ctx, ngx_http_jwtgate_module);
+        if (ngx_http_jwtgate_build_request(r, &ctx->req) != NGX_OK) {
+            ctx->state = NGX_HTTP_JWTGATE_DECIDED;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    jwtgate_decision_free(ctx->decision);
+    ctx->decision = NULL;
+    if (jwtgate_verifier_decide(lcf->gate->verifier, &ctx->req, lcf->route, &ctx->decision, &error)
+        != JWTGATE_OK)
+    {
+        s = jwtgate_error_message(error);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "jwtgate: no decision: %*s", s.len,
+                      s.data ? s.data : "unknown error");
         jwtgate_error_free(error);
-        return ctx->status;
-    }
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        jwtgate_verified_free(ctx->verified);
-        ctx->verified = NULL;
+        ctx->state = NGX_HTTP_JWTGATE_DECIDED;
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    cln->handler = ngx_http_jwtgate_cleanup;
-    cln->data = ctx;
-    ngx_str_set(&ctx->code, "ok");
 
-    count = jwtgate_verified_header_count(ctx->verified);
-    for (i = 0; i < count; i++) {
-        if (jwtgate_verified_header_at(ctx->verified, i, &name, &value) != JWTGATE_OK
-            || ngx_http_jwtgate_set_header(r, name, value) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (jwtgate_decision_pending(ctx->decision)) {
+        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+        if (left > 0) {
+            /* The issuer's keys are being fetched: decide again soon,
+             * without holding up the worker. */
+            ctx->state = NGX_HTTP_JWTGATE_WAITING;
+            if (r == r->main) {
+                ctx->read_handler = r->read_event_handler;
+                r->read_event_handler = ngx_http_test_reading;  /* notice a client that leaves */
+            }
+            ngx_add_timer(&ctx->wake, ngx_min(left, NGX_HTTP_JWTGATE_STEP_MS));
+            return NGX_AGAIN;
         }
     }
-    ctx->status = NGX_OK;
-    return NGX_OK;
+
+    ctx->state = NGX_HTTP_JWTGATE_DECIDED;
+    s = jwtgate_decision_code(ctx->decision);
+    if (s.data != NULL) {
+        ctx->code.data = (u_char *) s.data;
+        ctx->code.len = s.len;
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V",
+                      jwtgate_decision_allow(ctx->decision) ? "would reject" : "rejected", &ctx->code);
+    } else if (jwtgate_decision_claims_json(ctx->decision).data != NULL) {
+        ngx_str_set(&ctx->code, "ok");
+    }
+    ctx->status = subrequest ? ngx_http_jwtgate_apply_subrequest(r, ctx->decision)
+                             : ngx_http_jwtgate_apply(r, ctx->decision);
+    return ctx->status;
+}
+
+static ngx_int_t
+ngx_http_jwtgate_access_handler(ngx_http_request_t *r)
+{
+    return ngx_http_jwtgate_run(r, 0);
+}
+
+/* Subrequests (auth_request) skip the access phase: they are decided
+ * here, before their content. */
+static ngx_int_t
+ngx_http_jwtgate_precontent_handler(ngx_http_request_t *r)
+{
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+    return ngx_http_jwtgate_run(r, 1);
 }
 
 static ngx_int_t
@@ -868,19 +1474,15 @@ ngx_http_jwtgate_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t     *cmcf;
     ngx_http_jwtgate_main_conf_t  *mcf;
     ngx_http_jwtgate_gate_t      **gates;
-    jwtgate_verifier              *verifier;
     ngx_uint_t                     i;
 
-    /* Check every policy now, in the master, so `nginx -t` and a reload
-     * with a broken policy fail; the verifiers in use are made per worker. */
+    /* The master's verifiers were for checking the policies and compiling
+     * the routes; workers make their own. */
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgate_module);
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
-        verifier = ngx_http_jwtgate_load(cf->log, gates[i]);
-        if (verifier == NULL) {
-            return NGX_ERROR;
-        }
-        jwtgate_verifier_free(verifier);
+        jwtgate_verifier_free(gates[i]->verifier);
+        gates[i]->verifier = NULL;
     }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -888,7 +1490,12 @@ ngx_http_jwtgate_init(ngx_conf_t *cf)
     if (h == NULL) {
         return NGX_ERROR;
     }
-    *h = ngx_http_jwtgate_handler;
+    *h = ngx_http_jwtgate_access_handler;
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_jwtgate_precontent_handler;
     return NGX_OK;
 }
 
