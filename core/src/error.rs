@@ -47,11 +47,27 @@ pub enum ErrorKind {
     /// The request itself is malformed, e.g. two `Authorization` headers
     /// (RFC 6750 section 3.1, 400).
     InvalidRequest,
+    /// A DPoP proof (RFC 9449 section 4.3) is missing, malformed, fails a
+    /// check or was seen before (`error="invalid_dpop_proof"`).
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce (RFC 9449 section
+    /// 8); the response carries a fresh one in `DPoP-Nonce`.
+    UseDpopNonce,
+    /// The token's binding does not fit how it was presented: a token bound
+    /// with `cnf.jkt` sent as `Bearer`, an unbound token sent with the
+    /// `DPoP` scheme, or a `Bearer` token where the issuer requires DPoP.
+    DpopBinding,
+    /// The token's `cnf["x5t#S256"]` does not match the client certificate
+    /// (RFC 8705 section 3), or there is no certificate to match.
+    MtlsBinding,
+    /// The DPoP replay store could not be reached and the policy fails
+    /// closed (503, with `Retry-After`).
+    ReplayStoreUnavailable,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of their C numbers (starting at 1).
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::Malformed,
         ErrorKind::TooLarge,
         ErrorKind::Header,
@@ -68,6 +84,11 @@ impl ErrorKind {
         ErrorKind::MissingToken,
         ErrorKind::MissingClaim,
         ErrorKind::InvalidRequest,
+        ErrorKind::InvalidDpopProof,
+        ErrorKind::UseDpopNonce,
+        ErrorKind::DpopBinding,
+        ErrorKind::MtlsBinding,
+        ErrorKind::ReplayStoreUnavailable,
     ];
 
     /// The stable code string shared by every runtime.
@@ -89,6 +110,11 @@ impl ErrorKind {
             ErrorKind::MissingToken => "missing_token",
             ErrorKind::MissingClaim => "missing_claim",
             ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
+            ErrorKind::DpopBinding => "dpop_binding",
+            ErrorKind::MtlsBinding => "mtls_binding",
+            ErrorKind::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 
@@ -102,7 +128,7 @@ impl ErrorKind {
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorKind::Claim => 403,
-            ErrorKind::JwksUnavailable => 503,
+            ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
             ErrorKind::Policy => 0,
             ErrorKind::InvalidRequest => 400,
             _ => 401,
@@ -116,6 +142,8 @@ impl ErrorKind {
         match self {
             ErrorKind::Claim => Some("insufficient_scope"),
             ErrorKind::InvalidRequest => Some("invalid_request"),
+            ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorKind::MissingToken => None,
             _ => Some("invalid_token"),
         }
@@ -138,12 +166,21 @@ pub struct Error {
     scope: Option<String>,
     retry_after_s: Option<u64>,
     pending: bool,
+    dpop_nonce: Option<String>,
 }
 
 impl Error {
     /// An error of `kind` with a human message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), claim: None, scope: None, retry_after_s: None, pending: false }
+        Error {
+            kind,
+            message: message.into(),
+            claim: None,
+            scope: None,
+            retry_after_s: None,
+            pending: false,
+            dpop_nonce: None,
+        }
     }
 
     /// An error that names the claim responsible.
@@ -155,6 +192,7 @@ impl Error {
             scope: None,
             retry_after_s: None,
             pending: false,
+            dpop_nonce: None,
         }
     }
 
@@ -170,6 +208,18 @@ impl Error {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after_s = Some(seconds);
         self
+    }
+
+    /// This error with a fresh DPoP server nonce for the `DPoP-Nonce`
+    /// response header (RFC 9449 section 8).
+    pub fn with_dpop_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.dpop_nonce = Some(nonce.into());
+        self
+    }
+
+    /// The nonce a `use_dpop_nonce` answer hands out in `DPoP-Nonce`.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
     }
 
     /// Seconds after which the request may succeed (`Retry-After`), where known.
@@ -240,13 +290,31 @@ impl Error {
 
 /// A challenge of `scheme` (`Bearer`, `DPoP`) for `error`.
 pub(crate) fn challenge(scheme: &str, error: &Error) -> String {
-    let Some(code) = error.kind.bearer_error() else { return scheme.to_owned() };
-    let mut out = format!("{scheme} error=\"{code}\", error_description=\"");
-    out.extend(error.message.chars().map(quoted_char));
-    out.push('"');
-    if let Some(scope) = &error.scope {
-        out.push_str(", scope=\"");
-        out.extend(scope.chars().map(quoted_char));
+    challenge_with(scheme, Some(error), &[])
+}
+
+/// A challenge of `scheme` with the error's attributes (when `error` is
+/// given and has an `error` code) followed by `extra` attributes such as
+/// `algs` (RFC 9449 section 7.1) or `resource_metadata` (RFC 9728 section
+/// 5.1). Values pass through the same quoting rule as the description.
+pub(crate) fn challenge_with(scheme: &str, error: Option<&Error>, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(3 + extra.len());
+    if let Some(error) = error
+        && let Some(code) = error.kind.bearer_error()
+    {
+        params.push(("error", code));
+        params.push(("error_description", &error.message));
+        if let Some(scope) = &error.scope {
+            params.push(("scope", scope));
+        }
+    }
+    params.extend_from_slice(extra);
+    let mut out = scheme.to_owned();
+    for (i, (name, value)) in params.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { ", " });
+        out.push_str(name);
+        out.push_str("=\"");
+        out.extend(value.chars().map(quoted_char));
         out.push('"');
     }
     out

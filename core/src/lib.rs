@@ -27,13 +27,16 @@ mod alg;
 mod base64url;
 mod cache;
 mod claims;
+mod dpop;
 mod error;
 mod gateway;
 mod header;
 pub mod json;
 mod jwks;
 mod keys;
+mod mtls;
 mod policy;
+pub mod replay;
 mod signer;
 mod sources;
 mod stats;
@@ -48,9 +51,11 @@ pub use gateway::{Decision, Request, Route, ascii_json, claim_header_value, is_h
 pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
 pub use policy::{
-    CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
-    MAX_LEEWAY_S, Mode, Policy, PolicyDoc, PolicyOverlay, RouteDoc, TokenSourceDoc,
+    BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
+    DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,
+    OnStoreError, Policy, PolicyDoc, PolicyOverlay, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc,
 };
+pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};
 pub use signer::{GeneratedKey, Signer, generate_key, jwks};
 pub use sources::{TokenSource, cookie_value, find_token, query_value};
 pub use stats::{KeySetStats, Stats};

@@ -39,6 +39,14 @@ impl Window {
     }
 }
 
+/// The key a token is bound to: `cnf.jkt` (RFC 9449 section 6) and
+/// `cnf["x5t#S256"]` (RFC 8705 section 3.1).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Confirmation {
+    pub jkt: Option<Box<str>>,
+    pub x5t_s256: Option<Box<str>>,
+}
+
 /// A verified token: its claims and header, the issuer that vouched for it
 /// and the headers to forward to the backend. Cheap to clone (shared).
 ///
@@ -54,6 +62,8 @@ pub(crate) struct Inner {
     pub issuer: Option<Arc<str>>,
     pub headers: Vec<(String, String)>,
     pub window: Window,
+    /// The token's confirmation (RFC 7800 `cnf`), read at verification.
+    pub cnf: Confirmation,
     pub header: OnceLock<Value>,
     pub claims: OnceLock<Value>,
 }
@@ -88,6 +98,17 @@ impl Verified {
     /// order (`claims_to_headers`, then `payload_header`).
     pub fn headers(&self) -> &[(String, String)] {
         &self.0.headers
+    }
+
+    /// The RFC 7638 thumbprint the token is bound to (`cnf.jkt`), if any.
+    pub fn cnf_jkt(&self) -> Option<&str> {
+        self.0.cnf.jkt.as_deref()
+    }
+
+    /// The certificate thumbprint the token is bound to
+    /// (`cnf["x5t#S256"]`), if any.
+    pub fn cnf_x5t_s256(&self) -> Option<&str> {
+        self.0.cnf.x5t_s256.as_deref()
     }
 
     /// One claim by top-level name, or by JSON Pointer when it starts with `/`.

@@ -17,7 +17,7 @@ use crate::json::{ClaimRef, Members, scan_object_into};
 use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
 use crate::sources::{TokenSource, find_token};
 use crate::stats::{Counters, KeySetStats, Stats};
-use crate::verified::{Inner, Verified, Window};
+use crate::verified::{Confirmation, Inner, Verified, Window};
 
 /// Longest signature accepted: RSA-8192.
 const MAX_SIGNATURE_BYTES: usize = 1024;
@@ -240,6 +240,7 @@ impl Verifier {
             }
         }
         let window = check_claims(issuer, &members, now)?;
+        let cnf = confirmation(&members)?;
         let headers = forward_headers(issuer, &members, payload_b64)?;
         drop(members);
         Ok(Verified(Arc::new(Inner {
@@ -248,6 +249,7 @@ impl Verifier {
             issuer: issuer.iss.clone(),
             headers,
             window,
+            cnf,
             header: OnceLock::new(),
             claims: OnceLock::new(),
         })))
@@ -305,6 +307,24 @@ fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error>
         Some(ClaimRef::Json(Value::Number(n))) => Ok(n.as_f64()),
         Some(_) => Err(Error::with_claim(ErrorKind::Malformed, name, format!("{name} must be a number"))),
     }
+}
+
+/// The token's `cnf` (RFC 7800): an object whose `jkt` and `x5t#S256`, when
+/// present, are strings. Other members are ignored; another type is
+/// malformed.
+fn confirmation(members: &Members<'_>) -> Result<Confirmation, Error> {
+    let bad = |m: &str| Error::with_claim(ErrorKind::Malformed, "cnf", m);
+    let cnf = match find(members, "cnf") {
+        None | Some(ClaimRef::Json(Value::Null)) => return Ok(Confirmation::default()),
+        Some(ClaimRef::Json(Value::Object(cnf))) => cnf,
+        Some(_) => return Err(bad("cnf must be an object")),
+    };
+    let member = |name: &str| match cnf.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(Box::from(s.as_str()))),
+        Some(_) => Err(bad(&format!("cnf.{name} must be a string"))),
+    };
+    Ok(Confirmation { jkt: member("jkt")?, x5t_s256: member("x5t#S256")? })
 }
 
 /// A registered claim the issuer requires is absent or null (401).

@@ -12,12 +12,19 @@ use crate::verified::Verified;
 /// `remove_headers` name from the request, then set `set_headers` (and use
 /// `upstream_url` when present); otherwise answer `status` with
 /// `response_headers` and `body`.
+///
+/// `allow` false is not always a rejection: a GET of the protected resource
+/// metadata (RFC 9728, [`Verifier::resource_metadata_path`](crate::Verifier::resource_metadata_path))
+/// is answered by the gateway itself with status 200, `Content-Type:
+/// application/json` and the document as `body`, and no `code`. A binding
+/// applies it like any other answer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Decision {
     /// Whether the request goes on to the upstream.
     pub allow: bool,
-    /// 200 when allowed, else the rejection's status (400, 401, 403, 503).
+    /// 200 when allowed, else the rejection's status (400, 401, 403, 503),
+    /// or 200 for the metadata document the gateway answers itself.
     pub status: u16,
     /// The mode the request was checked in.
     pub mode: Mode,
@@ -31,10 +38,12 @@ pub struct Decision {
     /// name the policy and the route forward, whatever the outcome, so a
     /// client's own copy never reaches the upstream.
     pub remove_headers: Vec<String>,
-    /// Headers of the rejection response (`WWW-Authenticate`,
-    /// `Content-Type`, `Cache-Control`, `Retry-After`); empty when allowed.
+    /// Headers of the response when not allowed (`WWW-Authenticate`,
+    /// `Content-Type`, `Cache-Control`, `Retry-After`, `DPoP-Nonce`); empty
+    /// when allowed.
     pub response_headers: Vec<(String, String)>,
-    /// The JSON body of the rejection response; `None` when allowed.
+    /// The JSON body of the response when not allowed (a rejection or the
+    /// metadata document); `None` when allowed.
     pub body: Option<String>,
     /// Whether the token came from the query string.
     pub token_in_query: bool,
@@ -64,9 +73,10 @@ impl Decision {
         }
     }
 
-    /// Turns this decision into the answer for `error`: a rejection, or in
+    /// Turns this decision into the answer for `error` with the
+    /// `WWW-Authenticate` value `challenge`: a rejection, or in
     /// `report_only` an allow without identity that keeps the code.
-    pub(crate) fn fail(&mut self, error: Error) {
+    pub(crate) fn fail_with(&mut self, error: Error, challenge: String) {
         self.verified = None;
         self.set_headers.clear();
         if self.mode == Mode::ReportOnly {
@@ -76,16 +86,32 @@ impl Decision {
         self.allow = false;
         self.status = error.http_status();
         self.response_headers = vec![
-            ("WWW-Authenticate".to_owned(), error.www_authenticate()),
+            ("WWW-Authenticate".to_owned(), challenge),
             ("Content-Type".to_owned(), "application/json".to_owned()),
             ("Cache-Control".to_owned(), "no-store".to_owned()),
         ];
         if let Some(seconds) = error.retry_after_s() {
             self.response_headers.push(("Retry-After".to_owned(), seconds.to_string()));
         }
+        if let Some(nonce) = error.dpop_nonce() {
+            self.response_headers.push(("DPoP-Nonce".to_owned(), nonce.to_owned()));
+        }
         self.body = Some(rejection_body(&error).to_string());
         self.upstream_url = None;
         self.error = Some(error);
+    }
+
+    /// The answer to a GET of the protected resource metadata (RFC 9728):
+    /// not passed upstream (`allow` false) but a 200 with the document.
+    pub(crate) fn metadata(mode: Mode, remove_headers: Vec<String>, body: String, max_age: u64) -> Decision {
+        let mut decision = Decision::new(mode, remove_headers);
+        decision.allow = false;
+        decision.response_headers = vec![
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("Cache-Control".to_owned(), format!("public, max-age={max_age}")),
+        ];
+        decision.body = Some(body);
+        decision
     }
 
     /// The stable code of the rejection (or, in `report_only`, of the

@@ -25,6 +25,7 @@
 //! 7. In mode `report_only` a failure is still an allow: the decision keeps
 //!    the code it would have had and carries no identity.
 
+mod binding;
 mod decision;
 mod request;
 mod route;
@@ -39,7 +40,8 @@ use crate::error::{Error, ErrorKind};
 use crate::policy::Mode;
 use crate::verified::Verified;
 use crate::verifier::Verifier;
-use request::{find_token, without_query_param};
+use binding::{Scheme, dpop_token};
+use request::{FoundToken, find_token, without_query_param};
 
 static NO_ROUTE: std::sync::LazyLock<Route> = std::sync::LazyLock::new(Route::new);
 
@@ -70,6 +72,7 @@ impl Verifier {
         prior: Option<&(String, Result<Verified, Error>)>,
     ) -> Decision {
         let policy = self.policy();
+        let sender = &policy.sender;
         let mode = route.mode_for(policy, request.path());
         let mut remove = policy.forwarded_names().to_vec();
         for name in route.forwarded_names() {
@@ -78,22 +81,49 @@ impl Verifier {
                 remove.push(lower);
             }
         }
+        if sender.uses_cert_header {
+            let lower = sender.cert_header.to_ascii_lowercase();
+            if !remove.contains(&lower) {
+                remove.push(lower);
+            }
+        }
+        if let (Some(resource), Some(body)) = (&sender.resource, &sender.metadata_body)
+            && matches!(request.method, "GET" | "HEAD")
+            && request.path() == resource.metadata_path
+        {
+            return Decision::metadata(mode, remove, body.clone(), sender.metadata_max_age);
+        }
         let mut decision = Decision::new(mode, remove);
         if mode == Mode::Off {
             return decision;
         }
 
-        let sources = route.token_sources.as_deref().unwrap_or(policy.token_sources());
-        let found = match find_token(sources, request) {
+        let mut scheme = Scheme::Bearer;
+        let found = if sender.any_dpop {
+            match dpop_token(request) {
+                Ok(Some(token)) => {
+                    scheme = Scheme::Dpop;
+                    Ok(Some(FoundToken { token: token.into(), query_param: None }))
+                }
+                Ok(None) => {
+                    find_token(route.token_sources.as_deref().unwrap_or(policy.token_sources()), request)
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            find_token(route.token_sources.as_deref().unwrap_or(policy.token_sources()), request)
+        };
+        let found = match found {
             Ok(found) => found,
             Err(e) => {
-                self.fail(&mut decision, e);
+                self.fail(&mut decision, e, scheme);
                 return decision;
             }
         };
         let Some(found) = found else {
             if mode != Mode::Optional {
-                self.fail(&mut decision, Error::new(ErrorKind::MissingToken, "no token in the request"));
+                let e = Error::new(ErrorKind::MissingToken, "no token in the request");
+                self.fail(&mut decision, e, scheme);
             }
             return decision;
         };
@@ -107,14 +137,26 @@ impl Verifier {
         let token = found.token.as_ref();
         let result = match prior {
             Some((seen, result)) if seen == token => result.clone(),
-            _ if request.no_wait => self.verify_nowait(token, request.now),
-            _ => self.verify(token, request.now),
+            _ => {
+                let verified = if request.no_wait {
+                    self.verify_nowait(token, request.now)
+                } else {
+                    self.verify(token, request.now)
+                };
+                // The binding is checked on every request, cache hits
+                // included, and its outcome kept for later layers (a
+                // proof is accepted once).
+                verified.and_then(|v| {
+                    let now = request.now.unwrap_or_else(crate::verifier::unix_now);
+                    self.check_binding(request, token, &v, scheme, now).map(|()| v)
+                })
+            }
         };
         decision.outcome = Some((token.to_owned(), result.clone()));
         let verified = match result.and_then(|v| route_check(route, v)) {
             Ok(verified) => verified,
             Err(e) => {
-                self.fail(&mut decision, e);
+                self.fail(&mut decision, e, scheme);
                 return decision;
             }
         };
@@ -137,11 +179,12 @@ impl Verifier {
 }
 
 impl Verifier {
-    fn fail(&self, decision: &mut Decision, error: Error) {
+    fn fail(&self, decision: &mut Decision, error: Error, scheme: Scheme) {
         if decision.mode == Mode::ReportOnly {
             self.count_report_only();
         }
-        decision.fail(error);
+        let challenge = self.challenge(&error, scheme);
+        decision.fail_with(error, challenge);
     }
 }
 

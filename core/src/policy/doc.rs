@@ -39,6 +39,196 @@ pub struct PolicyDoc {
     /// section 5.3 advises against it: URLs end up in logs). Defaults to false.
     #[serde(default)]
     pub keep_query_token: bool,
+    /// The protected resource (RFC 9728): its metadata document, the
+    /// `resource_metadata` attribute of every challenge, the default DPoP
+    /// origin and the default audience (RFC 8707). Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceDoc>,
+    /// Proxies (IP addresses or CIDRs such as `10.0.0.0/8`) whose
+    /// `client_cert_header` is believed; the peer address of the request is
+    /// matched. Defaults to none: the header is never read.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The header in which a trusted proxy forwards the client certificate
+    /// (PEM, or URL-encoded PEM as nginx's `$ssl_client_escaped_cert`).
+    /// Always removed from the request passed upstream. Defaults to
+    /// `X-Client-Cert`.
+    #[serde(default = "default_client_cert_header")]
+    pub client_cert_header: String,
+    /// Where DPoP proof identifiers are remembered against replay. Defaults
+    /// to an in-process store of 100 000 entries, failing closed.
+    #[serde(default)]
+    pub replay_store: ReplayStoreDoc,
+}
+
+/// The protected resource (RFC 9728 section 2).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceDoc {
+    /// The resource identifier: an `https` URL without query or fragment,
+    /// e.g. `https://api.example.com/orders` (required).
+    pub uri: String,
+    /// Scopes published in the metadata. Defaults to none (left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// Authorization servers published in the metadata. Defaults to the
+    /// `issuer` of every issuer entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_servers: Option<Vec<String>>,
+    /// A human-readable name. Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    /// A URL of human-readable documentation. Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_documentation: Option<String>,
+    /// `Cache-Control: max-age` of the metadata response. Defaults to 3600.
+    #[serde(default = "default_metadata_max_age")]
+    pub max_age_s: u64,
+}
+
+/// DPoP for one issuer: `"required"`, `"allowed"`, or the full object.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum DpopDoc {
+    /// Just the mode.
+    Mode(BindingMode),
+    /// The mode and its settings.
+    Settings(DpopSettingsDoc),
+}
+
+/// Whether a sender-constrained token is required or only accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingMode {
+    /// Every token of the issuer must be bound (and its binding checked).
+    Required,
+    /// Bound tokens are checked; unbound ones are accepted as `Bearer`.
+    Allowed,
+}
+
+/// DPoP settings of an issuer (RFC 9449).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopSettingsDoc {
+    /// `required` or `allowed`. Defaults to `allowed`.
+    #[serde(default = "default_binding_mode")]
+    pub mode: BindingMode,
+    /// How far a proof's `iat` may be from now, in seconds, either way;
+    /// also how long its `jti` is remembered. Defaults to 60.
+    #[serde(default = "default_iat_window")]
+    pub iat_window_s: u64,
+    /// Server nonces (RFC 9449 section 8): `true` for a per-process secret,
+    /// or `{"secret": base64url, "window_s": n}` so that processes sharing
+    /// the secret agree. Defaults to none (no nonce asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<NonceDoc>,
+    /// The external origin (`https://api.example.com`) proofs' `htu` must
+    /// name. Defaults to the origin of `resource.uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The `alg` values accepted for proofs (asymmetric only). Defaults to
+    /// ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<Vec<String>>,
+}
+
+/// DPoP server nonces.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NonceDoc {
+    /// `true`: nonces from a random per-process secret; `false`: none.
+    On(bool),
+    /// Nonces from a shared secret.
+    Settings(NonceSettingsDoc),
+}
+
+/// Stateless DPoP nonces: an HMAC of the time window under a secret.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonceSettingsDoc {
+    /// The HMAC secret, base64url, at least 32 bytes, shared by every
+    /// process that must accept the others' nonces. Defaults to a random
+    /// per-process secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Length of one nonce window in seconds; a nonce is accepted in its
+    /// window and the next. Defaults to 300.
+    #[serde(default = "default_nonce_window")]
+    pub window_s: u64,
+}
+
+/// The DPoP replay store.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayStoreDoc {
+    /// A Redis URL (`redis://127.0.0.1:6379/0`) shared by every process.
+    /// Defaults to none: an in-process store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<String>,
+    /// What a proof gets when the store cannot answer: `fail_closed`
+    /// (`replay_store_unavailable`, 503) or `fail_open` (accepted without
+    /// the replay check). Defaults to `fail_closed`.
+    #[serde(default)]
+    pub on_error: OnStoreError,
+    /// Most proofs the in-process store remembers; when full it refuses new
+    /// proofs (as a store error) rather than forget live ones. Defaults to
+    /// 100 000.
+    #[serde(default = "default_replay_entries")]
+    pub max_entries: usize,
+    /// Connect, read and write timeout of a Redis command. Defaults to 250.
+    #[serde(default = "default_store_timeout")]
+    pub timeout_ms: u64,
+    /// Prefix of every Redis key. Defaults to `jwtgate:dpop:`.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+}
+
+impl Default for ReplayStoreDoc {
+    fn default() -> Self {
+        ReplayStoreDoc {
+            redis: None,
+            on_error: OnStoreError::default(),
+            max_entries: default_replay_entries(),
+            timeout_ms: default_store_timeout(),
+            key_prefix: default_key_prefix(),
+        }
+    }
+}
+
+/// What happens to a proof when the replay store fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStoreError {
+    /// Refuse the request (503).
+    #[default]
+    FailClosed,
+    /// Accept the proof without the replay check.
+    FailOpen,
+}
+
+fn default_client_cert_header() -> String {
+    "X-Client-Cert".into()
+}
+fn default_metadata_max_age() -> u64 {
+    3600
+}
+fn default_binding_mode() -> BindingMode {
+    BindingMode::Allowed
+}
+fn default_iat_window() -> u64 {
+    60
+}
+fn default_nonce_window() -> u64 {
+    300
+}
+fn default_replay_entries() -> usize {
+    100_000
+}
+fn default_store_timeout() -> u64 {
+    250
+}
+fn default_key_prefix() -> String {
+    "jwtgate:dpop:".into()
 }
 
 /// One accepted issuer.
@@ -94,6 +284,15 @@ pub struct IssuerDoc {
     /// default): a token with `jku` is rejected.
     #[serde(default)]
     pub allowed_jku: Vec<String>,
+    /// DPoP-bound tokens (RFC 9449): `"required"`, `"allowed"` or an
+    /// object with `mode` and settings. Defaults to off: a token bound with
+    /// `cnf.jkt` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopDoc>,
+    /// Certificate-bound tokens (RFC 8705): `"required"` or `"allowed"`.
+    /// Defaults to off: a token bound with `cnf["x5t#S256"]` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls_binding: Option<BindingMode>,
 }
 
 /// The key source of an issuer: exactly one of the sources, plus the

@@ -7,14 +7,17 @@ mod keys;
 mod overlay;
 mod remote;
 mod route_doc;
+mod sender;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use doc::{
-    CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, ForwardDoc, IssuerDoc, KeysDoc,
-    MAX_LEEWAY_S, PolicyDoc, TokenSourceDoc,
+    BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
+    DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, NonceDoc, NonceSettingsDoc, OnStoreError,
+    PolicyDoc, ReplayStoreDoc, ResourceDoc, TokenSourceDoc,
 };
+pub(crate) use sender::{ResourceConfig, SenderConfig};
 use serde_json::Value;
 
 use crate::alg::{Algorithm, AlgorithmSet};
@@ -29,7 +32,8 @@ pub(crate) use remote::JkuSets;
 pub use route_doc::{Mode, RouteDoc};
 
 /// Claims the verifier always reads when present.
-pub(crate) const REGISTERED: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
+/// `cnf` carries the key a sender-constrained token is bound to (RFC 7800).
+pub(crate) const REGISTERED: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "cnf"];
 
 /// A compiled, ready policy.
 #[derive(Debug, Clone)]
@@ -44,6 +48,10 @@ pub struct Policy {
     /// Every header name any issuer forwards, lower case: removed from
     /// every request before verified values are set.
     pub(crate) forwarded_names: Vec<String>,
+    /// Sender-constrained tokens, the protected resource and the replay
+    /// store; shared by every policy derived from this one (overlays), so
+    /// a proof accepted on one route is a replay on every other.
+    pub(crate) sender: Arc<SenderConfig>,
     doc: PolicyDoc,
 }
 
@@ -65,6 +73,10 @@ pub(crate) struct Issuer {
     pub rules: Vec<Rule>,
     pub forward: Vec<(ClaimPath, String)>,
     pub payload_header: Option<String>,
+    /// DPoP settings; `None`: off.
+    pub dpop: Option<Arc<crate::dpop::DpopConfig>>,
+    /// Certificate binding; `None`: off.
+    pub mtls: Option<BindingMode>,
 }
 
 /// Where an issuer's keys live.
@@ -134,9 +146,10 @@ impl Policy {
             return Err(Error::policy("max_token_bytes: must be positive"));
         }
         let several = doc.issuers.len() > 1;
+        let resource = doc.resource.as_ref().map(ResourceConfig::compile).transpose()?;
         let mut issuers = Vec::with_capacity(doc.issuers.len());
         for (i, entry) in doc.issuers.iter().enumerate() {
-            let issuer = compile_issuer(entry, base)
+            let issuer = compile_issuer(entry, base, resource.as_ref())
                 .map_err(|e| Error::policy(format!("issuers[{i}].{}", e.message())))?;
             if several && issuer.iss.is_none() {
                 return Err(Error::policy(format!(
@@ -154,7 +167,9 @@ impl Policy {
             return Err(Error::policy("token_sources: list at least one source"));
         }
 
+        let sender = Arc::new(SenderConfig::compile(&doc, resource, &issuers, &token_sources)?);
         let mut policy = Policy {
+            sender,
             issuers,
             max_token_bytes: doc.max_token_bytes,
             cache_entries: doc.cache.max_entries,
@@ -249,7 +264,11 @@ pub(crate) fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Er
     }
 }
 
-fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error> {
+fn compile_issuer(
+    doc: &IssuerDoc,
+    base: Option<&Path>,
+    resource: Option<&ResourceConfig>,
+) -> Result<Issuer, Error> {
     if doc.leeway_s > MAX_LEEWAY_S {
         return Err(Error::policy(format!("leeway_s: at most {MAX_LEEWAY_S}")));
     }
@@ -277,7 +296,12 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
         [] => None,
         prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms, base)?)),
     };
-    let audiences = doc.audiences.clone().unwrap_or_default();
+    // RFC 8707: without audiences of its own, an issuer's tokens must be
+    // meant for the protected resource.
+    let audiences = match (&doc.audiences, resource) {
+        (None, Some(resource)) if !doc.any_audience => vec![resource.uri.clone()],
+        (audiences, _) => audiences.clone().unwrap_or_default(),
+    };
     if doc.audiences.is_some() && audiences.is_empty() {
         return Err(Error::policy(
             "audiences: an empty list accepts nothing; leave it out, with any_audience to accept any aud",
@@ -328,5 +352,7 @@ fn compile_issuer(doc: &IssuerDoc, base: Option<&Path>) -> Result<Issuer, Error>
         rules,
         forward,
         payload_header,
+        dpop: sender::compile_dpop(doc.dpop.as_ref(), resource)?.map(Arc::new),
+        mtls: doc.mtls_binding,
     })
 }
