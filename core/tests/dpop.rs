@@ -88,3 +88,253 @@ fn jwcrypto_proofs_decide_as_expected() {
         failures.join("\n")
     );
 }
+
+/// The first vector case: a valid proof and its bound token.
+fn valid_case() -> (Value, Value) {
+    let doc = vectors();
+    let case = doc["cases"][0].clone();
+    assert_eq!(case["expect"]["allow"], true);
+    (doc["policies"][case["policy"].as_str().unwrap()].clone(), case["request"].clone())
+}
+
+/// A store that is never reachable.
+struct Down;
+
+impl ReplayStore for Down {
+    fn insert_once(&self, _: &str, _: f64, _: f64) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+}
+
+#[test]
+fn an_unreachable_store_fails_closed_unless_the_policy_fails_open() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy.clone()).unwrap();
+    verifier.set_replay_store(Arc::new(Down));
+    let decision = decide(&verifier, &request);
+    assert_eq!(
+        (decision.allow, decision.status, decision.code()),
+        (false, 503, Some("replay_store_unavailable"))
+    );
+    assert_eq!(response_header(&decision, "Retry-After"), Some("1"));
+
+    let mut open = policy;
+    open["replay_store"] = json!({"on_error": "fail_open"});
+    let verifier = Verifier::from_value(open).unwrap();
+    verifier.set_replay_store(Arc::new(Down));
+    assert!(decide(&verifier, &request).allow, "fail_open accepts the proof without the replay check");
+}
+
+#[test]
+fn a_full_store_refuses_new_proofs_and_keeps_live_ones() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy).unwrap();
+    let store = Arc::new(MemoryStore::new(1));
+    verifier.set_replay_store(store.clone());
+    let now = request["now"].as_f64().unwrap();
+    // Fill every shard with live entries.
+    for i in 0..1000 {
+        let _ = store.insert_once(&format!("filler-{i}"), now + 3600.0, now);
+    }
+    let decision = decide(&verifier, &request);
+    assert_eq!(decision.code(), Some("replay_store_unavailable"), "{:?}", decision.error);
+    assert_eq!(store.insert_once("filler-0", now + 3600.0, now), Ok(false), "live entries stay");
+}
+
+#[test]
+fn routes_and_later_layers_share_the_replay_check() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy).unwrap();
+    let route = verifier.route(json!({"scopes": ["orders:read"]})).unwrap();
+    let headers = headers_of(&request);
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut req = Request::new("GET", "/orders/1", &borrowed);
+    req.now = request["now"].as_f64();
+    let outer = verifier.decide(&req, None);
+    assert!(outer.allow, "{:?}", outer.error);
+    // A later layer of the same request reuses the outcome: no second use of the proof.
+    let inner = verifier.decide_after(&outer, &req, &route);
+    assert!(inner.allow, "{:?}", inner.error);
+    // A new request with the same proof is a replay, also through a derived verifier.
+    let derived = verifier.with_claims(json!({"sub": {"equals": "ada"}})).unwrap();
+    assert_eq!(derived.decide(&req, None).code(), Some("invalid_dpop_proof"));
+    assert_eq!(verifier.decide(&req, Some(&route)).code(), Some("invalid_dpop_proof"));
+}
+
+#[test]
+fn the_binding_is_checked_on_cache_hits() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy).unwrap();
+    assert!(decide(&verifier, &request).allow);
+    let token = request["headers"][0][1].as_str().unwrap().strip_prefix("DPoP ").unwrap().to_owned();
+    // The token is cached now; as Bearer, or with the spent proof, it is still refused.
+    let bearer = [("Authorization".to_owned(), format!("Bearer {token}"))];
+    let borrowed: Vec<(&str, &str)> = bearer.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut req = Request::new("GET", "/orders/1", &borrowed);
+    req.now = request["now"].as_f64();
+    let before = verifier.stats(req.now).cache_hits;
+    assert_eq!(verifier.decide(&req, None).code(), Some("dpop_binding"));
+    assert_eq!(decide(&verifier, &request).code(), Some("invalid_dpop_proof"));
+    assert_eq!(verifier.stats(req.now).cache_hits, before + 2, "both were cache hits");
+}
+
+#[test]
+fn challenges_name_the_schemes_and_the_metadata() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy).unwrap();
+    let mut req = Request::new("GET", "/orders/1", &[]);
+    req.now = request["now"].as_f64();
+    let decision = verifier.decide(&req, None);
+    let meta = "https://api.example.com/.well-known/oauth-protected-resource/orders";
+    let algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA";
+    assert_eq!(
+        decision.www_authenticate(),
+        Some(
+            format!(
+                "Bearer resource_metadata=\"{meta}\", DPoP algs=\"{algs}\", resource_metadata=\"{meta}\""
+            )
+            .as_str()
+        )
+    );
+    let headers = [("Authorization", "DPoP not.a.token"), ("DPoP", "x")];
+    let mut req = Request::new("GET", "/orders/1", &headers);
+    req.now = request["now"].as_f64();
+    let decision = verifier.decide(&req, None);
+    assert_eq!(decision.code(), Some("malformed"));
+    let challenge = decision.www_authenticate().unwrap();
+    assert!(challenge.starts_with("DPoP error=\"invalid_token\", error_description=\""), "{challenge}");
+    assert!(challenge.ends_with(&format!(", algs=\"{algs}\", resource_metadata=\"{meta}\"")), "{challenge}");
+}
+
+#[test]
+fn resource_metadata_follows_rfc_9728() {
+    let (mut policy, request) = valid_case();
+    policy["resource"]["resource_name"] = json!("Orders API");
+    policy["token_sources"] =
+        json!([{"header": "Authorization", "scheme": "Bearer"}, {"query": "access_token"}, {"cookie": "at"}]);
+    let verifier = Verifier::from_value(policy.clone()).unwrap();
+    let doc = verifier.resource_metadata().unwrap();
+    let fields = doc.as_object().unwrap();
+    // Section 2: resource is required; every other member is optional.
+    assert_eq!(doc["resource"], "https://api.example.com/orders");
+    assert_eq!(doc["authorization_servers"], json!(["https://idp.example.com/"]));
+    assert_eq!(doc["scopes_supported"], json!(["orders:read", "orders:write"]));
+    assert_eq!(doc["bearer_methods_supported"], json!(["header", "query"]), "cookies are no RFC 6750 method");
+    assert_eq!(doc["resource_name"], "Orders API");
+    assert_eq!(doc["dpop_signing_alg_values_supported"].as_array().unwrap().len(), 10);
+    assert_eq!(doc["dpop_bound_access_tokens_required"], false);
+    assert_eq!(doc["tls_client_certificate_bound_access_tokens"], false);
+    let known = [
+        "resource",
+        "authorization_servers",
+        "scopes_supported",
+        "bearer_methods_supported",
+        "resource_name",
+        "resource_documentation",
+        "dpop_signing_alg_values_supported",
+        "dpop_bound_access_tokens_required",
+        "tls_client_certificate_bound_access_tokens",
+    ];
+    assert!(fields.keys().all(|k| known.contains(&k.as_str())), "{doc}");
+    // Section 3.1: the well-known segment goes between host and path.
+    assert_eq!(verifier.resource_metadata_path(), Some("/.well-known/oauth-protected-resource/orders"));
+
+    // decide answers the GET itself: a 200 that goes nowhere upstream.
+    let mut req = Request::new("GET", "/.well-known/oauth-protected-resource/orders", &[]);
+    req.now = request["now"].as_f64();
+    let decision = verifier.decide(&req, None);
+    assert_eq!((decision.allow, decision.status, decision.code()), (false, 200, None));
+    assert_eq!(response_header(&decision, "Content-Type"), Some("application/json"));
+    assert!(decision.www_authenticate().is_none());
+    let body: Value = serde_json::from_str(decision.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body, doc);
+    req.method = "POST";
+    assert_eq!(verifier.decide(&req, None).code(), Some("missing_token"));
+
+    // A resource at the root: no path suffix; every issuer requiring DPoP says so.
+    policy["resource"]["uri"] = json!("https://api.example.com/");
+    policy["issuers"][0]["dpop"] = json!({"mode": "required", "algorithms": ["ES256", "EdDSA"]});
+    policy["issuers"][0]["mtls_binding"] = json!("allowed");
+    let verifier = Verifier::from_value(policy).unwrap();
+    assert_eq!(verifier.resource_metadata_path(), Some("/.well-known/oauth-protected-resource"));
+    let doc = verifier.resource_metadata().unwrap();
+    assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+    assert_eq!(doc["dpop_bound_access_tokens_required"], true);
+    assert_eq!(doc["tls_client_certificate_bound_access_tokens"], true);
+}
+
+#[test]
+fn the_audience_defaults_to_the_resource() {
+    let secret = [9u8; 32];
+    let signer = jwtgate::Signer::from_secret(jwtgate::Algorithm::HS256, &secret, None).unwrap();
+    let policy = json!({
+        "issuers": [{"issuer": "https://idp.example.com/", "algorithms": ["HS256"],
+                     "keys": {"hmac_secret": jwtgate::base64url_encode(secret)}}],
+        "resource": {"uri": "https://api.example.com/orders"}
+    });
+    let verifier = Verifier::from_value(policy).unwrap();
+    let token = |aud: Value| {
+        let mut claims = json!({"iss": "https://idp.example.com/", "sub": "ada"});
+        if !aud.is_null() {
+            claims["aud"] = aud;
+        }
+        signer.sign(&claims, Some(60), None).unwrap()
+    };
+    assert!(verifier.verify(token(json!("https://api.example.com/orders")), None).is_ok());
+    assert_eq!(
+        verifier.verify(token(json!("https://other.example.com/")), None).unwrap_err().code(),
+        "audience"
+    );
+    assert_eq!(verifier.verify(token(Value::Null), None).unwrap_err().code(), "audience");
+}
+
+#[test]
+fn policy_mistakes_are_named() {
+    let keys = vectors()["policies"]["allowed"]["issuers"][0]["keys"].clone();
+    let base = |issuer_extra: Value, top: Value| {
+        let mut issuer = json!({"issuer": "https://idp.example.com/", "algorithms": ["ES256"], "keys": keys});
+        for (k, v) in issuer_extra.as_object().unwrap() {
+            issuer[k] = v.clone();
+        }
+        let mut policy = json!({"issuers": [issuer]});
+        for (k, v) in top.as_object().unwrap() {
+            policy[k] = v.clone();
+        }
+        Verifier::from_value(policy).map(|_| ()).map_err(|e| e.message().to_owned())
+    };
+    let resource = json!({"resource": {"uri": "https://api.example.com/"}});
+    assert!(base(json!({"dpop": "required"}), json!({})).unwrap_err().contains("dpop.origin"));
+    assert!(base(json!({"dpop": "required"}), resource.clone()).is_ok());
+    assert!(
+        base(json!({"dpop": {"mode": "allowed", "origin": "https://api.example.com"}}), json!({})).is_ok()
+    );
+    assert!(
+        base(json!({"dpop": {"mode": "allowed", "origin": "https://api.example.com/x"}}), json!({})).is_err()
+    );
+    assert!(base(json!({"dpop": {"mode": "sometimes"}}), resource.clone()).is_err());
+    assert!(
+        base(json!({"dpop": {"algorithms": ["HS256"]}}), resource.clone())
+            .unwrap_err()
+            .contains("asymmetric")
+    );
+    assert!(
+        base(json!({"dpop": {"nonce": {"secret": "c2hvcnQ"}}}), resource.clone())
+            .unwrap_err()
+            .contains("32 bytes")
+    );
+    assert!(base(json!({"dpop": {"iat_window": 5}}), resource.clone()).is_err(), "unknown field");
+    assert!(base(json!({"mtls_binding": "always"}), json!({})).is_err());
+    assert!(
+        base(json!({}), json!({"resource": {"uri": "http://api.example.com/"}}))
+            .unwrap_err()
+            .contains("https")
+    );
+    assert!(base(json!({}), json!({"resource": {"uri": "https://api.example.com/?a=1"}})).is_err());
+    assert!(
+        base(json!({}), json!({"trusted_proxies": ["10.0.0.0/33"]})).unwrap_err().contains("trusted_proxies")
+    );
+    assert!(
+        base(json!({}), json!({"replay_store": {"redis": "nope://x"}})).unwrap_err().contains("replay_store")
+    );
+    assert!(base(json!({}), json!({"replay_store": {"max_entries": 0}})).is_err());
+}
