@@ -66,13 +66,11 @@ fn jwcrypto_proofs_decide_as_expected() {
                 failures.push(format!("{name}: challenge {challenge:?} does not start with {prefix:?}"));
             }
         }
-        if let Some(nonce) = expect.get("dpop_nonce") {
-            if response_header(&decision, "DPoP-Nonce") != nonce.as_str() {
-                failures.push(format!(
-                    "{name}: DPoP-Nonce {:?}, not {nonce}",
-                    response_header(&decision, "DPoP-Nonce")
-                ));
-            }
+        if let Some(nonce) = expect.get("dpop_nonce")
+            && response_header(&decision, "DPoP-Nonce") != nonce.as_str()
+        {
+            let got = response_header(&decision, "DPoP-Nonce");
+            failures.push(format!("{name}: DPoP-Nonce {got:?}, not {nonce}"));
         }
         if !decision.allow {
             let challenge = decision.www_authenticate().unwrap();
