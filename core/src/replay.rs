@@ -168,19 +168,27 @@ impl ReplayStore for RedisStore {
                 std::mem::forget(conn);
             }
         }
-        if slot.is_none() {
-            *slot = Some((pid, self.connect()?));
-        }
-        let Some((_, conn)) = slot.as_mut() else {
-            return Err(StoreError::Unavailable("no connection".into()));
-        };
-        let reply: redis::RedisResult<Option<String>> =
-            redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(ttl_ms as u64).query(conn);
-        match reply {
-            Ok(set) => Ok(set.is_some()),
-            Err(e) => {
-                *slot = None;
-                Err(StoreError::Unavailable(e.to_string()))
+        // A connection kept from an earlier request may have been closed
+        // by a server restart: on error it is made again once.
+        let mut reused = slot.is_some();
+        loop {
+            if slot.is_none() {
+                *slot = Some((pid, self.connect()?));
+            }
+            let Some((_, conn)) = slot.as_mut() else {
+                return Err(StoreError::Unavailable("no connection".into()));
+            };
+            let reply: redis::RedisResult<Option<String>> =
+                redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(ttl_ms as u64).query(conn);
+            match reply {
+                Ok(set) => return Ok(set.is_some()),
+                Err(e) => {
+                    *slot = None;
+                    if !reused || !(e.is_io_error() || e.is_connection_dropped()) {
+                        return Err(StoreError::Unavailable(e.to_string()));
+                    }
+                    reused = false;
+                }
             }
         }
     }
