@@ -432,8 +432,217 @@ fn main() {
         "policy": policy(),
         "cases": out,
     });
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway/gateway.json");
+    write("gateway.json", &doc);
+    write("gateway_dpop.json", &dpop_doc());
+}
+
+fn write(name: &str, doc: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway").join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+    std::fs::write(&path, serde_json::to_string_pretty(doc).unwrap() + "\n").unwrap();
     println!("wrote {}", path.display());
+}
+
+/// The DPoP client key: RFC 8037 appendix A's Ed25519 key (deterministic
+/// signatures, so the file only changes where a case does).
+const CLIENT_D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+const CLIENT_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+const RESOURCE: &str = "https://api.gateway.test/api";
+const METADATA: &str = "https://api.gateway.test/.well-known/oauth-protected-resource/api";
+
+fn client_public() -> Value {
+    json!({"kty": "OKP", "crv": "Ed25519", "x": CLIENT_X})
+}
+
+/// A DPoP proof (RFC 9449 section 4.2) by the client key.
+fn proof(htm: &str, htu: &str, token: &str, iat: i64, jti: &str) -> String {
+    let signer = Signer::from_jwk(
+        &json!({"kty": "OKP", "crv": "Ed25519", "d": CLIENT_D, "x": CLIENT_X}),
+        Some(Algorithm::EdDSA),
+    )
+    .unwrap();
+    let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": client_public()});
+    let ath = base64url_encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()));
+    let claims = json!({"jti": jti, "htm": htm, "htu": htu, "iat": iat, "ath": ath});
+    let signing_input =
+        format!("{}.{}", base64url_encode(header.to_string()), base64url_encode(claims.to_string()));
+    let signature = signer.sign_bytes(signing_input.as_bytes()).unwrap();
+    format!("{signing_input}.{}", base64url_encode(signature))
+}
+
+/// DPoP and protected resource metadata cases that need no pinned clock:
+/// every proof here fails before or at its (old) `iat`, so no runtime sees
+/// an accepted proof and none depends on the replay store.
+fn dpop_doc() -> Value {
+    let policy = json!({
+        "issuers": [{
+            "issuer": ISS,
+            "audiences": ["api://gateway"],
+            "algorithms": ["HS256"],
+            "keys": {"hmac_secret": base64url_encode(SECRET)},
+            "forward": {"claims_to_headers": {"sub": "X-User"}},
+            "dpop": {"mode": "allowed", "algorithms": ["EdDSA"]}
+        }],
+        "resource": {"uri": RESOURCE, "scopes_supported": ["orders:read"], "resource_name": "Gateway vectors"}
+    });
+    let jkt = jwtgate::thumbprint(&client_public());
+    let bound = token(with(json!({"cnf": {"jkt": jkt}})));
+    let unbound = token(base());
+    let old = 1_000_000_000; // 2001: outside any iat window
+    let htu = "https://api.gateway.test/api/orders";
+    let dpop = |token: &str, proofs: &[String]| {
+        let mut list = vec![json!(["Authorization", format!("DPoP {token}")])];
+        list.extend(proofs.iter().map(|p| json!(["DPoP", p])));
+        Value::Array(list)
+    };
+    let bearer_challenge = |error: &str| {
+        let bearer = if error.is_empty() {
+            format!("Bearer resource_metadata=\"{METADATA}\"")
+        } else {
+            format!("Bearer {error}, resource_metadata=\"{METADATA}\"")
+        };
+        format!("{bearer}, DPoP algs=\"EdDSA\", resource_metadata=\"{METADATA}\"")
+    };
+    let dpop_challenge =
+        |error: &str| format!("DPoP {error}, algs=\"EdDSA\", resource_metadata=\"{METADATA}\"");
+    let metadata = json!({
+        "resource": RESOURCE,
+        "authorization_servers": [ISS],
+        "scopes_supported": ["orders:read"],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Gateway vectors",
+        "dpop_signing_alg_values_supported": ["EdDSA"],
+        "dpop_bound_access_tokens_required": false,
+        "tls_client_certificate_bound_access_tokens": false
+    });
+    let none = json!([]);
+    let mut metadata_expect = json!({"allow": false, "status": 200, "code": null, "www_authenticate": null});
+    metadata_expect["body"] = metadata;
+    let cases = vec![
+        case(
+            "protected resource metadata (RFC 9728): answered by the gateway, 200, not passed upstream",
+            none.clone(),
+            "/.well-known/oauth-protected-resource/api",
+            json!([]),
+            metadata_expect,
+        ),
+        case(
+            "missing token: Bearer and DPoP challenges name the metadata",
+            none.clone(),
+            "/api/orders",
+            json!([]),
+            rejected(401, "missing_token", &bearer_challenge("")),
+        ),
+        case(
+            "unbound token as Bearer where DPoP is allowed",
+            none.clone(),
+            "/api/orders",
+            headers(vec![bearer(&unbound)], vec![json!(["X-User", "admin"])]),
+            allowed(Value::Null, json!({"x-user": "ada"}), "/api/orders"),
+        ),
+        case(
+            "DPoP-bound token sent as Bearer",
+            none.clone(),
+            "/api/orders",
+            headers(vec![bearer(&bound)], vec![]),
+            rejected(
+                401,
+                "dpop_binding",
+                &bearer_challenge(
+                    "error=\"invalid_token\", error_description=\"a DPoP-bound token (cnf.jkt) must be sent with the DPoP scheme and a proof\"",
+                ),
+            ),
+        ),
+        case(
+            "DPoP scheme without a DPoP header",
+            none.clone(),
+            "/api/orders",
+            dpop(&bound, &[]),
+            rejected(
+                401,
+                "invalid_dpop_proof",
+                &dpop_challenge(
+                    "error=\"invalid_dpop_proof\", error_description=\"a DPoP request needs exactly one DPoP header\"",
+                ),
+            ),
+        ),
+        case(
+            "unbound token sent with the DPoP scheme",
+            none.clone(),
+            "/api/orders",
+            dpop(&unbound, &[proof("GET", htu, &unbound, old, "j1")]),
+            rejected(
+                401,
+                "dpop_binding",
+                &dpop_challenge(
+                    "error=\"invalid_token\", error_description=\"the token is not DPoP-bound (no cnf.jkt) but was sent with the DPoP scheme\"",
+                ),
+            ),
+        ),
+        case(
+            "DPoP proof with an old iat",
+            none.clone(),
+            "/api/orders?page=2",
+            dpop(&bound, &[proof("GET", htu, &bound, old, "j2")]),
+            rejected(
+                401,
+                "invalid_dpop_proof",
+                &dpop_challenge(
+                    "error=\"invalid_dpop_proof\", error_description=\"the proof iat is outside the accepted window\"",
+                ),
+            ),
+        ),
+        case(
+            "DPoP proof for another method",
+            none.clone(),
+            "/api/orders",
+            dpop(&bound, &[proof("POST", htu, &bound, old, "j3")]),
+            rejected(
+                401,
+                "invalid_dpop_proof",
+                &dpop_challenge(
+                    "error=\"invalid_dpop_proof\", error_description=\"the proof htm is not the request method\"",
+                ),
+            ),
+        ),
+        case(
+            "DPoP proof for another URL",
+            none.clone(),
+            "/api/orders",
+            dpop(&bound, &[proof("GET", "https://api.gateway.test/api/admin", &bound, old, "j4")]),
+            rejected(
+                401,
+                "invalid_dpop_proof",
+                &dpop_challenge(
+                    "error=\"invalid_dpop_proof\", error_description=\"the proof htu is not the request URL\"",
+                ),
+            ),
+        ),
+        case(
+            "two DPoP headers",
+            none,
+            "/api/orders",
+            dpop(&bound, &[proof("GET", htu, &bound, old, "j5"), proof("GET", htu, &bound, old, "j6")]),
+            rejected(
+                401,
+                "invalid_dpop_proof",
+                &dpop_challenge(
+                    "error=\"invalid_dpop_proof\", error_description=\"a DPoP request needs exactly one DPoP header\"",
+                ),
+            ),
+        ),
+    ];
+    let out: Vec<Value> = cases
+        .into_iter()
+        .map(|c| {
+            json!({"name": c.name, "routes": c.routes,
+                   "request": {"method": c.method, "url": c.url, "headers": c.headers},
+                   "expect": c.expect})
+        })
+        .collect();
+    json!({
+        "description": "DPoP and protected resource metadata decisions that need no pinned clock. See core/examples/gen_gateway_vectors.rs.",
+        "policy": policy,
+        "cases": out,
+    })
 }

@@ -56,7 +56,7 @@ pub use policy::{
     OnStoreError, Policy, PolicyDoc, PolicyOverlay, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc,
 };
 pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};
-pub use signer::{GeneratedKey, Signer, generate_key, jwks};
+pub use signer::{GeneratedKey, Signer, generate_key, jwks, thumbprint};
 pub use sources::{TokenSource, cookie_value, find_token, query_value};
 pub use stats::{KeySetStats, Stats};
 pub use verified::Verified;

@@ -67,6 +67,12 @@ pub fn check_case(verifier: &Verifier, case: &Value) -> Result<(), String> {
         if body["error"] != expect["code"] {
             return Err(format!("{name}: body {body}"));
         }
+        // A document the gateway answers itself (RFC 9728 metadata).
+        if let Some(want) = expect.get("body")
+            && &body != want
+        {
+            return Err(format!("{name}: body {body} instead of {want}"));
+        }
         return Ok(());
     }
     let upstream = upstream_headers(&headers, &decision);
