@@ -137,6 +137,12 @@ fn a_full_store_refuses_new_proofs_and_keeps_live_ones() {
     let decision = decide(&verifier, &request);
     assert_eq!(decision.code(), Some("replay_store_unavailable"), "{:?}", decision.error);
     assert_eq!(store.insert_once("filler-0", now + 3600.0, now), Ok(false), "live entries stay");
+    // Failing open is for an unreachable store, never for a full one.
+    let mut open = vectors()["policies"]["allowed"].clone();
+    open["replay_store"] = json!({"on_error": "fail_open"});
+    let verifier = Verifier::from_value(open).unwrap();
+    verifier.set_replay_store(store);
+    assert_eq!(decide(&verifier, &request).code(), Some("replay_store_unavailable"));
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::dpop::sha256_b64;
 use crate::error::{Error, ErrorKind, challenge_with};
 use crate::mtls::cert_from_header;
 use crate::policy::{BindingMode, OnStoreError};
-use crate::replay::ReplayStore;
+use crate::replay::{ReplayStore, StoreError};
 use crate::verified::Verified;
 use crate::verifier::Verifier;
 
@@ -186,6 +186,11 @@ impl Verifier {
         match sender.store().insert_once(&key, checked.expires_at, now) {
             Ok(true) => Ok(()),
             Ok(false) => Err(invalid("the proof was used before (jti replayed)")),
+            // A full store refuses whatever `on_error` says: failing open
+            // there would let whoever fills it replay proofs.
+            Err(e @ StoreError::Full) => {
+                Err(Error::new(ErrorKind::ReplayStoreUnavailable, e.to_string()).with_retry_after(1))
+            }
             Err(_) if sender.on_error == OnStoreError::FailOpen => Ok(()),
             Err(e) => Err(Error::new(ErrorKind::ReplayStoreUnavailable, e.to_string()).with_retry_after(1)),
         }

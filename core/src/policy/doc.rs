@@ -171,8 +171,8 @@ pub struct ReplayStoreDoc {
     #[serde(default)]
     pub on_error: OnStoreError,
     /// Most proofs the in-process store remembers; when full it refuses new
-    /// proofs (as a store error) rather than forget live ones. Defaults to
-    /// 100 000.
+    /// proofs (`replay_store_unavailable`, whatever `on_error` says) rather
+    /// than forget live ones. Defaults to 100 000.
     #[serde(default = "default_replay_entries")]
     pub max_entries: usize,
     /// Connect, read and write timeout of a Redis command. Defaults to 250.
