@@ -342,3 +342,93 @@ fn policy_mistakes_are_named() {
     );
     assert!(base(json!({}), json!({"replay_store": {"max_entries": 0}})).is_err());
 }
+
+/// A client of its own: an Ed25519 key, its access tokens (HS256 issuer)
+/// and its proofs, for cases the vectors cannot pin.
+struct Client {
+    signer: jwtgate::Signer,
+    jwk: Value,
+    issuer: jwtgate::Signer,
+}
+
+const SECRET: [u8; 32] = [3; 32];
+
+impl Client {
+    fn new() -> Client {
+        let key = jwtgate::generate_key(jwtgate::Algorithm::EdDSA, None).unwrap();
+        let signer = jwtgate::Signer::from_pem(jwtgate::Algorithm::EdDSA, &key.private_key, None).unwrap();
+        let mut jwk = key.public_jwk.unwrap();
+        jwk.as_object_mut().unwrap().remove("kid");
+        let issuer = jwtgate::Signer::from_secret(jwtgate::Algorithm::HS256, &SECRET, None).unwrap();
+        Client { signer, jwk, issuer }
+    }
+
+    fn policy(nonce: Value) -> Value {
+        json!({"issuers": [{"issuer": "https://idp.example.com/", "algorithms": ["HS256"],
+                            "keys": {"hmac_secret": jwtgate::base64url_encode(SECRET)},
+                            "dpop": {"mode": "required", "nonce": nonce, "algorithms": ["EdDSA"]}}],
+               "resource": {"uri": "https://api.example.com/"}})
+    }
+
+    fn token(&self) -> String {
+        let claims = json!({"iss": "https://idp.example.com/", "sub": "ada", "aud": "https://api.example.com/",
+                            "cnf": {"jkt": jwtgate::thumbprint(&self.jwk)}});
+        self.issuer.sign(&claims, Some(300), None).unwrap()
+    }
+
+    fn proof(&self, token: &str, nonce: Option<&str>) -> String {
+        use aws_lc_rs::digest;
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
+        let mut claims = json!({"jti": jwtgate::base64url_encode(jwtgate::unix_now().to_be_bytes()) + &rand_suffix(),
+                                "htm": "GET", "htu": "https://api.example.com/x", "iat": jwtgate::unix_now().floor(),
+                                "ath": jwtgate::base64url_encode(digest::digest(&digest::SHA256, token.as_bytes()))});
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let input = format!(
+            "{}.{}",
+            jwtgate::base64url_encode(header.to_string()),
+            jwtgate::base64url_encode(claims.to_string())
+        );
+        let signature = self.signer.sign_bytes(input.as_bytes()).unwrap();
+        format!("{input}.{}", jwtgate::base64url_encode(signature))
+    }
+
+    fn decide(&self, verifier: &Verifier, token: &str, proof: &str) -> jwtgate::Decision {
+        let authorization = format!("DPoP {token}");
+        let headers = [("Authorization", authorization.as_str()), ("DPoP", proof)];
+        verifier.decide(&Request::new("GET", "/x", &headers), None)
+    }
+}
+
+fn rand_suffix() -> String {
+    let mut bytes = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut bytes).unwrap();
+    jwtgate::base64url_encode(bytes)
+}
+
+#[test]
+fn processes_sharing_the_nonce_secret_accept_each_others_nonces() {
+    let client = Client::new();
+    let token = client.token();
+    let shared = json!({"secret": jwtgate::base64url_encode([11u8; 32]), "window_s": 300});
+    let a = Verifier::from_value(Client::policy(shared.clone())).unwrap();
+    let b = Verifier::from_value(Client::policy(shared)).unwrap();
+    let asked = client.decide(&a, &token, &client.proof(&token, None));
+    assert_eq!(asked.code(), Some("use_dpop_nonce"));
+    assert!(asked.www_authenticate().unwrap().starts_with("DPoP error=\"use_dpop_nonce\""));
+    let nonce = response_header(&asked, "DPoP-Nonce").unwrap().to_owned();
+    let decision = client.decide(&b, &token, &client.proof(&token, Some(&nonce)));
+    assert!(decision.allow, "{:?}", decision.error);
+
+    // `true`: a secret per verifier, so another process's nonce is not current.
+    let c = Verifier::from_value(Client::policy(json!(true))).unwrap();
+    let d = Verifier::from_value(Client::policy(json!(true))).unwrap();
+    let asked = client.decide(&c, &token, &client.proof(&token, None));
+    let nonce = response_header(&asked, "DPoP-Nonce").unwrap().to_owned();
+    assert_eq!(client.decide(&d, &token, &client.proof(&token, Some(&nonce))).code(), Some("use_dpop_nonce"));
+    assert!(client.decide(&c, &token, &client.proof(&token, Some(&nonce))).allow);
+    // And without nonces configured, a proof needs none (real clock here).
+    let e = Verifier::from_value(Client::policy(json!(false))).unwrap();
+    assert!(client.decide(&e, &token, &client.proof(&token, None)).allow);
+}
