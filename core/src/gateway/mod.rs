@@ -8,21 +8,27 @@
 //! nothing of its own.
 //!
 //! The rules, in order:
-//! 1. Every header name the policy or the route forwards is removed from
+//! 1. Every header name the policy or the route forwards (and the client
+//!    certificate header, when proxies or an issuer use it) is removed from
 //!    the request, whatever the outcome (verified, rejected, optional
 //!    without a token, report-only, excluded, off).
-//! 2. Mode `off` (or an excluded path) stops here and allows.
-//! 3. The token comes from the first configured source that holds one; a
+//! 2. A `GET` or `HEAD` of the protected resource metadata path (RFC 9728)
+//!    is answered with the document: `allow` false, status 200.
+//! 3. Mode `off` (or an excluded path) stops here and allows.
+//! 4. The token comes from `Authorization: DPoP` when an issuer enables
+//!    DPoP, else from the first configured source that holds one; a
 //!    source present twice in the request is `invalid_request` (400).
-//! 4. No token: `missing_token` (401, plain `Bearer` challenge), or an
+//! 5. No token: `missing_token` (401, a `Bearer` challenge without `error`), or an
 //!    allow without identity in mode `optional`.
-//! 5. The token is verified once (a later layer of the same request reuses
-//!    the result: [`Verifier::decide_after`]), then the route's rules and
+//! 6. The token is verified (through the cache), then its binding is
+//!    checked on this request: the DPoP proof and scheme, the client
+//!    certificate. Both happen once per request (a later layer reuses the
+//!    outcome: [`Verifier::decide_after`]); then the route's rules and
 //!    scopes are checked on its claims.
-//! 6. Allowed: forwarded values are set, each header-safe or absent
+//! 7. Allowed: forwarded values are set, each header-safe or absent
 //!    ([`is_header_safe`]); a query-string token is cut from the upstream
 //!    URL unless `keep_query_token`.
-//! 7. In mode `report_only` a failure is still an allow: the decision keeps
+//! 8. In mode `report_only` a failure is still an allow: the decision keeps
 //!    the code it would have had and carries no identity.
 
 mod binding;

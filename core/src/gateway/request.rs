@@ -21,9 +21,13 @@ pub struct Request<'a> {
     pub url: &'a str,
     /// Header name and value pairs as received.
     pub headers: &'a [(&'a str, &'a str)],
-    /// The peer's address, where the runtime knows it.
+    /// The peer's address, where the runtime knows it: matched against the
+    /// policy's `trusted_proxies` before a forwarded client certificate is
+    /// believed.
     pub peer: Option<IpAddr>,
-    /// The client's TLS certificate (DER), where the connection has one.
+    /// The client's TLS certificate (DER), where the connection has one:
+    /// what a certificate-bound token (`cnf["x5t#S256"]`) is checked
+    /// against.
     pub client_cert: Option<&'a [u8]>,
     /// Unix seconds to decide at; `None` uses the system clock.
     pub now: Option<f64>,
