@@ -4,7 +4,7 @@ made with jwcrypto (an implementation independent of jwtgate), the
 policies they are checked against and the decision each request must get.
 
     python3 -m venv tests/dpop/.venv
-    tests/dpop/.venv/bin/pip install jwcrypto
+    tests/dpop/.venv/bin/pip install -r tests/dpop/requirements.txt
     tests/dpop/.venv/bin/python tests/dpop/gen_vectors.py
 
 core/tests/dpop.rs replays the cases in order through
@@ -18,6 +18,7 @@ Each case: `policy` (a name in `policies`), `request` (`method`, `url`,
 
 import base64
 import hashlib
+import importlib.metadata
 import hmac
 import json
 import secrets
@@ -196,6 +197,7 @@ case("nonce: a made-up nonce is refused", dpop(bound, proof(client, "ES256", "GE
 
 out = {
     "description": "DPoP (RFC 9449) proofs and bound tokens made with jwcrypto; written by gen_vectors.py",
+    "generator": f"jwcrypto {importlib.metadata.version('jwcrypto')}",
     "now": NOW,
     "keys": {"client_jkt": client.thumbprint(), "client_public": client.export_public(as_dict=True)},
     "policies": policies,
