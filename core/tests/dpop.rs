@@ -60,6 +60,12 @@ fn jwcrypto_proofs_decide_as_expected() {
             ));
             continue;
         }
+        if let Some(word) = expect["message_contains"].as_str() {
+            let message = decision.error.as_ref().map(|e| e.message()).unwrap_or_default();
+            if !message.contains(word) {
+                failures.push(format!("{name}: refused with {message:?}, not for {word:?}"));
+            }
+        }
         if let Some(prefix) = expect["www_authenticate"].as_str() {
             let challenge = decision.www_authenticate().unwrap_or_default();
             if !challenge.starts_with(prefix) {

@@ -13,7 +13,8 @@ a proof used twice is a replay. Keys are new on every run.
 
 Each case: `policy` (a name in `policies`), `request` (`method`, `url`,
 `headers`, `now`) and `expect` (`allow`, `status`, `code`, the start of
-`www_authenticate`, and `dpop_nonce` when the answer must carry one).
+`www_authenticate`, `dpop_nonce` when the answer must carry one, and
+`message_contains`, a word of the refusal's message naming the check).
 """
 
 import base64
@@ -68,16 +69,26 @@ def access_token(jkt=None, **extra) -> str:
 
 
 def proof(key, alg, htm, htu, token, iat=NOW, jti=None, with_nonce=None, typ="dpop+jwt",
-          private=False, ath_value=None):
-    public = key.export_private(as_dict=True) if private else key.export_public(as_dict=True)
+          private=False, ath_value=None, header_key=None, drop=()):
+    shown = header_key or key
+    public = shown.export_private(as_dict=True) if private else shown.export_public(as_dict=True)
     public.pop("kid", None)
     claims = {"jti": jti or secrets.token_urlsafe(16), "htm": htm, "htu": htu, "iat": iat,
               "ath": ath_value or ath(token)}
     if with_nonce is not None:
         claims["nonce"] = with_nonce
+    for name in drop:
+        claims.pop(name)
     signed = jwt.JWT(header={"typ": typ, "alg": alg, "jwk": public}, claims=claims)
     signed.make_signed_token(key)
     return signed.serialize()
+
+
+def unsigned_proof(htm, htu, token):
+    """alg none, made by hand: jwcrypto refuses to."""
+    header = {"typ": "dpop+jwt", "alg": "none", "jwk": client.export_public(as_dict=True)}
+    claims = {"jti": secrets.token_urlsafe(16), "htm": htm, "htu": htu, "iat": NOW, "ath": ath(token)}
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}."
 
 
 def issuer(dpop):
@@ -90,6 +101,7 @@ resource = {"uri": RESOURCE, "scopes_supported": ["orders:read", "orders:write"]
 policies = {
     "allowed": {"issuers": [issuer({"mode": "allowed", "iat_window_s": 60})], "resource": resource},
     "required": {"issuers": [issuer("required")], "resource": resource},
+    "es256_only": {"issuers": [issuer({"mode": "allowed", "algorithms": ["ES256"]})], "resource": resource},
     "nonce": {"issuers": [issuer({"mode": "required", "origin": ORIGIN,
                                   "nonce": {"secret": b64(NONCE_SECRET), "window_s": NONCE_WINDOW}})],
               "resource": resource},
@@ -165,6 +177,18 @@ claims = json.loads(base64.urlsafe_b64decode(body + "=="))
 claims["htm"] = "DELETE"
 tampered = ".".join([head, b64(json.dumps(claims).encode()), sig])
 case("payload changed after signing", dpop(bound, tampered), no("invalid_dpop_proof"), method="DELETE")
+hmac_key = jwk.JWK.generate(kty="oct", size=256)
+case("HS256 proof over a public jwk (alg confusion)",
+     dpop(bound, proof(hmac_key, "HS256", "GET", URL, bound, header_key=client)), no("invalid_dpop_proof"))
+case("alg none proof", dpop(bound, unsigned_proof("GET", URL, bound)), no("invalid_dpop_proof"))
+case("proof without jti", dpop(bound, proof(client, "ES256", "GET", URL, bound, drop=("jti",))),
+     no("invalid_dpop_proof"))
+case("proof without ath", dpop(bound, proof(client, "ES256", "GET", URL, bound, drop=("ath",))),
+     no("invalid_dpop_proof"))
+case("proof signed by another key than its jwk",
+     dpop(bound, proof(other, "ES256", "GET", URL, bound, header_key=client)), no("invalid_dpop_proof"))
+case("proof alg not in the issuer's dpop.algorithms",
+     dpop(bound_ed, proof(client_ed, "EdDSA", "GET", URL, bound_ed)), no("invalid_dpop_proof"), policy="es256_only")
 case("bound token sent as Bearer", [["Authorization", f"Bearer {bound}"]],
      no("dpop_binding", challenge='Bearer error="invalid_token"'))
 case("unbound token sent with the DPoP scheme", dpop(unbound, proof(client, "ES256", "GET", URL, unbound)),
@@ -194,6 +218,25 @@ case("nonce: an older nonce is refused", dpop(bound, proof(client, "ES256", "GET
 case("nonce: a made-up nonce is refused", dpop(bound, proof(client, "ES256", "GET", URL, bound,
                                                             with_nonce=b64(secrets.token_bytes(18)))),
      stale, policy="nonce")
+
+# The word the refusal's message must hold, so that each case is refused
+# for its own check and not an earlier one.
+WHY = {
+    "the same proof again: jti replayed": "replayed", "wrong htm": "htm", "wrong htu path": "htu",
+    "wrong htu host": "htu", "wrong htu scheme": "htu", "wrong ath": "ath", "token bound to another key (jkt)": "cnf.jkt",
+    "old iat": "iat", "iat in the future": "iat", "private key in the proof jwk": "private", "typ is not dpop+jwt": "typ",
+    "two DPoP headers": "exactly one", "no DPoP header": "exactly one", "payload changed after signing": "signature",
+    "HS256 proof over a public jwk (alg confusion)": "alg", "alg none proof": "alg", "proof without jti": "jti",
+    "proof without ath": "ath", "proof signed by another key than its jwk": "signature",
+    "proof alg not in the issuer's dpop.algorithms": "alg", "bound token sent as Bearer": "DPoP scheme",
+    "unbound token sent with the DPoP scheme": "not DPoP-bound", "two Authorization headers": "Authorization",
+    "required: unbound Bearer token refused": "requires", "nonce: a proof without one gets use_dpop_nonce and a nonce": "nonce",
+    "nonce: an older nonce is refused": "nonce", "nonce: a made-up nonce is refused": "nonce",
+}
+for c in cases:
+    if c["name"] in WHY:
+        c["expect"]["message_contains"] = WHY.pop(c["name"])
+assert not WHY, WHY
 
 out = {
     "description": "DPoP (RFC 9449) proofs and bound tokens made with jwcrypto; written by gen_vectors.py",
