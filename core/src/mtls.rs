@@ -55,20 +55,60 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     rest == 0 || (a[whole] ^ b[whole]) >> (8 - rest) == 0
 }
 
-/// The DER of a certificate forwarded in a header: PEM, or PEM
-/// URL-encoded as nginx's `$ssl_client_escaped_cert` sends it. `None` when
-/// it is neither.
+/// The DER of a certificate forwarded in a header, in the forms proxies
+/// send: PEM; PEM URL-encoded (nginx `$ssl_client_escaped_cert`, AWS ALB);
+/// PEM with tab-indented lines (nginx `$ssl_client_cert`); bare base64 DER
+/// (Traefik). `None` unless it is exactly one X.509 certificate.
 pub(crate) fn cert_from_header(value: &str) -> Option<Vec<u8>> {
     let value = value.trim();
     let text: Cow<'_, str> =
         if value.contains('%') { percent_decode_str(value).decode_utf8().ok()? } else { value.into() };
-    let parsed = pem::parse(text.as_bytes()).ok()?;
-    (parsed.tag() == "CERTIFICATE").then(|| parsed.into_contents())
+    let der = if text.contains("-----BEGIN") {
+        // Lines may be indented (nginx) or run together with spaces.
+        let lines: String = text.split(['\n', '\r', '\t']).map(str::trim).filter(|l| !l.is_empty()).fold(
+            String::new(),
+            |mut out, line| {
+                out.push_str(line);
+                out.push('\n');
+                out
+            },
+        );
+        let parsed = pem::parse(lines.as_bytes()).ok()?;
+        if parsed.tag() != "CERTIFICATE" {
+            return None;
+        }
+        parsed.into_contents()
+    } else {
+        use base64_simd::STANDARD;
+        STANDARD.decode_to_vec(text.as_bytes()).ok()?
+    };
+    use x509_cert::der::Decode;
+    x509_cert::Certificate::from_der(&der).ok()?;
+    Some(der)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_certificates_are_read_in_every_proxy_form() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["client".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let (der, pem) = (cert.der().to_vec(), cert.pem());
+        let escaped =
+            percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let tabbed = pem.trim_end().replace('\n', "\n\t");
+        let bare = base64_simd::STANDARD.encode_to_string(&der);
+        for form in [pem.as_str(), &escaped, &tabbed, &bare] {
+            assert_eq!(cert_from_header(form).as_deref(), Some(&der[..]), "{form}");
+        }
+        let key_pem = key.serialize_pem();
+        for bad in ["", "not a certificate", "%ZZ", "AAAA", key_pem.as_str()] {
+            assert_eq!(cert_from_header(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn networks_hold_what_their_prefix_says() {

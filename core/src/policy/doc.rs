@@ -50,7 +50,8 @@ pub struct PolicyDoc {
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
     /// The header in which a trusted proxy forwards the client certificate
-    /// (PEM, or URL-encoded PEM as nginx's `$ssl_client_escaped_cert`).
+    /// (PEM, URL-encoded PEM as nginx's `$ssl_client_escaped_cert`,
+    /// tab-indented PEM as nginx's `$ssl_client_cert`, or bare base64 DER).
     /// Always removed from the request passed upstream. Defaults to
     /// `X-Client-Cert`.
     #[serde(default = "default_client_cert_header")]
