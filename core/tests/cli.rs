@@ -650,3 +650,40 @@ fn decide_usage_errors_exit_2() {
     assert_eq!(missing.json()["code"], "missing_token");
     assert_eq!(missing.json()["www_authenticate"], "Bearer");
 }
+
+/// `--client-cert` and `--peer` reach `Request`: a certificate-bound
+/// token is allowed with its certificate (direct, or forwarded by a
+/// trusted proxy) and refused without.
+#[test]
+fn decide_takes_the_client_certificate_and_the_peer() {
+    use aws_lc_rs::digest;
+    let dir = TempDir::new("decide-mtls");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["client".to_owned()]).unwrap().self_signed(&key).unwrap();
+    let cert_file = dir.write("client.pem", &cert.pem());
+    let secret = [4u8; 32];
+    let policy = dir.write(
+        "policy.json",
+        &json!({"issuers": [{"algorithms": ["HS256"], "mtls_binding": "required",
+                             "keys": {"hmac_secret": jwtgate::base64url_encode(secret)}}],
+                "trusted_proxies": ["10.0.0.0/8"]})
+        .to_string(),
+    );
+    let x5t = jwtgate::base64url_encode(digest::digest(&digest::SHA256, cert.der()));
+    let signer = jwtgate::Signer::from_secret(jwtgate::Algorithm::HS256, &secret, None).unwrap();
+    let token = signer.sign(&json!({"sub": "ada", "cnf": {"x5t#S256": x5t}}), Some(300), None).unwrap();
+    let auth = format!("Authorization: Bearer {token}");
+    let with_cert = jwtgate(&["decide", "--policy", &policy, "-H", &auth, "--client-cert", &cert_file], b"");
+    assert_eq!(with_cert.code(), 0, "{}", with_cert.stdout);
+    let without = jwtgate(&["decide", "--policy", &policy, "-H", &auth], b"");
+    assert_eq!((without.code(), without.json()["code"].clone()), (1, json!("mtls_binding")));
+    let escaped =
+        percent_encoding::utf8_percent_encode(&cert.pem(), percent_encoding::NON_ALPHANUMERIC).to_string();
+    let forwarded = format!("X-Client-Cert: {escaped}");
+    let proxied =
+        jwtgate(&["decide", "--policy", &policy, "-H", &auth, "-H", &forwarded, "--peer", "10.0.0.7"], b"");
+    assert_eq!(proxied.code(), 0, "{}", proxied.stdout);
+    let spoofed =
+        jwtgate(&["decide", "--policy", &policy, "-H", &auth, "-H", &forwarded, "--peer", "192.0.2.1"], b"");
+    assert_eq!(spoofed.code(), 1);
+}

@@ -15,7 +15,10 @@ Prints {\"allow\", \"status\", \"code\", \"set_headers\", \"remove_headers\",
 \"www_authenticate\", ...} and exits 0 when the request is allowed, 1 when
 it is rejected. Example:
   jwtgate decide --policy policy.json --url '/orders?page=2' \\
-      -H 'Authorization: Bearer eyJ...' -H 'X-User: spoofed'";
+      -H 'Authorization: Bearer eyJ...' -H 'X-User: spoofed'
+A DPoP request adds -H 'DPoP: eyJ...' (and --now to pin the clock); a
+certificate-bound token needs --client-cert FILE, or a forwarded
+certificate header with --peer set to a trusted proxy.";
 
 #[derive(Args)]
 pub struct DecideArgs {
@@ -38,6 +41,13 @@ pub struct DecideArgs {
     /// Decide at these unix seconds instead of now.
     #[arg(long, value_parser = parse_now)]
     now: Option<f64>,
+    /// The peer's IP address (matched against `trusted_proxies`).
+    #[arg(long, value_name = "IP")]
+    peer: Option<std::net::IpAddr>,
+    /// The client's TLS certificate, a PEM or DER file (for tokens bound
+    /// with `cnf["x5t#S256"]`).
+    #[arg(long, value_name = "FILE")]
+    client_cert: Option<PathBuf>,
     /// Pretty-print the decision.
     #[arg(long)]
     pretty: bool,
@@ -57,7 +67,25 @@ pub fn decide(args: DecideArgs) -> Outcome {
             jwtgate::json::parse_strict(level).map_err(|e| Fail(format!("--route {}: {e}", i + 1)))?;
         route = route.merge(&verifier.route(value)?)?;
     }
-    let request = Request { now: args.now, ..Request::new(&args.method, &args.url, &headers) };
+    let client_cert = match &args.client_cert {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
+            Some(match pem::parse(&bytes) {
+                Ok(block) if block.tag() == "CERTIFICATE" => block.into_contents(),
+                Ok(block) => {
+                    return Err(Fail(format!("{}: a {} is no certificate", path.display(), block.tag())));
+                }
+                Err(_) => bytes,
+            })
+        }
+    };
+    let request = Request {
+        now: args.now,
+        peer: args.peer,
+        client_cert: client_cert.as_deref(),
+        ..Request::new(&args.method, &args.url, &headers)
+    };
     let decision = verifier.decide(&request, Some(&route));
     let json = decision.to_json();
     let text = if args.pretty { serde_json::to_string_pretty(&json) } else { serde_json::to_string(&json) }
