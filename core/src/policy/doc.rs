@@ -162,7 +162,8 @@ pub struct NonceSettingsDoc {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayStoreDoc {
-    /// A Redis URL (`redis://127.0.0.1:6379/0`) shared by every process.
+    /// A Redis URL (`redis://127.0.0.1:6379/0`) shared by every process;
+    /// plain connections only (no TLS).
     /// Defaults to none: an in-process store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<String>,
