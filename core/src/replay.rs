@@ -119,14 +119,19 @@ impl ReplayStore for MemoryStore {
     }
 }
 
-/// A Redis-backed store: `SET key 1 NX PX ttl`, one synchronous connection
-/// per process, short timeouts. The connection is made on first use and
-/// again after an error or a `fork()` (the process id is compared), so a
-/// verifier made before forking works in every child.
+/// Most idle Redis connections a process keeps.
+const MAX_IDLE: usize = 16;
+
+/// A Redis-backed store: `SET key 1 NX PX ttl` on synchronous connections
+/// with short timeouts. A request takes an idle connection (or makes one),
+/// so concurrent requests do not wait on each other; at most
+/// [`MAX_IDLE`] are kept. Connections belong to one process id: after a
+/// `fork()` the child never uses the parent's sockets and makes its own,
+/// so a verifier made before forking works in every child.
 pub struct RedisStore {
     client: redis::Client,
     timeout: Duration,
-    conn: Mutex<Option<(u32, redis::Connection)>>,
+    idle: Mutex<(u32, Vec<redis::Connection>)>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -139,7 +144,7 @@ impl RedisStore {
     /// A store for a `redis://` URL. Nothing is connected yet.
     pub fn new(url: &str, timeout: Duration) -> Result<RedisStore, StoreError> {
         let client = redis::Client::open(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(RedisStore { client, timeout, conn: Mutex::new(None) })
+        Ok(RedisStore { client, timeout, idle: Mutex::new((std::process::id(), Vec::new())) })
     }
 
     fn connect(&self) -> Result<redis::Connection, StoreError> {
@@ -151,6 +156,27 @@ impl RedisStore {
         conn.set_write_timeout(Some(self.timeout)).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(conn)
     }
+
+    /// An idle connection of this process, if any.
+    fn take_idle(&self, pid: u32) -> Option<redis::Connection> {
+        let mut idle = self.idle.lock();
+        if idle.0 != pid {
+            // Made in the parent before fork(): the sockets are shared with
+            // it, so they are never used, nor closed, here.
+            for conn in idle.1.drain(..) {
+                std::mem::forget(conn);
+            }
+            idle.0 = pid;
+        }
+        idle.1.pop()
+    }
+
+    fn put_back(&self, pid: u32, conn: redis::Connection) {
+        let mut idle = self.idle.lock();
+        if idle.0 == pid && idle.1.len() < MAX_IDLE {
+            idle.1.push(conn);
+        }
+    }
 }
 
 impl ReplayStore for RedisStore {
@@ -161,29 +187,24 @@ impl ReplayStore for RedisStore {
             return Ok(true);
         }
         let pid = std::process::id();
-        let mut slot = self.conn.lock();
-        if slot.as_ref().is_some_and(|(owner, _)| *owner != pid) {
-            // Made in the parent before fork(): the socket is shared, never use it.
-            if let Some((_, conn)) = slot.take() {
-                std::mem::forget(conn);
-            }
-        }
-        // A connection kept from an earlier request may have been closed
-        // by a server restart: on error it is made again once.
-        let mut reused = slot.is_some();
+        let mut conn = self.take_idle(pid);
+        // A connection kept from an earlier request may have been closed by
+        // a server restart: on such an error a new one is tried once.
+        let mut reused = conn.is_some();
         loop {
-            if slot.is_none() {
-                *slot = Some((pid, self.connect()?));
-            }
-            let Some((_, conn)) = slot.as_mut() else {
-                return Err(StoreError::Unavailable("no connection".into()));
+            let mut current = match conn.take() {
+                Some(c) => c,
+                None => self.connect()?,
             };
             let reply: redis::RedisResult<Option<String>> =
-                redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(ttl_ms as u64).query(conn);
+                redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(ttl_ms as u64).query(&mut current);
             match reply {
-                Ok(set) => return Ok(set.is_some()),
+                Ok(set) => {
+                    self.put_back(pid, current);
+                    return Ok(set.is_some());
+                }
                 Err(e) => {
-                    *slot = None;
+                    drop(current);
                     if !reused || !(e.is_io_error() || e.is_connection_dropped()) {
                         return Err(StoreError::Unavailable(e.to_string()));
                     }

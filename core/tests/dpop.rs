@@ -172,6 +172,25 @@ fn routes_and_later_layers_share_the_replay_check() {
 }
 
 #[test]
+fn threads_racing_on_one_proof_get_it_accepted_once() {
+    let (policy, request) = valid_case();
+    let verifier = Verifier::from_value(policy).unwrap();
+    let barrier = std::sync::Barrier::new(8);
+    let wins = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    decide(&verifier, &request).allow
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count()
+    });
+    assert_eq!(wins, 1);
+}
+
+#[test]
 fn the_binding_is_checked_on_cache_hits() {
     let (policy, request) = valid_case();
     let verifier = Verifier::from_value(policy).unwrap();

@@ -134,7 +134,7 @@ fn proofs_are_accepted_once_across_processes_sharing_redis() {
         .filter(|c| c["request"]["headers"].as_array().unwrap().iter().any(|h| h[0] == "DPoP"))
         .map(|c| c["request"].clone())
         .collect();
-    assert!(proofs.len() >= 5);
+    assert!(proofs.len() >= 6);
 
     let mut server = RedisServer::start(None);
     let mut policy = doc["policies"]["allowed"].clone();
@@ -158,6 +158,24 @@ fn proofs_are_accepted_once_across_processes_sharing_redis() {
     assert!(key.starts_with(&format!("jwtgate:dpop:{jkt}:")), "{key}");
     let ttl = redis_cmd(server.port, &["PTTL", &key]).unwrap();
     assert!(matches!(ttl, redis::Value::Int(ms) if ms > 55_000 && ms <= 60_000), "{ttl:?}");
+
+    // 2b. Eight verifiers (eight processes' stores) race on one proof: one wins.
+    let racers: Vec<Verifier> = (0..8).map(|_| Verifier::from_value(policy.clone()).unwrap()).collect();
+    let barrier = std::sync::Barrier::new(racers.len());
+    let wins = std::thread::scope(|scope| {
+        let handles: Vec<_> = racers
+            .iter()
+            .map(|v| {
+                let (barrier, request) = (&barrier, &proofs[5]);
+                scope.spawn(move || {
+                    barrier.wait();
+                    decide(v, request).allow
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count()
+    });
+    assert_eq!(wins, 1, "exactly one of the racing verifiers accepts the proof");
 
     // 3. A child forked after `a` connected makes its own connection.
     let child_request = proofs[1].clone();
