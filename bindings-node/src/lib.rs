@@ -16,11 +16,13 @@
 #![deny(clippy::all)]
 
 mod errors;
+mod gateway;
 mod signer;
 mod token;
 mod verifier;
 
 pub use errors::RawError;
+pub use gateway::{NativeDecision, NativeRoute};
 pub use signer::{GeneratedKey, NativeSigner, generate_key};
 pub use verifier::NativeVerifier;
 

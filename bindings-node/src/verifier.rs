@@ -4,12 +4,13 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Object, Unknown};
 use napi::{Env, JsValue, Result, Task, ValueType};
 use napi_derive::napi;
 
 use crate::errors::{Outcome, outcome, panic_error, throw, type_error};
-use crate::token::Token;
+use crate::gateway::{DecideTask, NativeDecision, NativeRoute, OwnedRequest, decide_now, decide_task};
+use crate::token::{Text, Token};
 
 /// Verifies tokens against one policy (`Send + Sync` in the core: the same
 /// verifier serves the main thread and the libuv pool).
@@ -50,7 +51,8 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn verify(&self, token: Token, now: Option<f64>) -> Result<Outcome> {
         let now = clock(now)?;
-        Ok(outcome(&self.inner.verify(&token.0, now)))
+        let token = token.bytes(self.inner.policy().max_token_bytes())?;
+        Ok(outcome(&self.inner.verify(&token, now)))
     }
 
     /// Verifies a token on the libuv thread pool; the promise resolves with
@@ -58,7 +60,8 @@ impl NativeVerifier {
     #[napi(catch_unwind, ts_return_type = "Promise<string | RawError>")]
     pub fn verify_async(&self, token: Token, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
         let now = clock(now)?;
-        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token: token.0, now }))
+        let token = token.bytes(self.inner.policy().max_token_bytes())?;
+        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token, now }))
     }
 
     /// Verifies a batch on one libuv pool thread: `nows[i]` is the clock of
@@ -74,7 +77,8 @@ impl NativeVerifier {
         if nows.iter().any(|n| n.is_infinite()) {
             return Err(type_error("now must be a finite number of unix seconds"));
         }
-        let tokens = tokens.into_iter().map(|t| t.0).collect();
+        let limit = self.inner.policy().max_token_bytes();
+        let tokens = tokens.iter().map(|t| t.bytes(limit)).collect::<Result<Vec<_>>>()?;
         Ok(AsyncTask::new(BatchTask { verifier: Arc::clone(&self.inner), tokens, nows }))
     }
 
@@ -82,7 +86,12 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn verify_many(&self, tokens: Vec<Token>, now: Option<f64>) -> Result<Vec<Outcome>> {
         let now = clock(now)?;
-        Ok(tokens.iter().map(|t| outcome(&self.inner.verify(&t.0, now))).collect())
+        let limit = self.inner.policy().max_token_bytes();
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in &tokens {
+            out.push(outcome(&self.inner.verify(token.bytes(limit)?, now)));
+        }
+        Ok(out)
     }
 
     /// The token of a request per the policy's `token_sources`. `headers` is
@@ -154,6 +163,103 @@ impl NativeVerifier {
         let now = clock(now)?;
         serde_json::to_string(&self.inner.stats(now))
             .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+    }
+
+    /// The policy's `max_token_bytes`.
+    #[napi(getter)]
+    pub fn max_token_bytes(&self) -> u32 {
+        u32::try_from(self.inner.policy().max_token_bytes()).unwrap_or(u32::MAX)
+    }
+
+    /// Compiles a route document (JSON text) against this policy.
+    #[napi(catch_unwind)]
+    pub fn route(&self, doc: String) -> Result<NativeRoute> {
+        let value: serde_json::Value = jwtgate::json::parse_strict(&doc)
+            .map_err(|e| throw(&jwtgate::Error::policy(format!("route: not valid JSON: {e}"))))?;
+        self.inner.route(value).map(|r| NativeRoute { inner: Arc::new(r) }).map_err(|e| throw(&e))
+    }
+
+    /// The decision for one request (`headers` flat: name, value, ...),
+    /// with `route` on top of the policy.
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &self,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+    ) -> Result<NativeDecision> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        decide_now(&self.inner, &request, None, route.map(|r| &*r.inner))
+    }
+
+    /// `decide` on the libuv pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeDecision>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_async(
+        &self,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+    ) -> Result<AsyncTask<DecideTask>> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        Ok(decide_task(DecideTask {
+            verifier: Arc::clone(&self.inner),
+            request,
+            previous: None,
+            route: route.map(|r| Arc::clone(&r.inner)),
+        }))
+    }
+
+    /// The decision of a later layer of the same request: the token
+    /// `previous` verified is not verified again.
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_after(
+        &self,
+        previous: &NativeDecision,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+    ) -> Result<NativeDecision> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        decide_now(&self.inner, &request, Some(&previous.inner), route.map(|r| &*r.inner))
+    }
+
+    /// `decideAfter` on the libuv pool (a previous layer that verified
+    /// nothing, such as an excluded path, leaves the verification to it).
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeDecision>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_after_async(
+        &self,
+        previous: &NativeDecision,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+    ) -> Result<AsyncTask<DecideTask>> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        Ok(decide_task(DecideTask {
+            verifier: Arc::clone(&self.inner),
+            request,
+            previous: Some(Arc::clone(&previous.inner)),
+            route: route.map(|r| Arc::clone(&r.inner)),
+        }))
     }
 
     /// Empties the verified-token cache.
