@@ -244,7 +244,11 @@ fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         return s.extract();
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().iter().map(|&c| char::from(c)).collect());
+        let bytes = b.as_bytes();
+        return Ok(match std::str::from_utf8(bytes) {
+            Ok(ascii) if bytes.is_ascii() => ascii.to_owned(),
+            _ => bytes.iter().map(|&c| char::from(c)).collect(),
+        });
     }
     Err(PyTypeError::new_err(format!("{what} must be str or bytes, not {}", type_name(obj))))
 }
