@@ -13,7 +13,8 @@ test('the code list is the stable set of DESIGN.md, in C enum order', () => {
   assert.deepStrictEqual(
     [...CODES],
     ['malformed', 'too_large', 'header', 'algorithm', 'key_not_found', 'signature', 'expired',
-      'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy'],
+      'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy', 'missing_token',
+      'missing_claim', 'invalid_request'],
   )
   assert.equal(JwtError.CODES, CODES)
 })
@@ -76,4 +77,20 @@ test('WWW-Authenticate cannot be broken by what a token carries', () => {
     assert.doesNotMatch(e.wwwAuthenticate, /[\r\n]/)
     return true
   })
+})
+
+test('missing_token, missing_claim and invalid_request: decisions and errors carry them', () => {
+  const none = verifier.decide({ method: 'GET', url: '/', headers: {} })
+  assert.deepStrictEqual([none.allow, none.status, none.code, none.wwwAuthenticate], [false, 401, 'missing_token', 'Bearer'])
+  assert.equal(JSON.parse(none.body).error, 'missing_token')
+
+  const noSub = f.signer.sign({ iss: f.ISSUER, aud: f.AUDIENCE, dept: 'IT' }, { lifetimeS: 60 })
+  assert.throws(() => verifier.verify(noSub), (e) => check(e, 'missing_claim', 401, 'sub'))
+  const d = verifier.decide({ method: 'GET', url: '/', headers: { authorization: `Bearer ${noSub}` } })
+  assert.deepStrictEqual([d.status, d.code, d.claim], [401, 'missing_claim', 'sub'])
+
+  const two = verifier.decide({ method: 'GET', url: '/', headers: [['Authorization', `Bearer ${f.good()}`], ['authorization', 'Bearer x']] })
+  assert.deepStrictEqual([two.allow, two.status, two.code], [false, 400, 'invalid_request'])
+  assert.match(two.wwwAuthenticate, /^Bearer error="invalid_request", error_description="[ -~]*"$/)
+  for (const code of ['missing_token', 'missing_claim', 'invalid_request']) assert.ok(CODES.includes(code), code)
 })

@@ -16,7 +16,7 @@ async function start(policy, { onError, seen, async }) {
     }
   }
   const auth = jwtgate(policy, options)
-  const orders = auth.require({ subscribedAPIs: { contains_all: ['orders'], required: true } })
+  const orders = auth.require({ claims: { subscribedAPIs: { contains_all: ['orders'], required: true } } })
   app.use(auth.unless({ exclude: ['/public'] }))
   app.get('/public', (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.get(['/health', '/health/live', '/healthz'], (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
