@@ -28,6 +28,9 @@ token the outer one verified (``Verifier.decide_after``).
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, Optional
 from urllib.parse import quote
@@ -71,6 +74,12 @@ async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: 
     previous = scope.get(DECISION_KEY)
     if previous is not None and scope.get(VERIFIER_KEY) is verifier:
         method, url, headers = scope[REQUEST_KEY]
+        if offload and previous.verified is None:
+            # The outer layer verified nothing (an excluded path): this one
+            # may wait on a key fetch, so not on the loop's thread.
+            call = functools.partial(verifier.decide_after, previous, method, url, headers, route)
+            waited: Decision = await asyncio.get_running_loop().run_in_executor(None, call)
+            return waited
         after: Decision = verifier.decide_after(previous, method, url, headers, route)
         return after
     method = scope.get("method", "GET")
