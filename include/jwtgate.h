@@ -782,6 +782,15 @@ jwtgate_code jwtgate_verifier_find_token(const jwtgate_verifier *verifier,
 // `verifier` must be NULL or a live verifier.
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 
+// Starts fetching every remote key set that has no usable keys yet and
+// returns at once: call it where a process (an Nginx worker) starts, after
+// any `fork()`, so its first requests find keys. Fetches run on background
+// threads; nothing waits. Does nothing when `verifier` is NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+void jwtgate_verifier_prefetch(const jwtgate_verifier *verifier);
+
 // Empties the verifier's verified-token cache, so every token is verified
 // in full again (after revoking keys or tokens out of band). Safe to call
 // while other threads verify with the same verifier. Does nothing when

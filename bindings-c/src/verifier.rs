@@ -240,6 +240,23 @@ pub unsafe extern "C" fn jwtgate_verifier_cached_tokens(verifier: *const jwtgate
     }
 }
 
+/// Starts fetching every remote key set that has no usable keys yet and
+/// returns at once: call it where a process (an Nginx worker) starts, after
+/// any `fork()`, so its first requests find keys. Fetches run on background
+/// threads; nothing waits. Does nothing when `verifier` is NULL.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_prefetch(verifier: *const jwtgate_verifier) {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live verifier.
+        if let Ok(v) = unsafe { handle(verifier, "verifier") } {
+            v.inner.prefetch();
+        }
+    }
+}
+
 /// Empties the verifier's verified-token cache, so every token is verified
 /// in full again (after revoking keys or tokens out of band). Safe to call
 /// while other threads verify with the same verifier. Does nothing when

@@ -142,6 +142,19 @@ impl Verifier {
         result
     }
 
+    /// Starts fetching every remote key set (`jwks_uri`, `discovery`)
+    /// that has no usable keys yet, without waiting: for a process or an
+    /// Nginx worker that just started, so its first requests find keys.
+    /// Never blocks; fetches run on background threads.
+    pub fn prefetch(&self) {
+        let now = unix_now();
+        for issuer in &self.policy.issuers {
+            if let IssuerKeys::Remote(remote) = &issuer.keys {
+                remote.prefetch(now);
+            }
+        }
+    }
+
     /// Counts a `report_only` decision that let a failing request through.
     pub(crate) fn count_report_only(&self) {
         self.counters.report_only();
