@@ -1361,6 +1361,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     jwtgate_error                *error = NULL;
     jwtgate_str                   s;
     ngx_msec_int_t                left;
+    ngx_int_t                     rc;
 
     if (lcf->gate == NULL) {
         if (lcf->mode == NGX_CONF_UNSET_UINT || lcf->mode == JWTGATE_MODE_OFF) {
@@ -1445,9 +1446,17 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     } else if (jwtgate_decision_claims_json(ctx->decision).data != NULL) {
         ngx_str_set(&ctx->code, "ok");
     }
-    ctx->status = subrequest ? ngx_http_jwtgate_apply_subrequest(r, ctx->decision)
-                             : ngx_http_jwtgate_apply(r, ctx->decision);
-    return ctx->status;
+    if (subrequest) {
+        ctx->status = ngx_http_jwtgate_apply_subrequest(r, ctx->decision);
+        return ctx->status;
+    }
+    ctx->status = NGX_DONE;  /* what a later run returns if apply answers itself */
+    rc = ngx_http_jwtgate_apply(r, ctx->decision);
+    if (rc == NGX_DONE) {
+        return NGX_DONE;  /* answered and finalized: the request may be gone */
+    }
+    ctx->status = rc;
+    return rc;
 }
 
 static ngx_int_t
