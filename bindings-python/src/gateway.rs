@@ -407,7 +407,7 @@ pub fn run_in_executor<'py>(py: Python<'py>, job: Bound<'py, PyAny>) -> PyResult
 
 /// Checks that `obj` is a `Decision` (for `decide_after`).
 pub fn decision_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Decision>> {
-    obj.cast::<Decision>().map(Bound::clone).map_err(|_| {
+    obj.cast::<Decision>().cloned().map_err(|_| {
         PyTypeError::new_err(format!(
             "previous must be a {} (from Verifier.decide), not {}",
             Decision::NAME,
