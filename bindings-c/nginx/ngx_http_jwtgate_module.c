@@ -32,7 +32,8 @@
  *
  * Decisions never block the event loop: requests are decided with
  * `no_wait`, and while the keys of an issuer are being fetched the request
- * waits on a timer (jwtgate_key_wait) and is decided again.
+ * waits on a timer (jwtgate_key_wait) and is decided again. Each worker
+ * starts fetching remote keys as soon as it starts.
  *
  * Verifiers are made in each worker after fork (init_process) and again on
  * every reload; the master loads each policy once while it reads the
@@ -1531,6 +1532,9 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
         gates[i]->verifier = ngx_http_jwtgate_load(cycle->log, gates[i]);
+        /* Remote key sets start loading now, in the background, so the
+         * first requests find keys instead of waiting for them. */
+        jwtgate_verifier_prefetch(gates[i]->verifier);
     }
     return NGX_OK;
 }

@@ -7,7 +7,8 @@ headers it got, then checks: accepted tokens, every reject code with its
 status and WWW-Authenticate, exempt locations, claims forwarded as headers and
 variables, cookie and query token sources, per-location claim rules, a policy
 reload with `nginx -s reload`, and that `nginx -t` refuses a broken policy.
-Tokens are signed through libjwtgate's C ABI (ctypes).
+Tokens are signed through libjwtgate's C ABI (ctypes). The gateway suite
+(test_nginx_gateway.py) runs with it.
 """
 import base64
 import json
@@ -334,7 +335,8 @@ class ValgrindFilterTest(unittest.TestCase):
 # The gateway suite (every gateway vector, the attacks on forwarded headers
 # and variables, key fetches that never block) runs with this one, so
 # bindings-c/test.sh runs it too, also under valgrind.
-from test_nginx_gateway import Attacks, GatewayVectorsThroughNginx, KeyFetchNeverBlocks  # noqa: E402,F401
+from test_nginx_gateway import (  # noqa: E402,F401
+    Attacks, GatewayVectorsThroughNginx, KeyFetchNeverBlocks, RemoteKeys)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ locations for the prefix, segment-wise (`location = /p` and `/p/`).
 with its suite, also under valgrind (`JWTGATE_NGINX_VALGRIND=1`).
 """
 import base64
+import http.server
 import json
 import os
+import pwd
 import socket
 import sys
 import threading
@@ -27,7 +29,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MODULE, ROOT, TIMEOUT, VALGRIND, Nginx, Signer, echoed_all, free_port
+from harness import MODULE, ROOT, TIMEOUT, VALGRIND, Nginx, Signer, echoed_all, free_port, read
 
 GATEWAY = os.path.join(ROOT, "tests", "gateway")
 SECRET = b"gateway-vectors-secret-32-bytes!"  # core/examples/gen_gateway_vectors.rs
@@ -565,6 +567,92 @@ class KeyFetchNeverBlocks(unittest.TestCase):
             self.assertLess(max(ms for ms, _ in health), 1000 if VALGRIND else 200, health)
         finally:
             idp.close()
+            problems = ng.close()
+        self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
+
+
+class Jwks(http.server.BaseHTTPRequestHandler):
+    """Serves the JWKS of the test's EC key and counts the fetches."""
+
+    def do_GET(self):
+        self.server.hits += 1
+        body = json.dumps(self.server.jwks).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class RemoteKeys(unittest.TestCase):
+    """Workers fetch remote keys as they start (jwtgate_verifier_prefetch),
+    and a reload during an IdP outage keeps verifying from `cache_file`."""
+
+    def test_prefetch_then_reload_during_an_outage(self):
+        with open(os.path.join(ROOT, "tests", "vectors", "attacks.json"), encoding="utf-8") as f:
+            gateway = json.load(f)["policies"]["gateway"]
+        jwks = next(i for i in gateway["issuers"] if i["issuer"] == "https://ec.example.com/")["keys"]["jwks"]
+        idp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+        idp.hits, idp.jwks = 0, jwks
+        threading.Thread(target=idp.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{idp.server_address[1]}/jwks.json"
+        ng = Nginx()
+        idp_up = True
+        try:
+            cache_dir = os.path.join(ng.dir, "cache")
+            os.mkdir(cache_dir, 0o700)
+            if os.geteuid() == 0:  # the workers (nobody) write the cache file
+                os.chown(cache_dir, pwd.getpwnam("nobody").pw_uid, -1)
+            cache_file = os.path.join(cache_dir, "jwks.json")
+            keys = {"jwks_uri": url, "allow_http": True, "timeout_ms": 1000, "backoff_max_s": 1}
+            policy = {"issuers": [
+                {"issuer": "https://cached.test/", "algorithms": ["ES256"], "keys": {**keys, "cache_file": cache_file}},
+                {"issuer": "https://uncached.test/", "algorithms": ["ES256"], "keys": dict(keys)}]}
+            path = ng.write("policy.json", json.dumps(policy))
+            ng.start(ng.preamble(workers=1) + f"""
+    access_log off;
+    jwtgate_policy {path};
+    jwtgate_key_wait 500ms;
+    add_header X-Jwtgate-Code $jwtgate_code always;
+    server {{
+        listen 127.0.0.1:{ng.port};
+        jwtgate on;
+        location / {{ proxy_pass {ng.upstream_url}; }}
+    }}
+}}
+""")
+            # Both key sets are fetched before any request arrives.
+            deadline = time.time() + TIMEOUT
+            while (idp.hits < 2 or not os.path.exists(cache_file)) and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertGreaterEqual(idp.hits, 2, "the worker did not fetch its keys at start")
+            self.assertTrue(os.path.exists(cache_file), "no cache file was written")
+            signer = Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=jwks["keys"][0]["kid"])
+            cached = signer.sign({"iss": "https://cached.test/", "sub": "ada"})
+            uncached = signer.sign({"iss": "https://uncached.test/", "sub": "ada"})
+            for token in (cached, uncached):
+                start = time.monotonic()
+                status, headers, _, _ = ng.request("/x", [("Authorization", f"Bearer {token}")])
+                self.assertEqual((status, headers.get("X-Jwtgate-Code")), (200, "ok"))
+                self.assertLess(time.monotonic() - start, 2 if VALGRIND else 0.3)
+
+            # The IdP goes down; new workers start from the cache file.
+            idp.shutdown()
+            idp.server_close()
+            idp_up = False
+            ng.reload()
+            status, headers, _, _ = ng.request("/x", [("Authorization", f"Bearer {cached}")])
+            self.assertEqual((status, headers.get("X-Jwtgate-Code")), (200, "ok"))
+            status, headers, _, _ = ng.request("/x", [("Authorization", f"Bearer {uncached}")])
+            self.assertEqual((status, headers.get("X-Jwtgate-Code")), (503, "jwks_unavailable"))
+            self.assertIsNotNone(headers.get("Retry-After"))
+        finally:
+            if idp_up:
+                idp.shutdown()
+                idp.server_close()
             problems = ng.close()
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
