@@ -534,6 +534,8 @@ class KeyFetchNeverBlocks(unittest.TestCase):
         jwtgate on;
         location / {{ proxy_pass {ng.upstream_url}; }}
         location /health {{ jwtgate off; return 200 "ok\\n"; }}
+        location /private/ {{ jwtgate off; auth_request /_jwt; proxy_pass {ng.upstream_url}; }}
+        location = /_jwt {{ internal; }}
     }}
 }}
 """)
@@ -541,14 +543,22 @@ class KeyFetchNeverBlocks(unittest.TestCase):
             token = signer.sign({"iss": "https://slow.test/", "sub": "ada"})
             slack = 4000 if VALGRIND else 700
 
-            def slow_request(_):
+            def slow_request(path):
                 start = time.monotonic()
-                status, headers, body, _ = ng.request("/api/x", [("Authorization", f"Bearer {token}")])
+                status, headers, body, _ = ng.request(path, [("Authorization", f"Bearer {token}")])
                 return status, headers, (time.monotonic() - start) * 1000
 
+            # A client that leaves while its request waits.
+            with socket.create_connection(("127.0.0.1", ng.port)) as s:
+                s.sendall(f"GET /api/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+                time.sleep(0.1)
+
             health = []
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                waiting = [pool.submit(slow_request, i) for i in range(6)]
+            with ThreadPoolExecutor(max_workers=10) as pool:
+                waiting = [pool.submit(slow_request, "/api/x") for i in range(6)]
+                # auth_request: the subrequest waits the same way; auth_request
+                # answers 500 for its 503.
+                subrequests = [pool.submit(slow_request, "/private/x") for i in range(2)]
                 time.sleep(0.1)
                 while not all(f.done() for f in waiting):
                     start = time.monotonic()
@@ -556,6 +566,11 @@ class KeyFetchNeverBlocks(unittest.TestCase):
                     health.append(((time.monotonic() - start) * 1000, status))
                     time.sleep(0.05)
                 results = [f.result() for f in waiting]
+                for f in subrequests:
+                    status, _, elapsed = f.result()
+                    self.assertEqual(status, 500)
+                    self.assertLess(elapsed, self.WAIT_MS + slack)
+                    self.assertGreater(elapsed, self.WAIT_MS - 100)
             for status, headers, elapsed in results:
                 self.assertEqual(status, 503)
                 self.assertEqual(headers.get("X-Jwtgate-Code"), "jwks_unavailable")
