@@ -57,6 +57,14 @@ function build(s) {
       request,
       route,
       (d) => {
+        if (d.allow) {
+          applyHeaders(req.headers, d)
+          if (d.upstreamUrl !== null) rewrite(req, d.upstreamUrl)
+          req[s.property] = d.claims
+          req.jwtgate = d
+        }
+        // After the request is rewritten: a hook that logs it never sees
+        // a query-string token.
         if (s.onDecision) {
           try {
             s.onDecision(d, req)
@@ -65,10 +73,6 @@ function build(s) {
           }
         }
         if (!d.allow) return reject(s, d, req, res, next)
-        applyHeaders(req.headers, d)
-        if (d.upstreamUrl !== null) rewrite(req, d.upstreamUrl)
-        req[s.property] = d.claims
-        req.jwtgate = d
         next()
       },
       next,

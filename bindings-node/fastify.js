@@ -60,6 +60,16 @@ function hookFor(s) {
       { method: raw.method, url: raw.url, headers: raw.rawHeaders },
       route,
       (d) => {
+        if (d.allow) {
+          applyHeaders(request.headers, d)
+          // request.url reads raw.url; request.query was parsed by Fastify
+          // before onRequest hooks run.
+          if (d.upstreamUrl !== null) raw.url = d.upstreamUrl
+          request[s.property] = d.claims
+          request.jwtgate = d
+        }
+        // After the request is rewritten: a hook that logs it never sees
+        // a query-string token.
         if (s.onDecision) {
           try {
             s.onDecision(d, request)
@@ -68,12 +78,6 @@ function hookFor(s) {
           }
         }
         if (!d.allow) return reject(d, request, reply)
-        applyHeaders(request.headers, d)
-        // request.url reads raw.url; request.query was parsed by Fastify
-        // before onRequest hooks run.
-        if (d.upstreamUrl !== null) raw.url = d.upstreamUrl
-        request[s.property] = d.claims
-        request.jwtgate = d
         done()
       },
       done,
