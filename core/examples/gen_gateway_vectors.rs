@@ -222,6 +222,17 @@ fn main() {
             ),
         ),
         case(
+            "two Authorization values joined with a comma (as WSGI servers join repeated headers)",
+            none.clone(),
+            "/api/orders",
+            headers(vec![json!(["Authorization", format!("Bearer {good}, Bearer {bob}")])], vec![]),
+            rejected(
+                400,
+                "invalid_request",
+                "Bearer error=\"invalid_request\", error_description=\"the request has more than one Authorization header\"",
+            ),
+        ),
+        case(
             "header and cookie both present: the configured order (header first) decides",
             none.clone(),
             "/api/orders",

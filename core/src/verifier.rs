@@ -24,6 +24,8 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// Verifies tokens against one policy. `Send + Sync`: share one per process.
 pub struct Verifier {
+    /// Tells this verifier's decisions from another's (see `decide_after`).
+    id: u64,
     policy: Policy,
     cache: Option<TokenCache>,
     headers: HeaderCache,
@@ -45,7 +47,9 @@ impl Verifier {
     /// A verifier for a compiled policy.
     pub fn new(policy: Policy) -> Verifier {
         let cache = TokenCache::new(policy.cache_entries);
-        Verifier { policy, cache, headers: HeaderCache::new(), counters: Counters::new() }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Verifier { id, policy, cache, headers: HeaderCache::new(), counters: Counters::new() }
     }
 
     /// A verifier for a policy in JSON text.
@@ -153,6 +157,11 @@ impl Verifier {
                 remote.prefetch(now);
             }
         }
+    }
+
+    /// A number no other verifier of this process has.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Counts a `report_only` decision that let a failing request through.

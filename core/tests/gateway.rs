@@ -157,3 +157,20 @@ fn report_only_counts_what_it_lets_through() {
     assert!(verifier.decide(&Request::new("GET", "/x", &[]), None).code() == Some("missing_token"));
     assert_eq!(verifier.stats(None).report_only_rejections, 2, "required mode does not count");
 }
+
+#[test]
+fn a_decision_of_another_verifier_is_not_trusted() {
+    let file = &vector_files()[0];
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let lenient = Verifier::from_value(doc["policy"].clone()).unwrap();
+    let mut strict_policy = doc["policy"].clone();
+    strict_policy["issuers"][0]["claims"]["dept"] = serde_json::json!({"equals": "HR"});
+    let strict = Verifier::from_value(strict_policy).unwrap();
+    let token = doc["cases"][0]["request"]["headers"][0][1].as_str().unwrap().to_owned();
+    let headers = [("Authorization", token.as_str())];
+    let req = Request::new("GET", "/", &headers);
+    let outer = lenient.decide(&req, None);
+    assert!(outer.allow);
+    let inner = strict.decide_after(&outer, &req, &Route::new());
+    assert_eq!((inner.allow, inner.code()), (false, Some("claim")), "the strict policy's own rule holds");
+}

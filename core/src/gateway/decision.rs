@@ -43,7 +43,16 @@ pub struct Decision {
     pub upstream_url: Option<String>,
     /// The token and its verification, for a later layer of the same
     /// request (see `Verifier::decide_after`).
-    pub(crate) outcome: Option<(String, Result<Verified, Error>)>,
+    pub(crate) outcome: Option<Outcome>,
+}
+
+/// A verification a later layer may reuse: which verifier made it, for
+/// which token, and its result.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub verifier: u64,
+    pub token: String,
+    pub result: Result<Verified, Error>,
 }
 
 impl Decision {

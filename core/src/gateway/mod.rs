@@ -31,6 +31,7 @@ mod route;
 mod values;
 
 pub use decision::Decision;
+use decision::Outcome;
 pub use request::Request;
 pub use route::Route;
 pub use values::{ascii_json, claim_header_value, is_header_safe};
@@ -58,17 +59,14 @@ impl Verifier {
 
     /// The decision of a later layer of the same request (an Express route
     /// after `app.use`): the token `previous` verified is not verified
-    /// again, only the route's requirements are checked.
+    /// again, only the route's requirements are checked. A `previous` made
+    /// by another verifier (another policy), or for another token, is
+    /// ignored and the token verified here.
     pub fn decide_after(&self, previous: &Decision, request: &Request<'_>, route: &Route) -> Decision {
         self.decide_inner(request, route, previous.outcome.as_ref())
     }
 
-    fn decide_inner(
-        &self,
-        request: &Request<'_>,
-        route: &Route,
-        prior: Option<&(String, Result<Verified, Error>)>,
-    ) -> Decision {
+    fn decide_inner(&self, request: &Request<'_>, route: &Route, prior: Option<&Outcome>) -> Decision {
         let policy = self.policy();
         let mode = route.mode_for(policy, request.path());
         let mut remove = policy.forwarded_names().to_vec();
@@ -106,11 +104,12 @@ impl Verifier {
 
         let token = found.token.as_ref();
         let result = match prior {
-            Some((seen, result)) if seen == token => result.clone(),
+            Some(prior) if prior.verifier == self.id() && prior.token == token => prior.result.clone(),
             _ if request.no_wait => self.verify_nowait(token, request.now),
             _ => self.verify(token, request.now),
         };
-        decision.outcome = Some((token.to_owned(), result.clone()));
+        decision.outcome =
+            Some(Outcome { verifier: self.id(), token: token.to_owned(), result: result.clone() });
         let verified = match result.and_then(|v| route_check(route, v)) {
             Ok(verified) => verified,
             Err(e) => {

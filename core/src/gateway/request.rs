@@ -98,7 +98,9 @@ pub(crate) fn find_token<'a>(
             TokenSource::Header { name, .. } => {
                 let mut values = request.header_values(name);
                 let first = values.next();
-                if values.next().is_some() {
+                // A server that joins repeated headers (WSGI) leaves a comma,
+                // which no token holds.
+                if values.next().is_some() || first.is_some_and(|v| v.contains(',')) {
                     return Err(invalid(format!("the request has more than one {name} header")));
                 }
                 first.and_then(|v| source.from_header_value(v)).map(|t| (Cow::Borrowed(t), None))
@@ -205,6 +207,8 @@ mod tests {
         let two = [("Authorization", "Bearer a"), ("AUTHORIZATION", "Bearer b")];
         let e = find_token(&sources, &Request::new("GET", "/", &two)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        let joined = [("Authorization", "Bearer a, Bearer b")];
+        assert!(find_token(&sources, &Request::new("GET", "/", &joined)).is_err());
         let two = [("Cookie", "at=a"), ("Cookie", "at=b")];
         assert!(find_token(&sources, &Request::new("GET", "/", &two)).is_err());
         let two = [("Cookie", "at=a; x=1; at=b")];
