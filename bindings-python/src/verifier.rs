@@ -408,6 +408,13 @@ impl Verifier {
             .map_err(|e| to_pyerr(py, &e))
     }
 
+    /// Whether a decision may wait on the network (`jwks_uri`, `discovery`
+    /// or allow-listed `jku`): async integrations then decide off the loop.
+    #[getter]
+    fn has_remote_keys(&self) -> bool {
+        self.inner.policy().has_remote_keys()
+    }
+
     /// The policy document (a dict, defaults filled in).
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
