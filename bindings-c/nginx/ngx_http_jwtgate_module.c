@@ -994,7 +994,14 @@ ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req)
         req->headers = out;
         req->headers_len = n;
     }
-    if (r->connection->addr_text.len) {
+    /* The peer as text, for an IP connection only (not "unix:"). */
+    if (r->connection->addr_text.len
+        && (r->connection->sockaddr->sa_family == AF_INET
+#if (NGX_HAVE_INET6)
+            || r->connection->sockaddr->sa_family == AF_INET6
+#endif
+           ))
+    {
         req->peer = (const char *) r->connection->addr_text.data;
         req->peer_len = r->connection->addr_text.len;
     }
@@ -1442,8 +1449,10 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     if (s.data != NULL) {
         ctx->code.data = (u_char *) s.data;
         ctx->code.len = s.len;
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V",
-                      jwtgate_decision_allow(ctx->decision) ? "would reject" : "rejected", &ctx->code);
+        s = jwtgate_decision_body(ctx->decision);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V %*s",
+                      jwtgate_decision_allow(ctx->decision) ? "would reject (report_only)" : "rejected",
+                      &ctx->code, s.len, s.data ? s.data : "");
     } else if (jwtgate_decision_claims_json(ctx->decision).data != NULL) {
         ngx_str_set(&ctx->code, "ok");
     }

@@ -225,6 +225,7 @@ class AttackNginx(Nginx):
     jwtgate_claim_header tier X-Tier;
     server {{
         listen 127.0.0.1:{self.port};
+        listen unix:{self.dir}/nginx.sock;
         jwtgate on;
         jwtgate_scope orders:read;                                   # server level
         jwtgate_claim_header /org/id X-Org-Id;
@@ -438,6 +439,16 @@ class Attacks(unittest.TestCase):
         self.assertEqual((status, headers.get("X-Jwtgate-Code")), (400, "invalid_request"))
         conn_status, headers, body, _ = self.ng.request("/api/x", [], method="HEAD")
         self.assertEqual((conn_status, body), (401, b""))
+
+    def test_a_unix_socket_connection_has_no_peer_address(self):
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(TIMEOUT)
+            sock.connect(os.path.join(self.ng.dir, "nginx.sock"))
+            sock.sendall(f"GET /api/x HTTP/1.0\r\nAuthorization: Bearer {self.token()}\r\n\r\n".encode())
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
 
     def test_auth_request_subrequests_are_checked(self):
         status, headers, _, _ = self.get("/private/x", None, SPOOFED)
