@@ -243,6 +243,8 @@ export class Verifier {
   decideAfterAsync(previous: Decision, request: GatewayRequest, route?: RouteDoc | Route | null): Promise<Decision>
   /** The same policy with extra claim rules on every issuer. */
   withClaims(rules: Record<string, ClaimRule>): Verifier
+  /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
+  readonly hasRemoteKeys: boolean
   /** The policy document, defaults filled in. */
   readonly policy: Policy
   stats(options?: VerifyOptions): Stats

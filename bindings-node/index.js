@@ -405,6 +405,11 @@ class Verifier {
     return task.then(wrapDecision, rethrow)
   }
 
+  /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
+  get hasRemoteKeys() {
+    return this[kNative].hasRemoteKeys
+  }
+
   /** The policy document with defaults filled in. */
   get policy() {
     return JSON.parse(call(() => this[kNative].policyJson()))

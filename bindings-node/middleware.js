@@ -14,15 +14,6 @@ function asVerifier(policy) {
   return policy instanceof Verifier ? policy : new Verifier(policy)
 }
 
-/** Whether a verification may wait on the network (remote key sets). */
-function hasRemoteKeys(verifier) {
-  for (const issuer of verifier.policy.issuers ?? []) {
-    const keys = issuer.keys ?? {}
-    if (keys.jwks_uri || keys.discovery || (issuer.allowed_jku ?? []).length > 0) return true
-  }
-  return false
-}
-
 /**
  * `exclude` split into path prefixes (the route's `exclude`, matched by the
  * core) and RegExps (matched here; a match is decided in mode `off`).
@@ -93,7 +84,7 @@ function settings(policy, options, urlOf) {
     onError: options.onError,
     onDecision: options.onDecision,
     property,
-    offload: options.async ?? hasRemoteKeys(verifier),
+    offload: options.async ?? verifier.hasRemoteKeys,
   }
 }
 

@@ -165,6 +165,13 @@ impl NativeVerifier {
             .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
     }
 
+    /// Whether a verification may wait on the network (remote key sets):
+    /// the middleware then decides on the libuv pool.
+    #[napi(getter)]
+    pub fn has_remote_keys(&self) -> bool {
+        self.inner.policy().has_remote_keys()
+    }
+
     /// The policy's `max_token_bytes`.
     #[napi(getter)]
     pub fn max_token_bytes(&self) -> u32 {

@@ -58,6 +58,8 @@ test('a valid token verifies (the fixtures are not all rejects)', () => {
 
 test('jwks_unavailable: 503 when the key set cannot be fetched', async () => {
   const v = new Verifier(await unreachableJwksPolicy())
+  assert.equal(v.hasRemoteKeys, true)
+  assert.equal(verifier.hasRemoteKeys, false)
   const token = f.signer.sign({ iss: f.ISSUER, sub: 'ada' }, { lifetimeS: 60 })
   await assert.rejects(v.verifyAsync(token), (e) => check(e, 'jwks_unavailable', 503, null))
   assert.throws(() => v.verify(token), (e) => check(e, 'jwks_unavailable', 503, null))
