@@ -18,6 +18,7 @@ locations for the prefix, segment-wise (`location = /p` and `/p/`).
 with its suite, also under valgrind (`JWTGATE_NGINX_VALGRIND=1`).
 """
 import base64
+import http.client
 import http.server
 import json
 import os
@@ -268,6 +269,8 @@ class AttackNginx(Nginx):
             proxy_set_header X-Auth-Code $auth_code;
             proxy_pass {up};
         }}
+        location /any-allow/ {{ satisfy any; allow 127.0.0.1; deny all; proxy_pass {up}; }}
+        location /any-deny/ {{ satisfy any; deny all; proxy_pass {up}; }}
         location = /_jwt {{
             internal;
             jwtgate_claim_rule roles '{{"contains_all": ["admin"]}}';
@@ -439,6 +442,37 @@ class Attacks(unittest.TestCase):
         self.assertEqual((status, headers.get("X-Jwtgate-Code")), (400, "invalid_request"))
         conn_status, headers, body, _ = self.ng.request("/api/x", [], method="HEAD")
         self.assertEqual((conn_status, body), (401, b""))
+
+    def test_satisfy_any(self):
+        # Another access module may allow what jwtgate would reject ...
+        status, _, _, echoed = self.get("/any-allow/x", None, SPOOFED)
+        self.assertEqual(status, 200)
+        self.assert_forwarded(echoed, {"X-Dept": "spoof"})
+        # ... and a verified token allows what another would deny.
+        self.assertEqual(self.get("/any-deny/x", self.token())[0], 200)
+        status, headers, _, _ = self.get("/any-deny/x")
+        self.assertEqual((status, headers.get("WWW-Authenticate")), (401, "Bearer"))
+        status, headers, _, _ = self.get("/any-deny/x", self.token(roles=["guest"]))
+        self.assertEqual(status, 403)
+
+    def test_a_rejected_request_body_is_read_and_the_connection_kept(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.ng.port, timeout=TIMEOUT)
+        try:
+            sockets = set()
+            for _ in range(3):
+                conn.request("POST", "/api/x", body=b"x" * 100000, headers={"Content-Type": "text/plain"})
+                sockets.add(id(conn.sock))
+                resp = conn.getresponse()
+                self.assertEqual((resp.status, json.loads(resp.read())["error"]), (401, "missing_token"))
+                self.assertNotEqual(resp.getheader("Connection"), "close")
+            conn.request("GET", "/api/x", headers={"Authorization": f"Bearer {self.token()}"})
+            sockets.add(id(conn.sock))
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(len(sockets), 1, "the connection was not kept")
+        finally:
+            conn.close()
 
     def test_a_unix_socket_connection_has_no_peer_address(self):
         with socket.socket(socket.AF_UNIX) as sock:
