@@ -229,10 +229,11 @@ class AttackNginx(Nginx):
         listen unix:{self.dir}/nginx.sock;
         jwtgate on;
         jwtgate_scope orders:read;                                   # server level
+        jwtgate_claim_rule roles '{{"contains_all": ["admin"]}}';
         jwtgate_claim_header /org/id X-Org-Id;
         location / {{ proxy_pass {up}; }}
         location /three/ {{
-            jwtgate_claim_rule roles '{{"contains_all": ["admin"]}}';  # location level
+            jwtgate_claim_rule name '{{"equals": "Ada"}}';             # location level
             jwtgate_claim_header dept X-Dept;
             proxy_pass {up};
         }}
@@ -275,6 +276,14 @@ class AttackNginx(Nginx):
             internal;
             jwtgate_claim_rule roles '{{"contains_all": ["admin"]}}';
         }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        server_name tokens.test;
+        jwtgate on;
+        jwtgate_token header=X-Token;
+        location / {{ proxy_pass {up}; }}
+        location /both/ {{ jwtgate_token cookie=at; proxy_pass {up}; }}
     }}
     server {{
         listen 127.0.0.1:{self.port};
@@ -376,15 +385,19 @@ class Attacks(unittest.TestCase):
         for changes, description in (
                 ({"dept": "HR"}, "claim dept is not one of the allowed values"),     # http
                 ({"scope": "profile"}, "scope orders:read is required"),             # server
-                ({"roles": ["user"]}, "claim roles must contain 'admin'"),           # location
+                ({"roles": ["user"]}, "claim roles must contain 'admin'"),           # server
+                ({"name": "Bob"}, "claim name must equal 'Ada'"),                    # location
                 ({"roles": ["guest"]}, "claim roles contains none")):                # policy
             with self.subTest(changes=changes):
                 status, headers, body, _ = self.get("/three/x", self.token(**changes))
                 self.assertEqual(status, 403, body)
                 self.assertEqual(headers.get("X-Jwtgate-Code"), "claim")
                 self.assertIn(description, headers.get("WWW-Authenticate"))
-        # A location rule on scope does not drop the inherited roles rule.
-        status, _, _, _ = self.get("/scope-only/x", self.token(roles=["guest"]))
+        # A location rule on scope does not drop the server's roles rule.
+        status, headers, _, _ = self.get("/scope-only/x", self.token(roles=["user"]))
+        self.assertEqual(status, 403)
+        self.assertIn("claim roles must contain 'admin'", headers.get("WWW-Authenticate"))
+        status, headers, _, _ = self.get("/scope-only/x", self.token(scope="profile"))
         self.assertEqual(status, 403)
         status, _, _, _ = self.get("/scope-only/x", self.token())
         self.assertEqual(status, 200)
@@ -442,6 +455,21 @@ class Attacks(unittest.TestCase):
         self.assertEqual((status, headers.get("X-Jwtgate-Code")), (400, "invalid_request"))
         conn_status, headers, body, _ = self.ng.request("/api/x", [], method="HEAD")
         self.assertEqual((conn_status, body), (401, b""))
+
+    def test_token_sources_add_up(self):
+        good, bad = self.token(), self.token(exp=1000000000, lifetime=None)
+        host = "tokens.test"
+        for path, sent, want in (
+                ("/x", [("X-Token", good)], 200),
+                ("/x", [("Authorization", f"Bearer {good}")], 401),        # the server's sources replace the policy's
+                ("/x", [("Cookie", f"at={good}")], 401),
+                ("/both/x", [("Cookie", f"at={good}")], 200),              # the location adds one
+                ("/both/x", [("X-Token", good)], 200),
+                ("/both/x", [("X-Token", good), ("Cookie", f"at={bad}")], 200),  # the server's comes first
+                ("/both/x", [("X-Token", bad), ("Cookie", f"at={good}")], 401)):
+            with self.subTest(path=path, sent=[n for n, _ in sent]):
+                status, _, body, _ = self.get(path, None, sent, host=host)
+                self.assertEqual(status, want, body)
 
     def test_satisfy_any(self):
         # Another access module may allow what jwtgate would reject ...
