@@ -1021,6 +1021,28 @@ ngx_http_jwtgate_copy(ngx_pool_t *pool, jwtgate_str s)
     return p;
 }
 
+/* Whether request header `key` is `name` (lower case), with '_' and '-'
+ * alike: FastCGI, uwsgi and SCGI pass both X-User and X_User (which nginx
+ * accepts with `underscores_in_headers on`) as HTTP_X_USER. */
+static ngx_uint_t
+ngx_http_jwtgate_same_name(ngx_str_t *key, jwtgate_str name)
+{
+    size_t  i;
+    u_char  a, b;
+
+    if (key->len != name.len) {
+        return 0;
+    }
+    for (i = 0; i < name.len; i++) {
+        a = ngx_tolower(key->data[i]);
+        b = (u_char) name.data[i];
+        if (a != b && !((a == '_' || a == '-') && (b == '_' || b == '-'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Removes every header the decision names (lower case) from the request:
  * the list is rebuilt without them. */
 static ngx_int_t
@@ -1043,7 +1065,7 @@ ngx_http_jwtgate_remove_headers(ngx_http_request_t *r, const jwtgate_decision *d
         total++;
         for (j = 0; j < n; j++) {
             name = jwtgate_decision_remove_header(d, j);
-            if (h->key.len == name.len && ngx_strncasecmp(h->key.data, (u_char *) name.data, name.len) == 0) {
+            if (ngx_http_jwtgate_same_name(&h->key, name)) {
                 h->hash = 0;  /* marks it for the copy below */
                 matched++;
                 break;

@@ -227,6 +227,7 @@ class AttackNginx(Nginx):
     server {{
         listen 127.0.0.1:{self.port};
         listen unix:{self.dir}/nginx.sock;
+        underscores_in_headers on;
         jwtgate on;
         jwtgate_scope orders:read;                                   # server level
         jwtgate_claim_rule roles '{{"contains_all": ["admin"]}}';
@@ -350,6 +351,17 @@ class Attacks(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assert_forwarded(echoed, {"X-User": "ada", "X-Name": "Ada", "X-JWT-Payload": token.split(".")[1],
                                        "X-Dept": "spoof"})
+
+    def test_underscore_spellings_of_forwarded_names_are_removed(self):
+        # FastCGI, uwsgi and SCGI would pass X_User as HTTP_X_USER too.
+        status, _, _, echoed = self.get("/api/x", self.token(), [("X_User", "admin"), ("x_jwt-payload", "forged"),
+                                                                  ("X_Other", "kept")])
+        self.assertEqual(status, 200)
+        self.assertEqual(echoed_all(echoed, "X_Other"), ["kept"])  # underscores_in_headers on
+        names = [k.lower() for k, _ in echoed["headers"]]
+        self.assertNotIn("x_user", names)
+        self.assertNotIn("x_jwt-payload", names)
+        self.assertEqual(echoed_all(echoed, "X-User"), ["ada"])
 
     def test_spoofed_headers_are_removed_where_nothing_is_checked(self):
         for path, host in (("/off/x", None), ("/x", "inherit.test")):
