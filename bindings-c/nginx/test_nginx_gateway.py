@@ -23,7 +23,9 @@ import http.server
 import json
 import os
 import pwd
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -207,6 +209,7 @@ class AttackNginx(Nginx):
             with open(os.path.join(GATEWAY, "gateway.json"), encoding="utf-8") as f:
                 self.policy = json.load(f)["policy"]
             self.policy_path = self.write("policy.json", json.dumps(self.policy))
+            self.h2_port = free_port()
             self.start(self.config())
         except BaseException:
             self.stop()
@@ -227,6 +230,7 @@ class AttackNginx(Nginx):
     server {{
         listen 127.0.0.1:{self.port};
         listen unix:{self.dir}/nginx.sock;
+        listen 127.0.0.1:{self.h2_port} http2;
         underscores_in_headers on;
         jwtgate on;
         jwtgate_scope orders:read;                                   # server level
@@ -514,6 +518,26 @@ class Attacks(unittest.TestCase):
         finally:
             conn.close()
 
+    @unittest.skipUnless(shutil.which("curl"), "curl is needed for HTTP/2")
+    def test_http2(self):
+        url = f"http://127.0.0.1:{self.ng.h2_port}"
+
+        def curl(*args):
+            done = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-D", "-", *args], capture_output=True,
+                                  text=True, timeout=TIMEOUT)
+            head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
+            return head.lower(), body
+
+        head, body = curl("-H", f"Authorization: Bearer {self.token()}", "-H", "X-User: mallory", f"{url}/vars/x")
+        self.assertTrue(head.startswith("http/2 200"), head)
+        echoed = json.loads(body)
+        self.assertEqual(echoed_all(echoed, "X-User"), ["ada"])
+        self.assertEqual(echoed_all(echoed, "X-Var-Name"), ["Ada"])
+        head, body = curl("--data-binary", "x" * 1000, f"{url}/api/x")
+        self.assertTrue(head.startswith("http/2 401"), head)
+        self.assertIn("www-authenticate: bearer", head)
+        self.assertEqual(json.loads(body)["error"], "missing_token")
+
     def test_a_unix_socket_connection_has_no_peer_address(self):
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(TIMEOUT)
@@ -609,6 +633,7 @@ class KeyFetchNeverBlocks(unittest.TestCase):
                 "keys": {"jwks_uri": f"http://127.0.0.1:{idp.port}/jwks.json", "allow_http": True,
                          "timeout_ms": 20000, "initial_wait_ms": 10000}}]}
             path = ng.write("policy.json", json.dumps(policy))
+            h2_port = free_port()
             ng.start(ng.preamble(workers=1) + f"""
     access_log off;
     jwtgate_policy {path};
@@ -616,6 +641,7 @@ class KeyFetchNeverBlocks(unittest.TestCase):
     add_header X-Jwtgate-Code $jwtgate_code always;
     server {{
         listen 127.0.0.1:{ng.port};
+        listen 127.0.0.1:{h2_port} http2;
         jwtgate on;
         location / {{ proxy_pass {ng.upstream_url}; }}
         location /health {{ jwtgate off; return 200 "ok\\n"; }}
@@ -638,8 +664,18 @@ class KeyFetchNeverBlocks(unittest.TestCase):
                 s.sendall(f"GET /api/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
                 time.sleep(0.1)
 
+            def h2_request(max_time):
+                start = time.monotonic()
+                done = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                                       "--max-time", str(max_time), "-H", f"Authorization: Bearer {token}",
+                                       f"http://127.0.0.1:{h2_port}/api/x"], capture_output=True, text=True,
+                                      timeout=TIMEOUT)
+                return done.stdout, (time.monotonic() - start) * 1000
+
             health = []
-            with ThreadPoolExecutor(max_workers=10) as pool:
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                # HTTP/2 streams wait the same way; one client gives up early.
+                streams = [pool.submit(h2_request, TIMEOUT), pool.submit(h2_request, 0.2)]
                 waiting = [pool.submit(slow_request, "/api/x") for i in range(6)]
                 # auth_request: the subrequest waits the same way; auth_request
                 # answers 500 for its 503.
@@ -651,6 +687,10 @@ class KeyFetchNeverBlocks(unittest.TestCase):
                     health.append(((time.monotonic() - start) * 1000, status))
                     time.sleep(0.05)
                 results = [f.result() for f in waiting]
+                status, elapsed = streams[0].result()
+                self.assertEqual(status, "503")
+                self.assertLess(elapsed, self.WAIT_MS + slack)
+                self.assertEqual(streams[1].result()[0], "000")  # curl gave up
                 for f in subrequests:
                     status, _, elapsed = f.result()
                     self.assertEqual(status, 500)
