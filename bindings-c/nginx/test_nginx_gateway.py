@@ -533,7 +533,10 @@ class Attacks(unittest.TestCase):
         echoed = json.loads(body)
         self.assertEqual(echoed_all(echoed, "X-User"), ["ada"])
         self.assertEqual(echoed_all(echoed, "X-Var-Name"), ["Ada"])
-        head, body = curl("--data-binary", "x" * 1000, f"{url}/api/x")
+        # (Without a request body: an early answer to a stream that is still
+        # sending makes nginx reset it, and curl then often shows nothing,
+        # nginx's own error pages included.)
+        head, body = curl(f"{url}/api/x")
         self.assertTrue(head.startswith("http/2 401"), head)
         self.assertIn("www-authenticate: bearer", head)
         self.assertEqual(json.loads(body)["error"], "missing_token")
