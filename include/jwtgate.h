@@ -310,6 +310,18 @@ size_t jwtgate_decision_remove_headers_len(const jwtgate_decision *decision);
 // `decision` must be NULL or a live decision.
 jwtgate_str jwtgate_decision_remove_header(const jwtgate_decision *decision, size_t index);
 
+// Whether request header `name` must be removed before the request goes
+// upstream: it names a forwarded header, ignoring case and with `_` and `-`
+// alike (CGI and FastCGI read `X_User` as `X-User`). Apply it to every
+// request header. False when `decision` is NULL or `name` is not UTF-8.
+//
+// # Safety
+// `decision` must be NULL or a live decision; `name` must point at
+// `name_len` readable bytes.
+bool jwtgate_decision_removes_header(const jwtgate_decision *decision,
+                                     const char *name,
+                                     size_t name_len);
+
 // Number of headers of the rejection response (0 when allowed).
 //
 // # Safety

@@ -290,6 +290,28 @@ pub unsafe extern "C" fn jwtgate_decision_remove_header(
     }
 }
 
+/// Whether request header `name` must be removed before the request goes
+/// upstream: it names a forwarded header, ignoring case and with `_` and `-`
+/// alike (CGI and FastCGI read `X_User` as `X-User`). Apply it to every
+/// request header. False when `decision` is NULL or `name` is not UTF-8.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision; `name` must point at
+/// `name_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_decision_removes_header(
+    decision: *const jwtgate_decision,
+    name: *const c_char,
+    name_len: usize,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        let Some(d) = (unsafe { read(decision) }) else { return false };
+        // SAFETY: forwarded from the caller.
+        unsafe { text(name, name_len, "name") }.is_ok_and(|name| d.inner.removes_header(name))
+    }
+}
+
 /// Number of headers of the rejection response (0 when allowed).
 ///
 /// # Safety

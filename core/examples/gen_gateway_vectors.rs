@@ -80,6 +80,7 @@ fn policy() -> Value {
 fn spoofed() -> Vec<Value> {
     vec![
         json!(["X-User", "admin"]),
+        json!(["X_User", "admin"]),
         json!(["X-Org", "evil"]),
         json!(["X-Name", "root"]),
         json!(["X-JWT-Payload", "forged"]),
@@ -119,7 +120,7 @@ fn rejected(status: u16, code: &str, challenge: &str) -> Value {
 }
 
 fn no_identity() -> Value {
-    json!({"x-user": null, "x-org": null, "x-name": null, "x-jwt-payload": null})
+    json!({"x-user": null, "x_user": null, "x-org": null, "x-name": null, "x-jwt-payload": null})
 }
 
 fn main() {
@@ -142,7 +143,7 @@ fn main() {
     forged.pop();
     forged.push(if good.ends_with('A') { 'B' } else { 'A' });
 
-    let full = json!({"x-user": "ada", "x-org": "Acme", "x-name": "Ada",
+    let full = json!({"x-user": "ada", "x_user": null, "x-org": "Acme", "x-name": "Ada",
                       "x-jwt-payload": payload_of(&good), "x-tier": "gold"});
     let none = json!([]);
     let cases = vec![

@@ -31,11 +31,8 @@ fn route(verifier: &Verifier, levels: &Value) -> Route {
 /// The headers the upstream receives: the request's, minus
 /// `remove_headers`, plus `set_headers`.
 fn upstream_headers(request: &[(String, String)], decision: &Decision) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = request
-        .iter()
-        .filter(|(n, _)| !decision.remove_headers.contains(&n.to_ascii_lowercase()))
-        .cloned()
-        .collect();
+    let mut out: Vec<(String, String)> =
+        request.iter().filter(|(n, _)| !decision.removes_header(n)).cloned().collect();
     out.extend(decision.set_headers.iter().cloned());
     out
 }

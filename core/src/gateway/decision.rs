@@ -29,7 +29,9 @@ pub struct Decision {
     pub set_headers: Vec<(String, String)>,
     /// Header names (lower case) to remove from the request first: every
     /// name the policy and the route forward, whatever the outcome, so a
-    /// client's own copy never reaches the upstream.
+    /// client's own copy never reaches the upstream. Match request headers
+    /// with [`Decision::removes_header`] (`X_User` is `X-User` to a CGI
+    /// upstream).
     pub remove_headers: Vec<String>,
     /// Headers of the rejection response (`WWW-Authenticate`,
     /// `Content-Type`, `Cache-Control`, `Retry-After`); empty when allowed.
@@ -101,6 +103,21 @@ impl Decision {
     /// rejection it would have been); `None` when nothing failed.
     pub fn code(&self) -> Option<&'static str> {
         self.error.as_ref().map(Error::code)
+    }
+
+    /// Whether request header `name` must be removed before the request
+    /// goes upstream: it names a forwarded header, ignoring case and with
+    /// `_` and `-` alike, since CGI, WSGI and FastCGI turn both `X-User`
+    /// and `X_User` into `HTTP_X_USER`. Bindings remove every request header
+    /// this accepts.
+    pub fn removes_header(&self, name: &str) -> bool {
+        let same = |a: &str| {
+            a.len() == name.len()
+                && a.bytes().zip(name.bytes()).all(|(x, y)| {
+                    x.eq_ignore_ascii_case(&y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_'))
+                })
+        };
+        self.remove_headers.iter().any(|r| same(r))
     }
 
     /// The `WWW-Authenticate` value of a rejection.
