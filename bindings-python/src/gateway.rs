@@ -148,6 +148,16 @@ impl Decision {
         PyList::new(py, &self.inner.remove_headers)
     }
 
+    /// Whether request header `name` (str, or bytes as ASGI gives it) must be
+    /// removed: a forwarded name, ignoring case, with `_` and `-` alike.
+    fn removes_header(&self, name: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>() {
+            return Ok(std::str::from_utf8(bytes.as_bytes()).is_ok_and(|n| self.inner.removes_header(n)));
+        }
+        let name: String = name.extract()?;
+        Ok(self.inner.removes_header(&name))
+    }
+
     /// Headers of the rejection response, as (name, value) pairs; empty
     /// when allowed.
     #[getter]

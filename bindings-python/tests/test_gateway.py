@@ -52,8 +52,7 @@ def test_there_are_vectors() -> None:
 
 
 def headers_after(request_headers: list[tuple[str, str]], decision: jwtgate.Decision) -> list[tuple[str, str]]:
-    remove = set(decision.remove_headers)
-    out = [(n, v) for n, v in request_headers if n.lower() not in remove]
+    out = [(n, v) for n, v in request_headers if not decision.removes_header(n)]
     out.extend(decision.set_headers)
     return out
 

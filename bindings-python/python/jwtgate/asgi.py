@@ -101,8 +101,7 @@ def _peer(scope: Scope) -> Optional[str]:
 def apply_to_scope(decision: Decision, scope: Scope) -> None:
     """Applies an allowing decision to the scope: headers removed and set,
     the upstream query string, the claims and the decision for later layers."""
-    remove = {name.encode("latin-1") for name in decision.remove_headers}
-    headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() not in remove]
+    headers = [(k, v) for k, v in scope.get("headers") or [] if not decision.removes_header(k)]
     headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.set_headers)
     scope["headers"] = headers
     if decision.upstream_url is not None:
