@@ -360,22 +360,12 @@ class Verifier {
    * arguments and an `invalid_request` JwtError for a request over 1 MiB.
    */
   decide(request, route) {
-    const args = requestArgs(request)
-    const r = routeHandle(this, route)
-    return new Decision(call(() => this[kNative].decide(...args, r)))
+    return decideWith(this, NONE, request, route, true, false)
   }
 
   /** `decide` on the libuv thread pool; every error is a rejection. */
   decideAsync(request, route) {
-    let task
-    try {
-      const args = requestArgs(request)
-      const r = routeHandle(this, route)
-      task = call(() => this[kNative].decideAsync(...args, r))
-    } catch (e) {
-      return Promise.reject(e)
-    }
-    return task.then(wrapDecision, rethrow)
+    return decideWith(this, NONE, request, route, true, true)
   }
 
   /**
@@ -385,24 +375,12 @@ class Verifier {
    * decided on, and a route that includes the earlier layers' (`merge`).
    */
   decideAfter(previous, request, route) {
-    const handle = decisionHandle(previous)
-    const args = requestArgs(request)
-    const r = routeHandle(this, route)
-    return new Decision(call(() => this[kNative].decideAfter(handle, ...args, r)))
+    return decideWith(this, previous, request, route, true, false)
   }
 
   /** `decideAfter` on the libuv thread pool; every error is a rejection. */
   decideAfterAsync(previous, request, route) {
-    let task
-    try {
-      const handle = decisionHandle(previous)
-      const args = requestArgs(request)
-      const r = routeHandle(this, route)
-      task = call(() => this[kNative].decideAfterAsync(handle, ...args, r))
-    } catch (e) {
-      return Promise.reject(e)
-    }
-    return task.then(wrapDecision, rethrow)
+    return decideWith(this, previous, request, route, true, true)
   }
 
   /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
@@ -459,18 +437,20 @@ const DECISION_FIELDS = [
  * `setHeaders`, and pass `upstreamUrl` on instead of the URL when it is not
  * null; otherwise answer `status` with `responseHeaders` and `body`.
  * `code` is the rejection's (or, in report_only, the would-be rejection's)
- * code; `claims` the verified claims or null. The fields are read from the
- * addon in one piece on first access.
+ * code; `claims` the verified claims or null. The addon hands the fields
+ * over as one JSON string, parsed on first access.
  */
 class Decision {
+  #text
   #fields
-  constructor(handle) {
-    if (!(handle instanceof native.NativeDecision)) throw typeError('decisions come from verifier.decide')
-    Object.defineProperty(this, kNative, { value: handle })
+  constructor(parts) {
+    if (!Array.isArray(parts) || typeof parts[0] !== 'string') throw typeError('decisions come from verifier.decide')
+    this.#text = parts[0]
+    Object.defineProperty(this, kNative, { value: parts[1] })
   }
 
   #get() {
-    if (this.#fields === undefined) this.#fields = JSON.parse(this[kNative].fields())
+    if (this.#fields === undefined) this.#fields = JSON.parse(this.#text)
     return this.#fields
   }
 
@@ -496,8 +476,39 @@ class Decision {
   }
 }
 
-function wrapDecision(handle) {
-  return new Decision(handle)
+function wrapDecision(parts) {
+  return new Decision(parts)
+}
+
+const NONE = Symbol('jwtgate.none')
+
+/**
+ * decide, decideAsync, decideAfter and decideAfterAsync. `keep`: whether
+ * the decision keeps what a later layer needs (`decideAfter`); the
+ * middleware drops it when no `require()` layer exists.
+ */
+function decideWith(verifier, previous, request, route, keep, async) {
+  // `previous` is NONE for a first layer.
+  let result
+  try {
+    const handle = previous === NONE ? null : decisionHandle(previous)
+    const args = requestArgs(request)
+    const r = routeHandle(verifier, route)
+    const n = verifier[kNative]
+    result = call(() =>
+      handle === null
+        ? async
+          ? n.decideAsync(...args, r, keep)
+          : n.decide(...args, r, keep)
+        : async
+          ? n.decideAfterAsync(handle, ...args, r, keep)
+          : n.decideAfter(handle, ...args, r, keep),
+    )
+  } catch (e) {
+    if (async) return Promise.reject(e)
+    throw e
+  }
+  return async ? result.then(wrapDecision, rethrow) : new Decision(result)
 }
 
 function rethrow(e) {
@@ -506,7 +517,9 @@ function rethrow(e) {
 
 function decisionHandle(previous) {
   if (!(previous instanceof Decision)) throw typeError(`previous must be a Decision, received ${describe(previous)}`)
-  return previous[kNative]
+  const handle = previous[kNative]
+  if (handle === undefined) throw typeError('previous was decided without keeping what a later layer needs')
+  return handle
 }
 
 function routeHandle(verifier, route) {
@@ -735,6 +748,10 @@ module.exports = {
   jwks,
   version: native.version(),
 }
+// For the middleware (not part of the API): decide without keeping the
+// decision for a later layer when none exists.
+Object.defineProperty(module.exports, '_decideWith', { value: decideWith })
+Object.defineProperty(module.exports, '_none', { value: NONE })
 // Lazy, so requiring the core API does not load the middleware modules.
 Object.defineProperty(module.exports, 'express', {
   enumerable: true,

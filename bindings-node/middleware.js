@@ -4,7 +4,7 @@
 // decision (token source, rejection, headers to remove and set, upstream
 // URL) is the core's; the frameworks only apply it.
 
-const { Verifier, Route, JwtError } = require('./index.js')
+const { Verifier, Route, JwtError, _decideWith: decideWith, _none: NONE } = require('./index.js')
 
 const OPTIONS = new Set([
   'exclude', 'skip', 'claims', 'mode', 'route', 'requestProperty', 'async', 'onError', 'onDecision',
@@ -78,6 +78,9 @@ function settings(policy, options, urlOf) {
   if (options.route !== undefined) route = route.merge(verifier.route(options.route))
   return {
     verifier,
+    // Set once a require() layer exists: only then are decisions kept
+    // for decideAfter.
+    family: { layered: false },
     route,
     off: route.merge(verifier.route({ mode: 'off' })),
     skip: skipper(options.skip, patterns, urlOf),
@@ -90,6 +93,7 @@ function settings(policy, options, urlOf) {
 
 /** The settings of a nested level: `doc` (a route document or a Route) on top of `s.route`. */
 function nested(s, doc) {
+  s.family.layered = true
   const route = s.route.merge(doc instanceof Route ? doc : s.verifier.route(doc))
   return { ...s, route, off: route.merge(s.verifier.route({ mode: 'off' })), skip: undefined }
 }
@@ -118,22 +122,23 @@ function decideLayer(s, holder, request, route, then, fail) {
   const v = s.verifier
   const layered = state !== undefined && state.verifier === v
   if (layered) request = state.request
+  const previous = layered ? state.decision : NONE
+  const keep = s.family.layered
+  const decided = (d) => {
+    if (keep) holder[kState] = { verifier: v, decision: d, request }
+    then(d)
+  }
   if (s.offload) {
-    const pending = layered ? v.decideAfterAsync(state.decision, request, route) : v.decideAsync(request, route)
-    pending.then((d) => {
-      holder[kState] = { verifier: v, decision: d, request }
-      then(d)
-    }, fail)
+    decideWith(v, previous, request, route, keep, true).then(decided, fail)
     return
   }
   let d
   try {
-    d = layered ? v.decideAfter(state.decision, request, route) : v.decide(request, route)
+    d = decideWith(v, previous, request, route, keep, false)
   } catch (e) {
     return fail(e)
   }
-  holder[kState] = { verifier: v, decision: d, request }
-  then(d)
+  decided(d)
 }
 
 /** Deletes `removeHeaders` from a Node headers object, then sets `setHeaders`. */

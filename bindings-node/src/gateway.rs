@@ -7,10 +7,11 @@ use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer};
-use napi::{Env, Result, Task};
+use std::fmt::Write as _;
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, External, ToNapiValue, TypeName};
+use napi::{Env, Result, Task, ValueType, sys};
 use napi_derive::napi;
-use serde_json::{Value, json};
 
 use crate::errors::{panic_error, throw, type_error};
 use crate::token::Text;
@@ -36,51 +37,159 @@ impl NativeRoute {
     }
 }
 
-/// A decision (`Verifier::decide`), kept whole so a later layer of the
-/// same request can use it (`decideAfter`).
-#[napi]
-pub struct NativeDecision {
-    pub(crate) inner: Arc<jwtgate::Decision>,
+/// A decision kept whole in an external value, so a later layer of the
+/// same request can use it (`decideAfter`). An external costs a fraction
+/// of a class instance.
+pub type DecisionHandle = External<Arc<jwtgate::Decision>>;
+
+/// A decision as JavaScript gets it: `[fields, handle?]`, every field as
+/// one JSON string (see [`fields_json`]) and, when the caller keeps it for
+/// a later layer, the handle. Without one the decision is freed at once:
+/// an external is only released by the garbage collector, through
+/// finalizers that cost more than the decision itself.
+pub struct DecisionParts(String, Option<DecisionHandle>);
+
+pub(crate) fn parts(decision: jwtgate::Decision, keep: bool, request: &OwnedRequest) -> DecisionParts {
+    let fields = fields_json(&decision, request);
+    DecisionParts(fields, keep.then(|| External::new(Arc::new(decision))))
 }
 
-#[napi]
-impl NativeDecision {
-    /// Every field as JSON text with camelCase names; `claims` is the
-    /// token's own payload text (one string is the cheapest way across).
-    #[napi]
-    pub fn fields(&self) -> String {
-        fields_json(&self.inner)
+impl TypeName for DecisionParts {
+    fn type_name() -> &'static str {
+        "[string, ExternalObject<unknown>]"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
     }
 }
 
-fn pairs(list: &[(String, String)]) -> Value {
-    Value::Array(list.iter().map(|(n, v)| json!([n, v])).collect())
+impl ToNapiValue for DecisionParts {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let mut array = std::ptr::null_mut();
+        // SAFETY: `env` is this call's environment (napi-rs converts return
+        // values on the JavaScript thread); every status is checked.
+        unsafe {
+            check(sys::napi_create_array_with_length(env, 2, &mut array))?;
+            let fields = String::to_napi_value(env, val.0)?;
+            check(sys::napi_set_element(env, array, 0, fields))?;
+            if let Some(handle) = val.1 {
+                let handle = DecisionHandle::to_napi_value(env, handle)?;
+                check(sys::napi_set_element(env, array, 1, handle))?;
+            }
+        }
+        Ok(array)
+    }
 }
 
-fn fields_json(d: &jwtgate::Decision) -> String {
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(napi::Status::GenericFailure, "could not build the decision"))
+    }
+}
+
+/// `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b != b'"' && b != b'\\' && b >= 0x20 {
+            continue;
+        }
+        // ASCII bytes are character boundaries.
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            _ => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn push_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+fn push_pairs(out: &mut String, list: &[(String, String)]) {
+    out.push('[');
+    for (i, (name, value)) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        push_json_str(out, name);
+        out.push(',');
+        push_json_str(out, value);
+        out.push(']');
+    }
+    out.push(']');
+}
+
+/// Every field of a decision as JSON text with camelCase names; `claims`
+/// is the token's own payload text. One string is the cheapest way across
+/// N-API, and V8's `JSON.parse` builds the objects.
+///
+/// `removeHeaders` also lists, lower case, every other spelling of a
+/// forwarded name this request uses (`x_user` for `X-User`:
+/// `Decision::removes_header`), so deleting the listed names from Node's
+/// `req.headers` removes every header the core says to remove.
+fn fields_json(d: &jwtgate::Decision, request: &OwnedRequest) -> String {
     let error = d.error.as_ref();
-    let head = json!({
-        "allow": d.allow,
-        "status": d.status,
-        "code": d.code(),
-        "message": error.map(jwtgate::Error::message),
-        "claim": error.and_then(jwtgate::Error::claim),
-        "mode": d.mode.name(),
-        "issuer": d.issuer(),
-        "setHeaders": pairs(&d.set_headers),
-        "removeHeaders": d.remove_headers,
-        "responseHeaders": pairs(&d.response_headers),
-        "wwwAuthenticate": d.www_authenticate(),
-        "body": d.body,
-        "tokenInQuery": d.token_in_query,
-        "upstreamUrl": d.upstream_url,
-        "pending": d.is_pending(),
-    })
-    .to_string();
     let claims = d.verified.as_ref().map_or("null", jwtgate::Verified::claims_json);
-    let mut out = String::with_capacity(head.len() + claims.len() + 12);
-    out.push_str(&head[..head.len() - 1]);
-    out.push_str(",\"claims\":");
+    let mut out = String::with_capacity(
+        256 + claims.len() + d.set_headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum::<usize>(),
+    );
+    let _ = write!(out, "{{\"allow\":{},\"status\":{},\"code\":", d.allow, d.status);
+    push_opt_str(&mut out, d.code());
+    out.push_str(",\"message\":");
+    push_opt_str(&mut out, error.map(jwtgate::Error::message));
+    out.push_str(",\"claim\":");
+    push_opt_str(&mut out, error.and_then(jwtgate::Error::claim));
+    out.push_str(",\"mode\":");
+    push_json_str(&mut out, d.mode.name());
+    out.push_str(",\"issuer\":");
+    push_opt_str(&mut out, d.issuer());
+    out.push_str(",\"setHeaders\":");
+    push_pairs(&mut out, &d.set_headers);
+    out.push_str(",\"removeHeaders\":[");
+    for (i, name) in d.remove_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, name);
+    }
+    let mut extra: Vec<String> = Vec::new();
+    for (name, _) in &request.headers {
+        if d.removes_header(name) {
+            let lower = name.to_ascii_lowercase();
+            if !d.remove_headers.contains(&lower) && !extra.contains(&lower) {
+                if !d.remove_headers.is_empty() || !extra.is_empty() {
+                    out.push(',');
+                }
+                push_json_str(&mut out, &lower);
+                extra.push(lower);
+            }
+        }
+    }
+    out.push_str("],\"responseHeaders\":");
+    push_pairs(&mut out, &d.response_headers);
+    out.push_str(",\"wwwAuthenticate\":");
+    push_opt_str(&mut out, d.www_authenticate());
+    out.push_str(",\"body\":");
+    push_opt_str(&mut out, d.body.as_deref());
+    let _ = write!(out, ",\"tokenInQuery\":{},\"upstreamUrl\":", d.token_in_query);
+    push_opt_str(&mut out, d.upstream_url.as_deref());
+    let _ = write!(out, ",\"pending\":{},\"claims\":", d.is_pending());
     out.push_str(claims);
     out.push('}');
     out
@@ -171,9 +280,9 @@ pub fn decide_now(
     request: &OwnedRequest,
     previous: Option<&jwtgate::Decision>,
     route: Option<&jwtgate::Route>,
-) -> Result<NativeDecision> {
-    catch_unwind(AssertUnwindSafe(|| request.decide(verifier, previous, route)))
-        .map(|d| NativeDecision { inner: Arc::new(d) })
+    keep: bool,
+) -> Result<DecisionParts> {
+    catch_unwind(AssertUnwindSafe(|| parts(request.decide(verifier, previous, route), keep, request)))
         .map_err(panic_error)
 }
 
@@ -183,11 +292,12 @@ pub struct DecideTask {
     pub request: OwnedRequest,
     pub previous: Option<Arc<jwtgate::Decision>>,
     pub route: Option<Arc<jwtgate::Route>>,
+    pub keep: bool,
 }
 
 impl Task for DecideTask {
     type Output = jwtgate::Decision;
-    type JsValue = NativeDecision;
+    type JsValue = DecisionParts;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let (verifier, request) = (&self.verifier, &self.request);
@@ -196,7 +306,7 @@ impl Task for DecideTask {
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(NativeDecision { inner: Arc::new(output) })
+        Ok(parts(output, self.keep, &self.request))
     }
 }
 

@@ -22,7 +22,7 @@ mod token;
 mod verifier;
 
 pub use errors::RawError;
-pub use gateway::{NativeDecision, NativeRoute};
+pub use gateway::NativeRoute;
 pub use signer::{GeneratedKey, NativeSigner, generate_key};
 pub use verifier::NativeVerifier;
 

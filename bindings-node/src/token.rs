@@ -116,6 +116,11 @@ impl Text {
         // SAFETY: `env` and `value` were given to this call and checked to
         // be a string in `from_napi_value`.
         let units = unsafe { utf16_prefix(self.env, self.value, self.units)? };
+        if units.iter().all(|&u| u < 0x80) {
+            // The common case (HTTP is ASCII): one byte per unit.
+            let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
+            return Ok(String::from_utf8(bytes).unwrap_or_default());
+        }
         Ok(String::from_utf16_lossy(&units))
     }
 }

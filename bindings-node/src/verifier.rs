@@ -9,7 +9,9 @@ use napi::{Env, JsValue, Result, Task, ValueType};
 use napi_derive::napi;
 
 use crate::errors::{Outcome, outcome, panic_error, throw, type_error};
-use crate::gateway::{DecideTask, NativeDecision, NativeRoute, OwnedRequest, decide_now, decide_task};
+use crate::gateway::{
+    DecideTask, DecisionHandle, DecisionParts, NativeRoute, OwnedRequest, decide_now, decide_task,
+};
 use crate::token::{Text, Token};
 
 /// Verifies tokens against one policy (`Send + Sync` in the core: the same
@@ -187,7 +189,8 @@ impl NativeVerifier {
     }
 
     /// The decision for one request (`headers` flat: name, value, ...),
-    /// with `route` on top of the policy.
+    /// with `route` on top of the policy: `[fields JSON, handle]`, the
+    /// handle left out when `keep` is false (no later layer will ask).
     #[napi(catch_unwind)]
     #[allow(clippy::too_many_arguments)]
     pub fn decide(
@@ -199,13 +202,14 @@ impl NativeVerifier {
         client_cert: Option<Buffer>,
         now: Option<f64>,
         route: Option<&NativeRoute>,
-    ) -> Result<NativeDecision> {
+        keep: Option<bool>,
+    ) -> Result<DecisionParts> {
         let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
-        decide_now(&self.inner, &request, None, route.map(|r| &*r.inner))
+        decide_now(&self.inner, &request, None, route.map(|r| &*r.inner), keep.unwrap_or(true))
     }
 
     /// `decide` on the libuv pool.
-    #[napi(catch_unwind, ts_return_type = "Promise<NativeDecision>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<[string, ExternalObject<unknown>]>")]
     #[allow(clippy::too_many_arguments)]
     pub fn decide_async(
         &self,
@@ -216,6 +220,7 @@ impl NativeVerifier {
         client_cert: Option<Buffer>,
         now: Option<f64>,
         route: Option<&NativeRoute>,
+        keep: Option<bool>,
     ) -> Result<AsyncTask<DecideTask>> {
         let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
         Ok(decide_task(DecideTask {
@@ -223,6 +228,7 @@ impl NativeVerifier {
             request,
             previous: None,
             route: route.map(|r| Arc::clone(&r.inner)),
+            keep: keep.unwrap_or(true),
         }))
     }
 
@@ -232,7 +238,7 @@ impl NativeVerifier {
     #[allow(clippy::too_many_arguments)]
     pub fn decide_after(
         &self,
-        previous: &NativeDecision,
+        previous: &DecisionHandle,
         method: Text,
         url: Text,
         headers: Vec<Text>,
@@ -240,18 +246,19 @@ impl NativeVerifier {
         client_cert: Option<Buffer>,
         now: Option<f64>,
         route: Option<&NativeRoute>,
-    ) -> Result<NativeDecision> {
+        keep: Option<bool>,
+    ) -> Result<DecisionParts> {
         let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
-        decide_now(&self.inner, &request, Some(&previous.inner), route.map(|r| &*r.inner))
+        decide_now(&self.inner, &request, Some(&***previous), route.map(|r| &*r.inner), keep.unwrap_or(true))
     }
 
     /// `decideAfter` on the libuv pool (a previous layer that verified
     /// nothing, such as an excluded path, leaves the verification to it).
-    #[napi(catch_unwind, ts_return_type = "Promise<NativeDecision>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<[string, ExternalObject<unknown>]>")]
     #[allow(clippy::too_many_arguments)]
     pub fn decide_after_async(
         &self,
-        previous: &NativeDecision,
+        previous: &DecisionHandle,
         method: Text,
         url: Text,
         headers: Vec<Text>,
@@ -259,13 +266,15 @@ impl NativeVerifier {
         client_cert: Option<Buffer>,
         now: Option<f64>,
         route: Option<&NativeRoute>,
+        keep: Option<bool>,
     ) -> Result<AsyncTask<DecideTask>> {
         let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
         Ok(decide_task(DecideTask {
             verifier: Arc::clone(&self.inner),
             request,
-            previous: Some(Arc::clone(&previous.inner)),
+            previous: Some(Arc::clone(previous)),
             route: route.map(|r| Arc::clone(&r.inner)),
+            keep: keep.unwrap_or(true),
         }))
     }
 

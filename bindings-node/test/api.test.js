@@ -306,6 +306,11 @@ test('decide: request shapes, Route, Decision fields', async () => {
       'responseHeaders', 'wwwAuthenticate', 'body', 'tokenInQuery', 'upstreamUrl', 'pending',
     ])
   }
+  // Other spellings of a forwarded name in the request are listed too (a
+  // CGI upstream reads X_User as X-User).
+  const spelled = verifier.decide({ url: '/', headers: [['X_User', 'mallory'], ['x-jwt_payload', 'x'], ['X-Other', 'y']] })
+  assert.deepStrictEqual(spelled.removeHeaders.slice(-2), ['x_user', 'x-jwt_payload'])
+  assert.ok(!spelled.removeHeaders.includes('x-other'))
   // Repeated values of one header (Node's string[]) stay repeated.
   const two = verifier.decide({ url: '/', headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] } })
   assert.equal(two.code, 'invalid_request')
