@@ -656,6 +656,16 @@ ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level,
             return ngx_http_jwtgate_item_error(cf, "jwtgate_claim_header", &item[i], error);
         }
     }
+    item = level->tokens ? level->tokens->elts : NULL;
+    for (i = 0; level->tokens && i < level->tokens->nelts; i++) {
+        if (jwtgate_route_add_token_source(route, item[i].kind, (const char *) item[i].key.data,
+                                           item[i].key.len, (const char *) item[i].value.data,
+                                           item[i].value.len, &error)
+            != JWTGATE_OK)
+        {
+            return ngx_http_jwtgate_item_error(cf, "jwtgate_token", &item[i], error);
+        }
+    }
     if (level->payload != NULL
         && jwtgate_route_set_payload_header(route, v, (const char *) level->payload->key.data,
                                             level->payload->key.len, &error)
@@ -667,9 +677,10 @@ ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level,
 }
 
 /* The route of a block: every level's additions merged outermost first
- * (jwtgate_route_merge: rules, scopes and forwarded headers concatenate),
- * then the token sources of every level in that order, then the mode and
- * the query-token setting that apply here. */
+ * (jwtgate_route_merge: rules, scopes and forwarded headers concatenate;
+ * the innermost level's token sources replace the outer ones', as for
+ * nginx's own array directives), then the mode and the query-token
+ * setting that apply here. */
 static char *
 ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
 {
@@ -679,7 +690,7 @@ ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
     jwtgate_route                 *route = NULL, *level = NULL, *merged = NULL;
     jwtgate_error                 *error = NULL;
     ngx_pool_cleanup_t            *cln;
-    ngx_uint_t                     i, j;
+    ngx_uint_t                     i;
     char                          *rv;
 
     if (jwtgate_route_new(&route) != JWTGATE_OK) {
@@ -702,21 +713,6 @@ ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
         jwtgate_route_free(route);
         route = merged;
         merged = NULL;
-    }
-    /* Token sources of every level, outermost first: the first call
-     * replaces the policy's sources, the others add to them. */
-    for (i = 0; i < conf->levels->nelts; i++) {
-        item = levels[i]->tokens ? levels[i]->tokens->elts : NULL;
-        for (j = 0; levels[i]->tokens && j < levels[i]->tokens->nelts; j++) {
-            if (jwtgate_route_add_token_source(route, item[j].kind, (const char *) item[j].key.data,
-                                               item[j].key.len, (const char *) item[j].value.data,
-                                               item[j].value.len, &error)
-                != JWTGATE_OK)
-            {
-                jwtgate_route_free(route);
-                return ngx_http_jwtgate_item_error(cf, "jwtgate_token", &item[j], error);
-            }
-        }
     }
     /* Never set anywhere: the module only removes the forwarded header
      * names (mode off). "jwtgate on": the policy's mode. */

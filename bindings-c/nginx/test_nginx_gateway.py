@@ -472,17 +472,16 @@ class Attacks(unittest.TestCase):
         conn_status, headers, body, _ = self.ng.request("/api/x", [], method="HEAD")
         self.assertEqual((conn_status, body), (401, b""))
 
-    def test_token_sources_add_up(self):
+    def test_the_innermost_token_sources_replace_the_outer(self):
         good, bad = self.token(), self.token(exp=1000000000, lifetime=None)
         host = "tokens.test"
         for path, sent, want in (
                 ("/x", [("X-Token", good)], 200),
                 ("/x", [("Authorization", f"Bearer {good}")], 401),        # the server's sources replace the policy's
                 ("/x", [("Cookie", f"at={good}")], 401),
-                ("/both/x", [("Cookie", f"at={good}")], 200),              # the location adds one
-                ("/both/x", [("X-Token", good)], 200),
-                ("/both/x", [("X-Token", good), ("Cookie", f"at={bad}")], 200),  # the server's comes first
-                ("/both/x", [("X-Token", bad), ("Cookie", f"at={good}")], 401)):
+                ("/both/x", [("Cookie", f"at={good}")], 200),              # the location's replace the server's
+                ("/both/x", [("X-Token", good)], 401),
+                ("/both/x", [("X-Token", bad), ("Cookie", f"at={good}")], 200)):
             with self.subTest(path=path, sent=[n for n, _ in sent]):
                 status, _, body, _ = self.get(path, None, sent, host=host)
                 self.assertEqual(status, want, body)
