@@ -116,7 +116,7 @@ function jwtgatePlugin(fastify, options, done) {
       if (config === null || typeof config !== 'object') {
         throw new TypeError(`jwtgate: config.jwtgate of ${route.url} must be false, a route document or a Route`)
       }
-      routeHook = hookFor(nested(s, config))
+      routeHook = hookFor(nested(s, config, false))
     }
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
     route.onRequest = [routeHook, ...existing]

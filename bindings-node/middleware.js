@@ -91,9 +91,14 @@ function settings(policy, options, urlOf) {
   }
 }
 
-/** The settings of a nested level: `doc` (a route document or a Route) on top of `s.route`. */
-function nested(s, doc) {
-  s.family.layered = true
+/**
+ * The settings of a nested level: `doc` (a route document or a Route) on
+ * top of `s.route`. `layered`: the level runs after `s`'s on the same
+ * request (Express `require`), so decisions are kept for `decideAfter`;
+ * false where the merged route replaces `s`'s (a Fastify route's config).
+ */
+function nested(s, doc, layered = true) {
+  if (layered) s.family.layered = true
   const route = s.route.merge(doc instanceof Route ? doc : s.verifier.route(doc))
   return { ...s, route, off: route.merge(s.verifier.route({ mode: 'off' })), skip: undefined }
 }
