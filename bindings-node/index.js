@@ -321,6 +321,12 @@ class Verifier {
     if (query !== undefined && query !== null && typeof query !== 'string') {
       throw typeError(`query must be a string, received ${describe(query)}`)
     }
+    let total = query?.length ?? 0
+    for (const name of Object.keys(headers)) {
+      const value = headers[name]
+      total += name.length + (typeof value === 'string' ? value.length : 0)
+    }
+    if (total > MAX_REQUEST_BYTES) throw tooLargeRequest()
     return call(() => this[kNative].findToken(headers, query ?? undefined)) ?? null
   }
 
@@ -581,18 +587,20 @@ function requestArgs(request) {
     if (typeof part !== 'string') throw typeError(`header names and values must be strings, received ${describe(part)}`)
     total += part.length
   }
-  if (total > MAX_REQUEST_BYTES) {
-    const message = `the request's method, URL and headers are over ${MAX_REQUEST_BYTES} bytes`
-    throw new JwtError('invalid_request', message, {
-      status: 400,
-      wwwAuthenticate: `Bearer error="invalid_request", error_description="${message.replace(/"/g, "'")}"`,
-    })
-  }
+  if (total > MAX_REQUEST_BYTES) throw tooLargeRequest()
   return [method, url, flat, peer ?? undefined, cert, nowOf(request)]
 }
 
 /** What `decide` accepts of a request's method, URL and headers together (the addon's bound). */
 const MAX_REQUEST_BYTES = 1 << 20
+
+function tooLargeRequest() {
+  const message = `the request's method, URL and headers are over ${MAX_REQUEST_BYTES} bytes`
+  return new JwtError('invalid_request', message, {
+    status: 400,
+    wwwAuthenticate: `Bearer error="invalid_request", error_description="${message}"`,
+  })
+}
 
 function signerOptions(options, allowed) {
   if (options === undefined || options === null) return {}

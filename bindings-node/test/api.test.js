@@ -268,6 +268,7 @@ test('a 100 MB token or header is refused by its length, before any copy', async
       assert.rejects(verifier.decideAsync({ url: '/', headers: [['authorization', token]] }), { code: 'invalid_request' }),
     )
     await timed('decide url', () => assert.throws(() => verifier.decide({ url: token }), { code: 'invalid_request' }))
+    await timed('findToken', () => assert.throws(() => verifier.findToken({ authorization: token }), { code: 'invalid_request' }))
   }
   await timed('verify Buffer', () => assert.throws(() => verifier.verify(hugeBuffer), { code: 'too_large' }))
   // Just over the limit is too_large with the core's own message.
