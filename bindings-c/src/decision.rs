@@ -1,7 +1,7 @@
 //! The request decision: `jwtgate_verifier_decide` and the handle it makes.
 
 use std::ffi::c_char;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use jwtgate::{Decision, Request};
 
@@ -65,7 +65,8 @@ pub struct jwtgate_request {
 /// then. Read-only apart from the claim values it keeps; one thread at a time.
 pub struct jwtgate_decision {
     inner: Decision,
-    claims_json: Option<String>,
+    /// Made on first use: most requests never read `$jwtgate_claims`.
+    claims_json: OnceLock<Option<String>>,
     /// Values handed out by `jwtgate_decision_claim_value`, kept alive with
     /// the decision (a `Box<str>` does not move when the list grows).
     claim_values: Mutex<Vec<Box<str>>>,
@@ -163,8 +164,7 @@ unsafe fn decide(
         no_wait: request.no_wait,
     };
     let inner = verifier.decide(&req, route);
-    let claims_json = inner.verified.as_ref().map(|v| v.claims_ascii_json());
-    Ok(jwtgate_decision { inner, claims_json, claim_values: Mutex::new(Vec::new()) })
+    Ok(jwtgate_decision { inner, claims_json: OnceLock::new(), claim_values: Mutex::new(Vec::new()) })
 }
 
 /// # Safety
@@ -381,7 +381,12 @@ pub unsafe extern "C" fn jwtgate_decision_pending(decision: *const jwtgate_decis
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtgate_decision_claims_json(decision: *const jwtgate_decision) -> jwtgate_str {
     // SAFETY: forwarded from the caller.
-    ffi_boundary! { jwtgate_str::of_option(unsafe { read(decision) }.and_then(|d| d.claims_json.as_deref())) }
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        let Some(d) = (unsafe { read(decision) }) else { return jwtgate_str::NONE };
+        let json = d.claims_json.get_or_init(|| d.inner.verified.as_ref().map(|v| v.claims_ascii_json()));
+        jwtgate_str::of_option(json.as_deref())
+    }
 }
 
 /// The `issuer` of the policy entry that accepted the token, if it names one.
