@@ -217,7 +217,7 @@ impl OwnedRequest {
         client_cert: Option<Buffer>,
         now: Option<f64>,
     ) -> Result<OwnedRequest> {
-        if headers.len() % 2 != 0 {
+        if !headers.len().is_multiple_of(2) {
             return Err(type_error("headers must pair every name with a value"));
         }
         let mut total = method.units().saturating_add(url.units());
