@@ -57,8 +57,10 @@ function build(s) {
       request,
       route,
       (d) => {
+        // Forwarded names go whatever the outcome: an onError that lets
+        // the request through must not pass the client's copies on.
+        applyHeaders(req, d)
         if (d.allow) {
-          applyHeaders(req.headers, d)
           if (d.upstreamUrl !== null) rewrite(req, d.upstreamUrl)
           req[s.property] = d.claims
           req.jwtgate = d

@@ -60,8 +60,10 @@ function hookFor(s) {
       { method: raw.method, url: raw.url, headers: raw.rawHeaders },
       route,
       (d) => {
+        // Forwarded names go whatever the outcome (request.headers is
+        // raw.headers).
+        applyHeaders(raw, d)
         if (d.allow) {
-          applyHeaders(request.headers, d)
           // request.url reads raw.url; request.query was parsed by Fastify
           // before onRequest hooks run.
           if (d.upstreamUrl !== null) raw.url = d.upstreamUrl

@@ -760,6 +760,7 @@ module.exports = {
 // decision for a later layer when none exists.
 Object.defineProperty(module.exports, '_decideWith', { value: decideWith })
 Object.defineProperty(module.exports, '_none', { value: NONE })
+Object.defineProperty(module.exports, '_exclusionPath', { value: (url) => native.exclusionPath(url) })
 // Lazy, so requiring the core API does not load the middleware modules.
 Object.defineProperty(module.exports, 'express', {
   enumerable: true,

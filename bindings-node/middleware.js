@@ -4,7 +4,14 @@
 // decision (token source, rejection, headers to remove and set, upstream
 // URL) is the core's; the frameworks only apply it.
 
-const { Verifier, Route, JwtError, _decideWith: decideWith, _none: NONE } = require('./index.js')
+const {
+  Verifier,
+  Route,
+  JwtError,
+  _decideWith: decideWith,
+  _none: NONE,
+  _exclusionPath: exclusionPath,
+} = require('./index.js')
 
 const OPTIONS = new Set([
   'exclude', 'skip', 'claims', 'mode', 'route', 'requestProperty', 'async', 'onError', 'onDecision',
@@ -31,20 +38,17 @@ function excludes(exclude) {
   return { prefixes, patterns }
 }
 
-function pathOf(url) {
-  const q = url.indexOf('?')
-  return q < 0 ? url : url.slice(0, q)
-}
-
 /** A `skip(req)` that combines a user's `skip` with RegExp excludes. */
 function skipper(skip, patterns, urlOf) {
   if (skip !== undefined && typeof skip !== 'function') {
     throw new TypeError('options.skip must be a function (req) => boolean')
   }
   if (patterns.length === 0) return skip
+  // The path as the core sees it (query and fragment cut); a path an
+  // upstream could normalise elsewhere (`/x/../admin`) is never excluded.
   const matches = (req) => {
-    const path = pathOf(urlOf(req))
-    return patterns.some((re) => re.test(path))
+    const path = exclusionPath(urlOf(req))
+    return path !== null && patterns.some((re) => re.test(path))
   }
   return skip ? (req) => matches(req) || skip(req) : matches
 }
@@ -146,10 +150,45 @@ function decideLayer(s, holder, request, route, then, fail) {
   decided(d)
 }
 
-/** Deletes `removeHeaders` from a Node headers object, then sets `setHeaders`. */
-function applyHeaders(headers, decision) {
-  for (const name of decision.removeHeaders) delete headers[name]
-  for (const [name, value] of decision.setHeaders) headers[name.toLowerCase()] = value
+/**
+ * Applies a decision's headers to a Node request: every `removeHeaders`
+ * name leaves `req.headers` and `req.rawHeaders` (which `headersDistinct`
+ * is built from) whatever the outcome, then, when allowed, `setHeaders`
+ * are set in both.
+ */
+function applyHeaders(req, decision) {
+  const remove = new Set(decision.removeHeaders)
+  for (const name of remove) delete req.headers[name]
+  const raw = req.rawHeaders
+  const kept = []
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (!remove.has(String(raw[i]).toLowerCase())) kept.push(raw[i], raw[i + 1])
+    }
+  }
+  if (decision.allow) {
+    for (const [name, value] of decision.setHeaders) {
+      req.headers[name.toLowerCase()] = value
+      kept.push(name, value)
+    }
+  }
+  if (Array.isArray(raw)) {
+    req.rawHeaders = kept
+    // Node builds headersDistinct from rawHeaders with the original count:
+    // give this request one built from the headers it now has.
+    Object.defineProperty(req, 'headersDistinct', {
+      configurable: true,
+      get() {
+        const distinct = {}
+        for (let i = 0; i + 1 < kept.length; i += 2) {
+          const name = String(kept[i]).toLowerCase()
+          ;(distinct[name] ??= []).push(kept[i + 1])
+        }
+        Object.defineProperty(req, 'headersDistinct', { configurable: true, value: distinct })
+        return distinct
+      },
+    })
+  }
 }
 
 /** The rejection of a decision as a JwtError (for `onError`). */

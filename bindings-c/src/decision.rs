@@ -118,8 +118,12 @@ unsafe fn decide(
 ) -> Result<jwtgate_decision, jwtgate_error> {
     // SAFETY: forwarded from the caller.
     let method = unsafe { text(request.method, request.method_len, "method") }?;
+    // A target that is not UTF-8 is read like header values (U+FFFD for the
+    // bad bytes), so the core decides it (an `off` location still answers)
+    // instead of the call failing.
     // SAFETY: as above.
-    let url = unsafe { text(request.url, request.url_len, "url") }?;
+    let url = String::from_utf8_lossy(unsafe { bytes(request.url, request.url_len, "url") }?);
+    let url = url.as_ref();
     let raw_headers: &[jwtgate_header] = if request.headers_len == 0 {
         &[]
     } else {

@@ -218,11 +218,12 @@ pub unsafe extern "C" fn jwtgate_verifier_find_token(
             // until this call returns; a non-UTF-8 value holds no token.
             unsafe { bytes(value.data, value.len, "header value") }.ok().and_then(|b| std::str::from_utf8(b).ok())
         };
-        match verifier.inner.find_token(&header, query) {
+        match verifier.inner.find_token_by_lookup(&header, query) {
             // SAFETY: the caller promises buf_len writable bytes at buf and a
             // writable out_n.
-            Some(token) => unsafe { copy_out(token.as_bytes(), buf, buf_len, out_n) },
-            None => jwtgate_code::JWTGATE_NOT_FOUND,
+            Ok(Some(token)) => unsafe { copy_out(token.as_bytes(), buf, buf_len, out_n) },
+            Ok(None) => jwtgate_code::JWTGATE_NOT_FOUND,
+            Err(e) => jwtgate_code::from_kind(e.kind()),
         }
     }
 }

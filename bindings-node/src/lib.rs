@@ -34,6 +34,14 @@ pub fn version() -> String {
     jwtgate::VERSION.to_owned()
 }
 
+/// The path of a request target as the core matches excluded paths, or
+/// null when it must never be excluded (dot segments, encoded slashes):
+/// for the middleware's RegExp excludes.
+#[napi]
+pub fn exclusion_path(url: String) -> Option<String> {
+    jwtgate::exclusion_path(&url).map(str::to_owned)
+}
+
 /// Every stable error code, in the order of the C enum.
 #[napi]
 pub fn error_codes() -> Vec<String> {

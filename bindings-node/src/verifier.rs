@@ -117,7 +117,7 @@ impl NativeVerifier {
         }
         let lookup =
             |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        Ok(self.inner.find_token(&lookup, query.as_deref()).map(|t| t.into_owned()))
+        self.inner.find_token_by_lookup(&lookup, query.as_deref()).map_err(|e| throw(&e))
     }
 
     /// Lower-case names of the request headers `findToken` reads.

@@ -65,7 +65,12 @@ function checkDecision(c, d, request) {
 /** Sends a case's request with its headers exactly as listed (repeats included). */
 function send(base, request) {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${request.url}`, {
+    const { hostname, port } = new URL(base)
+    // The target as written: a URL string would be normalised (`/a/../b`).
+    const req = http.request({
+      hostname,
+      port,
+      path: request.url,
       method: request.method,
       // An array keeps repeats; Node then adds no Host header of its own.
       headers: ['Host', new URL(base).host, ...request.headers.flat()],

@@ -116,7 +116,9 @@ impl ErrorKind {
         match self {
             ErrorKind::Claim => Some("insufficient_scope"),
             ErrorKind::InvalidRequest => Some("invalid_request"),
-            ErrorKind::MissingToken => None,
+            // RFC 6750 has no error code for a server that cannot check
+            // tokens right now; "invalid_token" would blame the client.
+            ErrorKind::MissingToken | ErrorKind::JwksUnavailable => None,
             _ => Some("invalid_token"),
         }
     }

@@ -1,7 +1,6 @@
 //! The verifier: one policy, its keys and its cache, shared by any number
 //! of threads.
 
-use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +14,7 @@ use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HeaderCache};
 use crate::json::{ClaimRef, Members, scan_object_into};
 use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
-use crate::sources::{TokenSource, find_token};
+use crate::sources::TokenSource;
 use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Inner, Verified, Window};
 
@@ -88,17 +87,6 @@ impl Verifier {
     /// Where gateways look for the token.
     pub fn token_sources(&self) -> &[TokenSource] {
         self.policy.token_sources()
-    }
-
-    /// The token of a request, from the policy's `token_sources` in order.
-    /// `header` looks a header up by name, case-insensitively; `query` is the
-    /// raw query string without `?`.
-    pub fn find_token<'a>(
-        &self,
-        header: &dyn Fn(&str) -> Option<&'a str>,
-        query: Option<&'a str>,
-    ) -> Option<Cow<'a, str>> {
-        find_token(self.policy.token_sources(), header, query)
     }
 
     /// Number of tokens in the verified-token cache.

@@ -171,3 +171,19 @@ fn a_decision_of_another_verifier_is_not_trusted() {
     let inner = strict.decide_after(&outer, &req, &Route::new());
     assert_eq!((inner.allow, inner.code()), (false, Some("claim")), "the strict policy's own rule holds");
 }
+
+#[test]
+fn a_503_says_retry_later_without_the_key_servers_details() {
+    let policy = serde_json::json!({"issuers": [{"algorithms": ["RS256"],
+        "keys": {"jwks_uri": "http://127.0.0.1:9/jwks.json", "allow_http": true, "initial_wait_ms": 0}}]});
+    let verifier = Verifier::from_value(policy).unwrap();
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str())];
+    let decision = verifier.decide(&Request::new("GET", "/", &headers), None);
+    assert_eq!((decision.status, decision.code()), (503, Some("jwks_unavailable")));
+    assert_eq!(decision.www_authenticate(), Some("Bearer"));
+    let body = decision.body.as_deref().unwrap();
+    assert!(!body.contains("127.0.0.1") && body.contains("retry later"), "{body}");
+    assert!(decision.response_headers.iter().any(|(n, _)| n == "Retry-After"));
+}

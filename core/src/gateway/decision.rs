@@ -111,13 +111,7 @@ impl Decision {
     /// and `X_User` into `HTTP_X_USER`. Bindings remove every request header
     /// this accepts.
     pub fn removes_header(&self, name: &str) -> bool {
-        let same = |a: &str| {
-            a.len() == name.len()
-                && a.bytes().zip(name.bytes()).all(|(x, y)| {
-                    x.eq_ignore_ascii_case(&y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_'))
-                })
-        };
-        self.remove_headers.iter().any(|r| same(r))
+        self.remove_headers.iter().any(|r| super::request::same_header_name(r, name))
     }
 
     /// The `WWW-Authenticate` value of a rejection.
@@ -169,8 +163,16 @@ impl Decision {
 }
 
 /// The JSON body of a rejection: `{"error": code, "message": ..., "claim": ...}`.
+/// A server-side failure (5xx) says so without its details (a key
+/// server's address, an I/O error): those stay in the decision's `error`
+/// and in `stats()` for the operator.
 fn rejection_body(error: &Error) -> Value {
-    let mut body = json!({"error": error.code(), "message": error.message()});
+    let message = if error.http_status() >= 500 {
+        "the token cannot be checked right now; retry later"
+    } else {
+        error.message()
+    };
+    let mut body = json!({"error": error.code(), "message": message});
     if let Some(claim) = error.claim() {
         body["claim"] = claim.into();
     }

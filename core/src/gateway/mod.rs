@@ -34,13 +34,23 @@ pub use decision::Decision;
 use decision::Outcome;
 pub use request::Request;
 pub use route::Route;
+pub use route::is_plain_path;
 pub use values::{ascii_json, claim_header_value, is_header_safe};
+
+/// The path of a request target that excluded paths are matched against
+/// (query and fragment cut), or `None` when it must never be excluded
+/// ([`is_plain_path`]). For bindings that match their own patterns (a
+/// JavaScript RegExp) and must see the path as the core does.
+pub fn exclusion_path(url: &str) -> Option<&str> {
+    let path = Request::new("GET", url, &[]).path();
+    is_plain_path(path).then_some(path)
+}
 
 use crate::error::{Error, ErrorKind};
 use crate::policy::Mode;
 use crate::verified::Verified;
 use crate::verifier::Verifier;
-use request::{find_token, without_query_param};
+use request::{find_token, query_params_present, without_query_param};
 
 static NO_ROUTE: std::sync::LazyLock<Route> = std::sync::LazyLock::new(Route::new);
 
@@ -49,6 +59,39 @@ impl Verifier {
     /// verifier's policy. Build once per route, not per request.
     pub fn route(&self, doc: serde_json::Value) -> Result<Route, Error> {
         Route::from_value(self.policy(), doc)
+    }
+
+    /// The token of a request, found exactly as [`Verifier::decide`] finds
+    /// it (the policy's `token_sources` in order; a source present twice is
+    /// `invalid_request`), without verifying it.
+    pub fn find_token(&self, request: &Request<'_>) -> Result<Option<String>, Error> {
+        Ok(find_token(self.policy().token_sources(), request)?.map(|found| found.token.into_owned()))
+    }
+
+    /// [`Verifier::find_token`] for callers that can only look a header up
+    /// by name (one value per name, so a repeated header goes unseen):
+    /// `header` is asked for each source's header and for `cookie`; `query`
+    /// is the raw query string without `?`.
+    pub fn find_token_by_lookup<'a>(
+        &self,
+        header: &dyn Fn(&str) -> Option<&'a str>,
+        query: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        let mut headers: Vec<(&str, &'a str)> = Vec::new();
+        for source in self.policy().token_sources() {
+            let name = match source {
+                crate::sources::TokenSource::Header { name, .. } => name.as_str(),
+                crate::sources::TokenSource::Cookie(_) => "cookie",
+                crate::sources::TokenSource::Query(_) => continue,
+            };
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+                && let Some(value) = header(name)
+            {
+                headers.push((name, value));
+            }
+        }
+        let url = query.map_or_else(|| "/".to_owned(), |q| format!("/?{q}"));
+        self.find_token(&Request::new("GET", &url, &headers))
     }
 
     /// The decision for one request, with the route's requirements on top
@@ -95,11 +138,13 @@ impl Verifier {
             }
             return decision;
         };
-        if let Some(param) = found.query_param {
-            decision.token_in_query = true;
-            if !route.keep_query_token.unwrap_or(policy.keep_query_token()) {
-                decision.upstream_url = Some(without_query_param(request.url, param));
+        decision.token_in_query = found.query_param.is_some();
+        if !route.keep_query_token.unwrap_or(policy.keep_query_token()) {
+            let mut url: Option<String> = None;
+            for param in query_params_present(sources, request) {
+                url = Some(without_query_param(url.as_deref().unwrap_or(request.url), param));
             }
+            decision.upstream_url = url;
         }
 
         let token = found.token.as_ref();
