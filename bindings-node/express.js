@@ -1,111 +1,118 @@
 'use strict'
-// Express (4 and 5) middleware, in the spirit of express-jwt:
+// Express (4 and 5) middleware:
 //
 //   const jwtgate = require('jwtgate/express')
 //   const auth = jwtgate(policy, { exclude: ['/health'] })
 //   app.use(auth)
-//   app.get('/orders', auth.require({ subscribedAPIs: { contains_all: ['orders'] } }), handler)
+//   app.get('/orders', auth.require({ scopes: ['orders:read'] }), handler)
 //
-// The token comes from where the policy's `token_sources` say (header,
-// cookie or query, found by the core). A verified request gets `req.auth`
-// (the claims), `req.jwtgate` (the Verified result) and the policy's forward
-// headers set on `req.headers` (any the client sent under those names are
-// removed). A rejected one is answered 401/403/503 with `WWW-Authenticate`
-// and `{"error": code, "message": ..., "claim"?: ...}`, or handed to
-// `options.onError(err, req, res, next)`.
+// Each request is decided by the core (`verifier.decide`) and the decision
+// is applied as it is: the headers it removes are deleted from
+// `req.headers` and the ones it sets are set, `req.url` becomes the
+// upstream URL when a query-string token is cut from it, and `req.auth`
+// holds the claims (null without identity); a rejection is answered with
+// the decision's status, headers and JSON body, or handed to
+// `options.onError(err, req, res, next)`. `auth.require(routeDoc)` adds a
+// route's requirements on top and reuses the verification `app.use(auth)`
+// made for the same request.
 
-const { missingToken, settings, queryOf, pathOf, setForwardHeaders, rejection } = require('./middleware.js')
+const { settings, nested, unless, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
 const { JwtError } = require('./index.js')
 
-function reject(s, err, req, res, next) {
+const urlOf = (req) => req.originalUrl ?? req.url
+
+function reject(s, d, req, res, next) {
   if (s.onError) {
     try {
-      return s.onError(err, req, res, next)
+      return s.onError(errorOf(d), req, res, next)
     } catch (e) {
       return next(e)
     }
   }
-  const { status, challenge, body } = rejection(err)
-  res.statusCode = status
-  res.setHeader('WWW-Authenticate', challenge)
-  res.setHeader('Content-Type', 'application/json; charset=utf-8')
-  res.setHeader('Content-Length', Buffer.byteLength(body))
-  res.end(body)
+  res.statusCode = d.status
+  for (const [name, value] of d.responseHeaders) res.setHeader(name, value)
+  res.setHeader('Content-Length', Buffer.byteLength(d.body))
+  res.end(d.body)
 }
 
-function accept(s, verified, req, next) {
-  req[s.property] = verified.claims
-  req.jwtgate = verified
-  if (s.forwardHeaders && s.forwardNames.length > 0) setForwardHeaders(req.headers, s.forwardNames, verified)
-  next()
+/** `req.url` and `req.originalUrl` to the upstream URL (relative to a router's mount path where there is one). */
+function rewrite(req, upstream) {
+  if (req.originalUrl === undefined || req.url === req.originalUrl) {
+    req.url = upstream
+  } else {
+    const q = upstream.indexOf('?')
+    const p = req.url.indexOf('?')
+    req.url = (p < 0 ? req.url : req.url.slice(0, p)) + (q < 0 ? '' : upstream.slice(q))
+  }
+  if (req.originalUrl !== undefined) req.originalUrl = upstream
 }
 
 function build(s) {
   function jwtgateMiddleware(req, res, next) {
-    const url = req.originalUrl ?? req.url
-    if (s.isExcluded(pathOf(url)) || (s.skip && s.skip(req))) {
-      // Nothing vouches for these headers on an unauthenticated request.
-      if (s.forwardHeaders) for (const name of s.forwardNames) delete req.headers[name]
-      return next()
-    }
-    let token
-    try {
-      token = s.verifier.findToken(req.headers, queryOf(url))
-    } catch (e) {
-      return next(e)
-    }
-    if (token === null) return reject(s, missingToken(), req, res, next)
-    if (s.offload) {
-      s.verifier.verifyAsync(token).then(
-        (verified) => accept(s, verified, req, next),
-        (err) => (err instanceof JwtError ? reject(s, err, req, res, next) : next(err)),
-      )
-      return
-    }
-    let verified
-    try {
-      verified = s.verifier.verify(token)
-    } catch (err) {
-      return err instanceof JwtError ? reject(s, err, req, res, next) : next(err)
-    }
-    accept(s, verified, req, next)
+    const route = s.skip && s.skip(req) ? s.off : s.route
+    const request = { method: req.method, url: urlOf(req), headers: req.rawHeaders }
+    decideLayer(
+      s,
+      req,
+      request,
+      route,
+      (d) => {
+        // Forwarded names go whatever the outcome: an onError that lets
+        // the request through must not pass the client's copies on.
+        applyHeaders(req, d)
+        if (d.allow) {
+          if (d.upstreamUrl !== null) rewrite(req, d.upstreamUrl)
+          req[s.property] = d.claims
+          req.jwtgate = d
+        }
+        // After the request is rewritten: a hook that logs it never sees
+        // a query-string token.
+        if (s.onDecision) {
+          try {
+            s.onDecision(d, req)
+          } catch (e) {
+            return next(e)
+          }
+        }
+        if (!d.allow) return reject(s, d, req, res, next)
+        next()
+      },
+      next,
+    )
   }
-  /** The same middleware with extra options (e.g. `{exclude}` or `{skip}`); the verifier is kept. */
-  jwtgateMiddleware.unless = (options = {}) => {
-    const more = settings(s.verifier, { ...options, claims: undefined })
-    const skip = (req) =>
-      more.isExcluded(pathOf(req.originalUrl ?? req.url)) || (more.skip ? more.skip(req) : false)
-    return build({ ...s, skip: s.skip ? (req) => s.skip(req) || skip(req) : skip })
-  }
+  /** The same middleware with more exclusions (`{exclude}` prefixes or RegExps, `{skip}`). */
+  jwtgateMiddleware.unless = (options = {}) => build(unless(s, options, urlOf))
   /**
-   * A middleware for one route that also enforces extra claim rules (the
-   * policy's `claims` syntax), answered with 403 and the claim's name. The
-   * derived verifier is built once, here, not per request.
+   * A middleware for one route: `doc` (a route document or a Route) on top
+   * of this middleware's. After this middleware ran on the same request it
+   * verifies nothing again; it only checks what the route adds.
    */
-  jwtgateMiddleware.require = (rules) => {
-    const verifier = s.verifier.withClaims(rules)
-    return build({ ...s, verifier, isExcluded: () => false, skip: undefined })
-  }
+  jwtgateMiddleware.require = (doc) => build(nested(s, doc))
   jwtgateMiddleware.verifier = s.verifier
+  jwtgateMiddleware.route = s.route
   return jwtgateMiddleware
 }
 
 /**
  * The middleware. `policy` is a Verifier, a policy object, JSON text or a
  * file path. Options:
- * - `exclude`: path prefixes or RegExps that skip authentication;
- * - `skip(req)`: return true to let a request through unauthenticated;
- * - `claims`: extra claim rules (policy syntax) added to every issuer;
+ * - `exclude`: path prefixes (segment-wise, checked by the core) or
+ *   RegExps (checked here) decided in mode `off`: no token needed, the
+ *   forwarded headers still removed;
+ * - `skip(req)`: return true to decide a request in mode `off`;
+ * - `claims`: claim rules (policy syntax) on top of the policy's;
+ * - `mode`: `required` (default), `optional`, `report_only` or `off`;
+ * - `route`: any other route document fields (`scopes`,
+ *   `claims_to_headers`, `keep_query_token`, ...);
  * - `requestProperty`: where the claims go (defaults to `auth`);
- * - `forwardHeaders`: set the policy's forward headers on `req.headers`
- *   (defaults to true);
- * - `async`: verify on the libuv pool (defaults to true only when keys
+ * - `async`: decide on the libuv pool (defaults to true only when keys
  *   come from the network, where a fetch would otherwise block the loop);
  * - `onError(err, req, res, next)`: answer rejections yourself; `err` is a
- *   JwtError (`code` `missing_token` when the request carries no token).
+ *   JwtError (`err.decision` the whole decision);
+ * - `onDecision(decision, req)`: sees every decision (for report_only).
  */
 function jwtgate(policy, options) {
-  return build(settings(policy, options))
+  return build(settings(policy, options, urlOf))
 }
 
 module.exports = jwtgate

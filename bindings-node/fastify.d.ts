@@ -1,4 +1,4 @@
-import type { ClaimRule, JwtError, Policy, Verified, Verifier } from './index'
+import type { Claims, Decision, JwtError, Policy, Route, RouteDoc, Verifier } from './index'
 import type { MiddlewareOptions } from './express'
 
 declare function jwtgate(fastify: any, options: jwtgate.FastifyJwtgateOptions, done: (err?: Error) => void): void
@@ -6,17 +6,19 @@ declare namespace jwtgate {
   export interface FastifyJwtgateOptions extends MiddlewareOptions<any> {
     policy: Policy | string | Verifier
     /** Send a reply yourself; when it does not, the default rejection is sent. */
-    onError?: (err: JwtError, request: any, reply: any) => void | Promise<void>
+    onError?: (err: JwtError & { decision: Decision }, request: any, reply: any) => void | Promise<void>
   }
 
-  /** Per-route `config.jwtgate`: false opts out, `{claims}` adds rules. */
-  export type JwtgateRouteConfig = false | { claims?: Record<string, ClaimRule> }
+  /** Per-route `config.jwtgate`: false decides in mode `off`; a route document or a Route is merged on top. */
+  export type JwtgateRouteConfig = false | RouteDoc | Route
   export { jwtgate, JwtError }
 }
 declare module 'fastify' {
   interface FastifyRequest {
-    auth: Record<string, unknown> | null
-    jwtgate: Verified | null
+    /** The verified claims; null without identity. */
+    auth: Claims | null
+    /** The decision applied to this request. */
+    jwtgate: Decision | null
   }
   interface FastifyInstance {
     jwtgate: Verifier

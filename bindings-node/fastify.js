@@ -2,29 +2,36 @@
 // Fastify (4 and 5) plugin:
 //
 //   await app.register(require('jwtgate/fastify'), { policy, exclude: ['/health'] })
-//   app.get('/public', { config: { jwtgate: false } }, handler)           // opt out
-//   app.get('/orders', { config: { jwtgate: { claims: {                   // extra rules
-//     subscribedAPIs: { contains_all: ['orders'], required: true } } } } }, handler)
+//   app.get('/public', { config: { jwtgate: false } }, handler)                  // mode off
+//   app.get('/orders', { config: { jwtgate: { scopes: ['orders:read'] } } }, handler)  // a route document
 //
 // Every route registered after the plugin (in its scope and the parent's)
-// gets an onRequest hook: the token comes from the policy's `token_sources`
-// (found by the core); a verified request gets `request.auth` (the claims),
-// `request.jwtgate` (the Verified result) and the policy's forward headers
-// set on `request.headers`. A rejected one is answered 401/403/503 with
-// `WWW-Authenticate` and `{"error": code, "message": ..., "claim"?: ...}`,
-// unless `onError(err, request, reply)` sends a reply itself.
+// gets one onRequest hook that asks the core for the decision and applies
+// it as it is: the headers it removes are deleted from `request.headers`
+// and the ones it sets are set, `request.url` becomes the upstream URL
+// when a query-string token is cut from it, and `request.auth` holds the
+// claims (null without identity); a rejection is answered with the
+// decision's status, headers and JSON body, unless
+// `onError(err, request, reply)` sends a reply itself. A route's
+// `config.jwtgate` (a route document or a Route) is merged on top of the
+// plugin's options once, when the route is registered, so a request is
+// verified once whatever the levels.
 
-const { missingToken, settings, queryOf, pathOf, setForwardHeaders, rejection } = require('./middleware.js')
+const { settings, nested, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
 const { JwtError } = require('./index.js')
 
-function sendRejection(err, reply) {
-  const { status, challenge, body } = rejection(err)
-  reply.code(status).header('www-authenticate', challenge).type('application/json; charset=utf-8').send(body)
+const urlOf = (request) => request.raw.url
+
+function sendRejection(d, reply) {
+  reply.code(d.status)
+  for (const [name, value] of d.responseHeaders) reply.header(name, value)
+  reply.send(d.body)
 }
 
 function hookFor(s) {
-  function reject(err, request, reply) {
+  function reject(d, request, reply) {
     if (s.onError) {
+      const err = errorOf(d)
       let result
       try {
         result = s.onError(err, request, reply)
@@ -34,92 +41,84 @@ function hookFor(s) {
       }
       if (result && typeof result.then === 'function') {
         result.then(
-          () => reply.sent || sendRejection(err, reply),
+          () => reply.sent || sendRejection(d, reply),
           (e) => reply.send(e),
         )
         return
       }
       if (reply.sent) return
     }
-    sendRejection(err, reply)
-  }
-
-  function accept(verified, request, done) {
-    request[s.property] = verified.claims
-    request.jwtgate = verified
-    if (s.forwardHeaders && s.forwardNames.length > 0) setForwardHeaders(request.headers, s.forwardNames, verified)
-    done()
+    sendRejection(d, reply)
   }
 
   return function jwtgateOnRequest(request, reply, done) {
-    if (s.isExcluded(pathOf(request.url)) || (s.skip && s.skip(request))) {
-      // Nothing vouches for these headers on an unauthenticated request.
-      if (s.forwardHeaders) for (const name of s.forwardNames) delete request.headers[name]
-      return done()
-    }
-    let token
-    try {
-      token = s.verifier.findToken(request.headers, queryOf(request.url))
-    } catch (e) {
-      return done(e)
-    }
-    if (token === null) return reject(missingToken(), request, reply)
-    if (s.offload) {
-      s.verifier.verifyAsync(token).then(
-        (verified) => accept(verified, request, done),
-        (err) => (err instanceof JwtError ? reject(err, request, reply) : done(err)),
-      )
-      return
-    }
-    let verified
-    try {
-      verified = s.verifier.verify(token)
-    } catch (err) {
-      return err instanceof JwtError ? reject(err, request, reply) : done(err)
-    }
-    accept(verified, request, done)
+    const raw = request.raw
+    const route = s.skip && s.skip(request) ? s.off : s.route
+    decideLayer(
+      s,
+      request,
+      { method: raw.method, url: raw.url, headers: raw.rawHeaders },
+      route,
+      (d) => {
+        // Forwarded names go whatever the outcome (request.headers is
+        // raw.headers).
+        applyHeaders(raw, d)
+        if (d.allow) {
+          // request.url reads raw.url; request.query was parsed by Fastify
+          // before onRequest hooks run.
+          if (d.upstreamUrl !== null) raw.url = d.upstreamUrl
+          request[s.property] = d.claims
+          request.jwtgate = d
+        }
+        // After the request is rewritten: a hook that logs it never sees
+        // a query-string token.
+        if (s.onDecision) {
+          try {
+            s.onDecision(d, request)
+          } catch (e) {
+            return done(e)
+          }
+        }
+        if (!d.allow) return reject(d, request, reply)
+        done()
+      },
+      done,
+    )
   }
 }
 
 /**
  * The plugin. Options: `policy` (a Verifier, policy object, JSON text or
  * file path) and, as for the Express middleware, `exclude`, `skip(request)`,
- * `claims`, `requestProperty` (defaults to `auth`), `forwardHeaders`,
- * `async` and `onError(err, request, reply)`. Per route, `config.jwtgate`
- * set to false opts out, and `config.jwtgate.claims` adds claim rules (a
- * verifier derived once when the route is registered).
+ * `claims`, `mode`, `route`, `requestProperty` (defaults to `auth`),
+ * `async`, `onError(err, request, reply)` and `onDecision(decision,
+ * request)`. Per route, `config.jwtgate` set to false decides in mode
+ * `off`; a route document (`{claims, scopes, mode, ...}`) or a Route is
+ * merged on top of the plugin's options.
  */
 function jwtgatePlugin(fastify, options, done) {
   let s
   try {
     const { policy, ...rest } = options ?? {}
     if (policy === undefined) throw new TypeError('jwtgate: the plugin needs options.policy')
-    s = settings(policy, rest)
+    s = settings(policy, rest, urlOf)
   } catch (e) {
     return done(e)
   }
   const hook = hookFor(s)
+  const offHook = hookFor({ ...s, route: s.off, skip: undefined })
   if (!fastify.hasRequestDecorator(s.property)) fastify.decorateRequest(s.property, null)
   if (!fastify.hasRequestDecorator('jwtgate')) fastify.decorateRequest('jwtgate', null)
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.jwtgate
-    if (config === false) {
-      if (!s.forwardHeaders || s.forwardNames.length === 0) return
-      const strip = (request, reply, next) => {
-        for (const name of s.forwardNames) delete request.headers[name]
-        next()
-      }
-      route.onRequest = [strip, ...(route.onRequest === undefined ? [] : [].concat(route.onRequest))]
-      return
-    }
     let routeHook = hook
-    if (config !== undefined && config !== true) {
+    if (config === false) {
+      routeHook = offHook
+    } else if (config !== undefined && config !== true) {
       if (config === null || typeof config !== 'object') {
-        throw new TypeError(`jwtgate: config.jwtgate of ${route.url} must be false or {claims}`)
+        throw new TypeError(`jwtgate: config.jwtgate of ${route.url} must be false, a route document or a Route`)
       }
-      if (config.claims !== undefined) {
-        routeHook = hookFor({ ...s, verifier: s.verifier.withClaims(config.claims), isExcluded: () => false })
-      }
+      routeHook = hookFor(nested(s, config, false))
     }
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
     route.onRequest = [routeHook, ...existing]

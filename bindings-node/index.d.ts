@@ -1,35 +1,63 @@
 // Types of the jwtgate package (the CommonJS and ESM entry points).
 
-/** A policy document (DESIGN.md schema); see the README for every field. */
+/** A policy document (DESIGN.md schema); exact: an unknown field is a type error, as it is a load error. */
 export interface Policy {
   issuers: IssuerPolicy[]
   token_sources?: TokenSource[]
   max_token_bytes?: number
   cache?: { max_entries?: number }
+  /** How requests are checked; a route may override it. Defaults to `required`. */
+  mode?: Mode
+  /** Keep a query-string token in the URL passed upstream. Defaults to false. */
+  keep_query_token?: boolean
 }
 
 export interface IssuerPolicy {
   issuer?: string
   audiences?: string[]
+  any_audience?: boolean
   algorithms: Algorithm[]
   keys: KeysPolicy
   leeway_s?: number
-  require?: string[]
+  require?: Array<'exp' | 'nbf' | 'iat' | 'iss' | 'sub' | 'aud' | 'jti' | (string & {})>
   iat_as_nbf?: boolean
   max_age_s?: number
   typ?: string
   claims?: Record<string, ClaimRule>
-  forward?: { claims_to_headers?: Record<string, string>; payload_header?: string }
-  [field: string]: unknown
+  forward?: ForwardPolicy
+  allowed_jku?: string[]
+}
+
+export interface ForwardPolicy {
+  /** Claim name (or JSON Pointer) to request header name. */
+  claims_to_headers?: Record<string, string>
+  /** A header that receives the whole payload, base64url. */
+  payload_header?: string
+}
+
+/** Fetch settings of a remote key set (`jwks_uri`, `discovery`). */
+export interface RemoteKeyOptions {
+  allow_http?: boolean
+  min_ttl_s?: number
+  max_ttl_s?: number
+  refetch_cooldown_s?: number
+  max_stale_s?: number
+  initial_wait_ms?: number
+  timeout_ms?: number
+  max_bytes?: number
+  ca_file?: string
+  backoff_min_ms?: number
+  backoff_max_s?: number
+  cache_file?: string
 }
 
 export type KeysPolicy =
   | { jwks: { keys: Jwk[] } }
   | { jwks_file: string }
-  | { jwks_uri: string; [field: string]: unknown }
-  | { discovery: string; [field: string]: unknown }
-  | { pem: string; backup_pem?: string }
-  | { pem_file: string; backup_pem?: string }
+  | ({ jwks_uri: string } & RemoteKeyOptions)
+  | ({ discovery: string } & RemoteKeyOptions)
+  | { pem: string; backup_pem?: string; backup_pem_file?: string }
+  | { pem_file: string; backup_pem?: string; backup_pem_file?: string }
   | { hmac_secret: string }
 
 /** A claim rule: typed equality, a set, a regex, array containment. */
@@ -53,17 +81,52 @@ export type Algorithm =
 
 export type Jwk = Record<string, unknown>
 
+/** How a request is checked. */
+export type Mode = 'required' | 'optional' | 'report_only' | 'off'
+
+/** What a route adds to the policy; every field only adds. */
+export interface RouteDoc {
+  /** More claim rules, in the policy's rule syntax. */
+  claims?: Record<string, ClaimRule>
+  /** OAuth scopes the token must hold (in `scope` or `scp`). */
+  scopes?: string[]
+  /** More claims to forward: claim name (or JSON Pointer) to header name. */
+  claims_to_headers?: Record<string, string>
+  /** A header for the whole payload, if the policy names none. */
+  payload_header?: string
+  /** Where this route looks for the token, instead of the policy's sources. */
+  token_sources?: TokenSource[]
+  mode?: Mode
+  keep_query_token?: boolean
+  /** Path prefixes decided in mode `off` (segment-wise: `/health` covers `/health/live`, not `/healthz`). */
+  exclude?: string[]
+}
+
+/** The registered claims (RFC 7519, plus `scope`), and any other. */
+export interface Claims {
+  iss?: string
+  sub?: string
+  aud?: string | string[]
+  exp?: number
+  nbf?: number
+  iat?: number
+  jti?: string
+  scope?: string
+  [claim: string]: unknown
+}
+
 /** Every stable error code. */
 export type ErrorCode =
   | 'malformed' | 'too_large' | 'header' | 'algorithm' | 'key_not_found' | 'signature'
   | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'claim' | 'jwks_unavailable' | 'policy'
+  | 'missing_token' | 'missing_claim' | 'invalid_request'
 
 /** A rejected token or an invalid policy or key. */
 export class JwtError extends Error {
   readonly name: 'JwtError'
-  /** The stable code; the middleware also uses `missing_token` when a request carries none. */
-  readonly code: ErrorCode | 'missing_token'
-  /** 401, 403 or 503; null for `policy`. */
+  /** The stable code. */
+  readonly code: ErrorCode
+  /** 400, 401, 403 or 503; null for `policy`. */
   readonly status: number | null
   /** The claim to blame, or null. */
   readonly claim: string | null
@@ -82,14 +145,72 @@ export interface VerifyOptions {
 
 /** A verified token. */
 export class Verified {
-  readonly claims: Record<string, unknown>
+  readonly claims: Claims
   /** The protected header (parsed on first access). */
   readonly header: Record<string, unknown>
   /** The policy issuer that vouched for the token, or null. */
   readonly issuer: string | null
   /** Headers to forward to the backend (policy `forward`). */
   readonly headers: Record<string, string>
-  toJSON(): { claims: Record<string, unknown>; header: Record<string, unknown>; issuer: string | null; headers: Record<string, string> }
+  toJSON(): { claims: Claims; header: Record<string, unknown>; issuer: string | null; headers: Record<string, string> }
+}
+
+/**
+ * A request as `decide` takes it. `headers`: an object (`req.headers`,
+ * values strings or string arrays for repeated headers), `[name, value]`
+ * pairs, or a flat `[name, value, ...]` array (`req.rawHeaders`).
+ */
+export interface GatewayRequest {
+  method?: string
+  url: string
+  headers?: Record<string, string | string[] | undefined> | Array<[string, string]> | string[]
+  /** The peer's IP address. */
+  peer?: string | null
+  /** The client's TLS certificate, DER. */
+  clientCert?: Uint8Array | null
+  /** Unix seconds (or a Date) to decide at; absent means the system clock. */
+  now?: number | Date | null
+}
+
+/** Compiled route requirements (`verifier.route(doc)`). */
+export class Route {
+  private constructor(handle: unknown)
+  /** `child` on top of this route; a header both forward is a `policy` JwtError. */
+  merge(child: Route): Route
+}
+
+/**
+ * What to do with a request. When `allow`: delete `removeHeaders` from the
+ * request, set `setHeaders`, pass `upstreamUrl` on when not null; otherwise
+ * answer `status` with `responseHeaders` and `body`.
+ */
+export class Decision {
+  private constructor(handle: unknown)
+  readonly allow: boolean
+  /** 200 when allowed, else 400, 401, 403 or 503. */
+  readonly status: number
+  /** The rejection's code (in report_only, the code it would have had); null when nothing failed. */
+  readonly code: ErrorCode | null
+  readonly message: string | null
+  readonly claim: string | null
+  readonly mode: Mode
+  /** The policy issuer that accepted the token. */
+  readonly issuer: string | null
+  /** The verified claims; null without identity. */
+  readonly claims: Claims | null
+  readonly setHeaders: Array<[string, string]>
+  /** Lower-case header names to delete from the request first. */
+  readonly removeHeaders: string[]
+  readonly responseHeaders: Array<[string, string]>
+  readonly wwwAuthenticate: string | null
+  /** The JSON body of a rejection. */
+  readonly body: string | null
+  readonly tokenInQuery: boolean
+  /** The request target to pass upstream (a query token cut); null keeps the original. */
+  readonly upstreamUrl: string | null
+  /** A key fetch is still in flight (`jwks_unavailable`). */
+  readonly pending: boolean
+  toJSON(): Record<string, unknown>
 }
 
 export interface Stats {
@@ -111,8 +232,19 @@ export class Verifier {
   verifyMany(tokens: Array<string | Uint8Array>, options?: VerifyOptions): Array<Verified | JwtError>
   /** The token of a request per the policy's token_sources, or null. */
   findToken(headers: Record<string, string | string[] | undefined>, query?: string | null): string | null
+  /** Compiles a route document; throws a `policy` JwtError naming a bad field. */
+  route(doc: RouteDoc | Route): Route
+  /** The decision for one request; throws a TypeError for bad arguments, an `invalid_request` JwtError over 1 MiB. */
+  decide(request: GatewayRequest, route?: RouteDoc | Route | null): Decision
+  /** `decide` on the libuv thread pool. */
+  decideAsync(request: GatewayRequest, route?: RouteDoc | Route | null): Promise<Decision>
+  /** A later layer of the same request: `previous`'s verification is reused. */
+  decideAfter(previous: Decision, request: GatewayRequest, route?: RouteDoc | Route | null): Decision
+  decideAfterAsync(previous: Decision, request: GatewayRequest, route?: RouteDoc | Route | null): Promise<Decision>
   /** The same policy with extra claim rules on every issuer. */
   withClaims(rules: Record<string, ClaimRule>): Verifier
+  /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
+  readonly hasRemoteKeys: boolean
   /** The policy document, defaults filled in. */
   readonly policy: Policy
   stats(options?: VerifyOptions): Stats
@@ -155,6 +287,8 @@ export declare const fastify: typeof import('./fastify')
 declare const jwtgate: {
   Verifier: typeof Verifier
   Verified: typeof Verified
+  Route: typeof Route
+  Decision: typeof Decision
   Signer: typeof Signer
   JwtError: typeof JwtError
   CODES: typeof CODES

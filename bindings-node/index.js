@@ -89,10 +89,33 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
-/** The token as a string (a string, Buffer or Uint8Array). */
-function tokenText(token, what = 'token') {
-  if (typeof token === 'string') return token
-  if (token instanceof Uint8Array) return Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1')
+const standIns = new Map()
+function tooLong(limit) {
+  let text = standIns.get(limit)
+  if (text === undefined) {
+    text = Buffer.alloc(limit + 1, 0x2e).toString('latin1')
+    if (standIns.size < 16) standIns.set(limit, text)
+  }
+  return text
+}
+
+/**
+ * The token as a string (a string, Buffer or Uint8Array). A string goes to
+ * the addon as it is (the addon checks its length before copying); a
+ * Buffer over `limit` bytes is cut to `limit + 1`, still too large for the
+ * core, so a huge one is never converted whole.
+ */
+function tokenText(token, limit, what = 'token') {
+  if (typeof token === 'string') {
+    // A string over the limit goes across as a stand-in of limit + 1
+    // characters: the core answers too_large with its own message, and a
+    // huge string (perhaps held by V8 in pieces) is never read.
+    return token.length > limit ? tooLong(limit) : token
+  }
+  if (token instanceof Uint8Array) {
+    const length = Math.min(token.byteLength, limit + 1)
+    return Buffer.from(token.buffer, token.byteOffset, length).toString('latin1')
+  }
   throw typeError(`${what} must be a string or a Buffer, received ${describe(token)}`)
 }
 
@@ -215,6 +238,7 @@ function flush(verifier) {
 
 const kNative = Symbol('jwtgate.native')
 const kQueue = Symbol('jwtgate.queue')
+const kMax = Symbol('jwtgate.maxTokenBytes')
 
 /**
  * Verifies tokens against one policy (DESIGN.md schema): a policy object,
@@ -225,6 +249,7 @@ class Verifier {
   constructor(policy) {
     if (policy && policy[kNative] instanceof native.NativeVerifier) {
       this[kNative] = policy[kNative]
+      this[kMax] = this[kNative].maxTokenBytes
       return
     }
     if (typeof policy === 'string') {
@@ -239,11 +264,12 @@ class Verifier {
     } else {
       throw typeError(`policy must be an object, JSON text or a file path, received ${describe(policy)}`)
     }
+    this[kMax] = this[kNative].maxTokenBytes
   }
 
   /** Verifies a token; returns a `Verified` or throws a `JwtError`. */
   verify(token, options) {
-    const text = tokenText(token)
+    const text = tokenText(token, this[kMax])
     const now = nowOf(options)
     return unwrap(this[kNative].verify(text, now))
   }
@@ -257,7 +283,7 @@ class Verifier {
   verifyAsync(token, options) {
     let text, now
     try {
-      text = tokenText(token)
+      text = tokenText(token, this[kMax])
       now = nowOf(options)
     } catch (e) {
       return Promise.reject(e)
@@ -280,7 +306,7 @@ class Verifier {
    */
   verifyMany(tokens, options) {
     if (!Array.isArray(tokens)) throw typeError(`tokens must be an array, received ${describe(tokens)}`)
-    const texts = tokens.map((t, i) => tokenText(t, `tokens[${i}]`))
+    const texts = tokens.map((t, i) => tokenText(t, this[kMax], `tokens[${i}]`))
     const now = nowOf(options)
     return call(() => this[kNative].verifyMany(texts, now)).map(settle)
   }
@@ -295,6 +321,12 @@ class Verifier {
     if (query !== undefined && query !== null && typeof query !== 'string') {
       throw typeError(`query must be a string, received ${describe(query)}`)
     }
+    let total = query?.length ?? 0
+    for (const name of Object.keys(headers)) {
+      const value = headers[name]
+      total += name.length + (typeof value === 'string' ? value.length : 0)
+    }
+    if (total > MAX_REQUEST_BYTES) throw tooLargeRequest()
     return call(() => this[kNative].findToken(headers, query ?? undefined)) ?? null
   }
 
@@ -309,6 +341,57 @@ class Verifier {
     if (!isPlainObject(rules)) throw typeError(`rules must be an object, received ${describe(rules)}`)
     const text = JSON.stringify(rules)
     return new Verifier({ [kNative]: call(() => this[kNative].withClaims(text)) })
+  }
+
+  /**
+   * Compiles route requirements (a route document: `claims`, `scopes`,
+   * `claims_to_headers`, `payload_header`, `token_sources`, `mode`,
+   * `keep_query_token`, `exclude`) against this policy. Build routes once,
+   * not per request. Throws a `policy` JwtError naming a bad field.
+   */
+  route(doc) {
+    if (doc instanceof Route) return doc
+    if (!isPlainObject(doc)) throw typeError(`a route document must be an object, received ${describe(doc)}`)
+    const text = JSON.stringify(doc)
+    return new Route(call(() => this[kNative].route(text)))
+  }
+
+  /**
+   * The decision for one request: `{method, url, headers, peer?,
+   * clientCert?, now?}` where `headers` is an object (`req.headers`:
+   * values strings or arrays of strings), an array of `[name, value]`
+   * pairs, or a flat `[name, value, ...]` array (`req.rawHeaders`, which
+   * keeps repeated headers visible). `route` (a Route or a route document)
+   * adds to the policy. Returns a `Decision`; throws a TypeError for bad
+   * arguments and an `invalid_request` JwtError for a request over 1 MiB.
+   */
+  decide(request, route) {
+    return decideWith(this, NONE, request, route, true, false)
+  }
+
+  /** `decide` on the libuv thread pool; every error is a rejection. */
+  decideAsync(request, route) {
+    return decideWith(this, NONE, request, route, true, true)
+  }
+
+  /**
+   * The decision of a later layer of the same request (a route after
+   * `app.use`): the token `previous` verified is not verified again; only
+   * `route`'s requirements are checked. Pass the request `previous` was
+   * decided on, and a route that includes the earlier layers' (`merge`).
+   */
+  decideAfter(previous, request, route) {
+    return decideWith(this, previous, request, route, true, false)
+  }
+
+  /** `decideAfter` on the libuv thread pool; every error is a rejection. */
+  decideAfterAsync(previous, request, route) {
+    return decideWith(this, previous, request, route, true, true)
+  }
+
+  /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
+  get hasRemoteKeys() {
+    return this[kNative].hasRemoteKeys
   }
 
   /** The policy document with defaults filled in. */
@@ -329,6 +412,194 @@ class Verifier {
   clearCache() {
     this[kNative].clearCache()
   }
+}
+
+/**
+ * Compiled route requirements (`verifier.route(doc)`). `merge(child)` puts
+ * a nested level on top: rules, scopes, forwarded headers and excluded
+ * paths add up; the child's mode, token sources and `keep_query_token`
+ * replace this route's where it sets them.
+ */
+class Route {
+  constructor(handle) {
+    if (!(handle instanceof native.NativeRoute)) throw typeError('use verifier.route(doc) to make a Route')
+    this[kNative] = handle
+  }
+
+  merge(child) {
+    if (!(child instanceof Route)) throw typeError(`child must be a Route, received ${describe(child)}`)
+    return new Route(call(() => this[kNative].merge(child[kNative])))
+  }
+}
+
+const DECISION_FIELDS = [
+  'allow', 'status', 'code', 'message', 'claim', 'mode', 'issuer', 'claims', 'setHeaders', 'removeHeaders',
+  'responseHeaders', 'wwwAuthenticate', 'body', 'tokenInQuery', 'upstreamUrl', 'pending',
+]
+
+/**
+ * What to do with a request (`verifier.decide`). Apply it verbatim: when
+ * `allow`, delete every `removeHeaders` name from the request, set
+ * `setHeaders`, and pass `upstreamUrl` on instead of the URL when it is not
+ * null; otherwise answer `status` with `responseHeaders` and `body`.
+ * `code` is the rejection's (or, in report_only, the would-be rejection's)
+ * code; `claims` the verified claims or null. The addon hands the fields
+ * over as one JSON string, parsed on first access.
+ */
+class Decision {
+  #text
+  #fields
+  constructor(parts) {
+    if (!Array.isArray(parts) || typeof parts[0] !== 'string') throw typeError('decisions come from verifier.decide')
+    this.#text = parts[0]
+    Object.defineProperty(this, kNative, { value: parts[1] })
+  }
+
+  #get() {
+    if (this.#fields === undefined) this.#fields = JSON.parse(this.#text)
+    return this.#fields
+  }
+
+  toJSON() {
+    const f = this.#get()
+    const out = {}
+    for (const name of DECISION_FIELDS) out[name] = f[name]
+    return out
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `Decision ${JSON.stringify(this.toJSON(), null, 2)}`
+  }
+
+  static {
+    for (const name of DECISION_FIELDS) {
+      Object.defineProperty(Decision.prototype, name, {
+        get() {
+          return this.#get()[name]
+        },
+      })
+    }
+  }
+}
+
+function wrapDecision(parts) {
+  return new Decision(parts)
+}
+
+const NONE = Symbol('jwtgate.none')
+
+/**
+ * decide, decideAsync, decideAfter and decideAfterAsync. `keep`: whether
+ * the decision keeps what a later layer needs (`decideAfter`); the
+ * middleware drops it when no `require()` layer exists.
+ */
+function decideWith(verifier, previous, request, route, keep, async) {
+  // `previous` is NONE for a first layer.
+  let result
+  try {
+    const handle = previous === NONE ? null : decisionHandle(previous)
+    const args = requestArgs(request)
+    const r = routeHandle(verifier, route)
+    const n = verifier[kNative]
+    result = call(() =>
+      handle === null
+        ? async
+          ? n.decideAsync(...args, r, keep)
+          : n.decide(...args, r, keep)
+        : async
+          ? n.decideAfterAsync(handle, ...args, r, keep)
+          : n.decideAfter(handle, ...args, r, keep),
+    )
+  } catch (e) {
+    if (async) return Promise.reject(e)
+    throw e
+  }
+  return async ? result.then(wrapDecision, rethrow) : new Decision(result)
+}
+
+function rethrow(e) {
+  throw convert(e)
+}
+
+function decisionHandle(previous) {
+  if (!(previous instanceof Decision)) throw typeError(`previous must be a Decision, received ${describe(previous)}`)
+  const handle = previous[kNative]
+  if (handle === undefined) throw typeError('previous was decided without keeping what a later layer needs')
+  return handle
+}
+
+function routeHandle(verifier, route) {
+  if (route === undefined || route === null) return undefined
+  return verifier.route(route)[kNative]
+}
+
+/** Headers as the addon takes them: flat `[name, value, ...]`. */
+function flatHeaders(headers) {
+  if (headers === undefined || headers === null) return []
+  if (Array.isArray(headers)) {
+    if (headers.length === 0 || typeof headers[0] === 'string') {
+      if (headers.length % 2 !== 0) throw typeError('a flat headers array must pair every name with a value')
+      return headers
+    }
+    const flat = []
+    for (const [i, pair] of headers.entries()) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw typeError(`headers[${i}] must be a [name, value] pair, received ${describe(pair)}`)
+      }
+      flat.push(pair[0], pair[1])
+    }
+    return flat
+  }
+  if (typeof headers !== 'object') throw typeError(`headers must be an object or an array, received ${describe(headers)}`)
+  const flat = []
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const item of value) flat.push(name, item)
+    else flat.push(name, value)
+  }
+  return flat
+}
+
+/** `request` as the addon's arguments: method, url, headers, peer, clientCert, now. */
+function requestArgs(request) {
+  if (!isPlainObject(request)) throw typeError(`request must be an object, received ${describe(request)}`)
+  const { method = 'GET', url, headers, peer, clientCert } = request
+  if (typeof method !== 'string') throw typeError(`request.method must be a string, received ${describe(method)}`)
+  if (typeof url !== 'string') throw typeError(`request.url must be a string, received ${describe(url)}`)
+  if (peer !== undefined && peer !== null && typeof peer !== 'string') {
+    throw typeError(`request.peer must be an IP address string, received ${describe(peer)}`)
+  }
+  let cert
+  if (clientCert !== undefined && clientCert !== null) {
+    if (!(clientCert instanceof Uint8Array)) {
+      throw typeError(`request.clientCert must be a Buffer (DER), received ${describe(clientCert)}`)
+    }
+    cert = Buffer.from(clientCert.buffer, clientCert.byteOffset, clientCert.byteLength)
+  }
+  const flat = flatHeaders(headers)
+  // The addon checks this too, but a string V8 holds in pieces (built by
+  // concatenation) is joined before the addon can read it: the length,
+  // known to JavaScript at no cost, is checked here first.
+  let total = method.length + url.length
+  for (let i = 0; i < flat.length; i++) {
+    const part = flat[i]
+    if (typeof part !== 'string') throw typeError(`header names and values must be strings, received ${describe(part)}`)
+    total += part.length
+  }
+  if (total > MAX_REQUEST_BYTES) throw tooLargeRequest()
+  return [method, url, flat, peer ?? undefined, cert, nowOf(request)]
+}
+
+/** What `decide` accepts of a request's method, URL and headers together (the addon's bound). */
+const MAX_REQUEST_BYTES = 1 << 20
+
+function tooLargeRequest() {
+  const message = `the request's method, URL and headers are over ${MAX_REQUEST_BYTES} bytes`
+  return new JwtError('invalid_request', message, {
+    status: 400,
+    wwwAuthenticate: `Bearer error="invalid_request", error_description="${message}"`,
+  })
 }
 
 function signerOptions(options, allowed) {
@@ -476,6 +747,8 @@ function jwks(signers) {
 module.exports = {
   Verifier,
   Verified,
+  Route,
+  Decision,
   Signer,
   JwtError,
   CODES,
@@ -483,6 +756,11 @@ module.exports = {
   jwks,
   version: native.version(),
 }
+// For the middleware (not part of the API): decide without keeping the
+// decision for a later layer when none exists.
+Object.defineProperty(module.exports, '_decideWith', { value: decideWith })
+Object.defineProperty(module.exports, '_none', { value: NONE })
+Object.defineProperty(module.exports, '_exclusionPath', { value: (url) => native.exclusionPath(url) })
 // Lazy, so requiring the core API does not load the middleware modules.
 Object.defineProperty(module.exports, 'express', {
   enumerable: true,

@@ -25,7 +25,11 @@ fi
 
 echo "== building the extension (maturin develop --release)"
 # cargo reuses the workspace's target/ directory, so rebuilds are incremental.
-VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
-    "$VENV/bin/maturin" develop --release --quiet --manifest-path "$HERE/Cargo.toml" 2>&1 \
-    | grep -v "^Ignoring " || true
-test "${PIPESTATUS[0]}" -eq 0
+# A failed build must stop here, not leave an older extension to be tested.
+if ! BUILD_LOG="$(VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
+    "$VENV/bin/maturin" develop --release --quiet --manifest-path "$HERE/Cargo.toml" 2>&1)"; then
+    printf '%s\n' "$BUILD_LOG" >&2
+    echo "FAILED: maturin develop" >&2
+    return 1 2>/dev/null || exit 1
+fi
+printf '%s\n' "$BUILD_LOG" | grep -v "^Ignoring " || true

@@ -310,6 +310,18 @@ size_t jwtgate_decision_remove_headers_len(const jwtgate_decision *decision);
 // `decision` must be NULL or a live decision.
 jwtgate_str jwtgate_decision_remove_header(const jwtgate_decision *decision, size_t index);
 
+// Whether request header `name` must be removed before the request goes
+// upstream: it names a forwarded header, ignoring case and with `_` and `-`
+// alike (CGI and FastCGI read `X_User` as `X-User`). Apply it to every
+// request header. False when `decision` is NULL or `name` is not UTF-8.
+//
+// # Safety
+// `decision` must be NULL or a live decision; `name` must point at
+// `name_len` readable bytes.
+bool jwtgate_decision_removes_header(const jwtgate_decision *decision,
+                                     const char *name,
+                                     size_t name_len);
+
 // Number of headers of the rejection response (0 when allowed).
 //
 // # Safety
@@ -781,6 +793,15 @@ jwtgate_code jwtgate_verifier_find_token(const jwtgate_verifier *verifier,
 // # Safety
 // `verifier` must be NULL or a live verifier.
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
+
+// Starts fetching every remote key set that has no usable keys yet and
+// returns at once: call it where a process (an Nginx worker) starts, after
+// any `fork()`, so its first requests find keys. Fetches run on background
+// threads; nothing waits. Does nothing when `verifier` is NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+void jwtgate_verifier_prefetch(const jwtgate_verifier *verifier);
 
 // Empties the verifier's verified-token cache, so every token is verified
 // in full again (after revoking keys or tokens out of band). Safe to call

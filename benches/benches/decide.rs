@@ -15,8 +15,7 @@ use serde_json::json;
 
 fn with_forwarding(case: &Case, cache_entries: usize) -> Verifier {
     let mut policy = serde_json::to_value(case.jwtgate.policy().doc()).expect("policy document");
-    policy["issuers"][0]["forward"] =
-        json!({"claims_to_headers": {"sub": "X-User", "tenant": "X-Tenant"}, "payload_header": "X-JWT-Payload"});
+    policy["issuers"][0]["forward"] = json!({"claims_to_headers": {"sub": "X-User", "tenant": "X-Tenant"}, "payload_header": "X-JWT-Payload"});
     policy["cache"] = json!({"max_entries": cache_entries});
     Verifier::from_value(policy).expect("policy")
 }
@@ -35,7 +34,8 @@ fn decide(c: &mut Criterion<BenchClock>) {
             ("X-Request-Id", "0f8fad5b-d9cb-469f-a165-70867728950e"),
             ("Connection", "keep-alive"),
         ];
-        let request = Request { now: Some(case.now), ..Request::new("GET", "/orders/42?expand=items", &headers) };
+        let request =
+            Request { now: Some(case.now), ..Request::new("GET", "/orders/42?expand=items", &headers) };
         for (label, entries) in [("cache_off", 0), ("cache_on", 10_000)] {
             let verifier = with_forwarding(&case, entries);
             assert!(verifier.decide(&request, None).allow);

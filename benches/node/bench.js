@@ -193,6 +193,17 @@ async function benchAlg(alg) {
   for (const t of tok) cached.verify(t)
   add('jwtgate verify (cache hit)', timeSync((i) => cached.verify(tok[i % TOKENS]).claims))
   add('jwtgate verify (cache hit, decision only)', timeSync((i) => cached.verify(tok[i % TOKENS])), 'claims not read')
+  // The request layer: token source, headers to remove and set, the decision.
+  const requests = tok.map((t) => ({
+    method: 'GET',
+    url: '/orders?page=1',
+    headers: ['Host', 'api.bench', 'User-Agent', 'bench/1', 'Accept', '*/*', 'Authorization', `Bearer ${t}`,
+      'X-Request-Id', 'r1', 'Accept-Encoding', 'gzip', 'Connection', 'keep-alive', 'Cookie', 'theme=dark'],
+  }))
+  add('jwtgate decide (cache hit, 8 request headers)', timeSync((i) => {
+    const d = cached.decide(requests[i % TOKENS])
+    return d.allow && d.claims && d.setHeaders
+  }), 'allow, claims and headers read')
   add('fast-jwt (no cache)', timeSync((i) => fastNoCache(tok[i % TOKENS])))
   for (const t of tok) fastCache(t)
   add('fast-jwt (cache hit)', timeSync((i) => fastCache(tok[i % TOKENS])))

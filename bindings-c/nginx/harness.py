@@ -15,6 +15,7 @@ Two wrappers, both optional:
   `now`, get the decision they expect. The monotonic clock stays real, so
   nginx's timers and the JWKS cache keep working.
 """
+import ctypes
 import datetime
 import glob
 import http.client
@@ -40,6 +41,49 @@ VALGRIND = os.environ.get("JWTGATE_NGINX_VALGRIND") == "1"
 # Valgrind slows start-up (the module loads aws-lc and every policy) about
 # tenfold; requests stay quick enough for the same per-request timeout.
 TIMEOUT = 60 if VALGRIND else 10
+
+
+class Signer:
+    """Signs tokens with libjwtgate (jwtgate_signer_from_pem / _from_secret)."""
+
+    lib = None
+
+    def __init__(self, alg, pem=None, secret=None, kid=None):
+        if Signer.lib is None:
+            Signer.lib = ctypes.CDLL(LIB)
+        lib = self.lib
+        self.handle = ctypes.c_void_p()
+        a = alg.encode()
+        k = kid.encode() if kid else None
+        if pem is not None:
+            rc = lib.jwtgate_signer_from_pem(a, len(a), pem.encode(), len(pem.encode()), k, len(k or b""),
+                                             ctypes.byref(self.handle), None)
+        else:
+            rc = lib.jwtgate_signer_from_secret(a, len(a), secret, len(secret), k, len(k or b""),
+                                                ctypes.byref(self.handle), None)
+        assert rc == 0, f"signer: code {rc}"
+
+    def sign(self, claims, lifetime=600):
+        text = json.dumps(claims).encode()
+        token = ctypes.c_void_p()
+        self.lib.jwtgate_signer_sign.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_bool, ctypes.c_uint64, ctypes.c_bool,
+            ctypes.c_double, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_void_p]
+        rc = self.lib.jwtgate_signer_sign(self.handle, text, len(text), lifetime is not None, lifetime or 0,
+                                          False, 0.0, ctypes.byref(token), None, None)
+        assert rc == 0, f"sign: code {rc}"
+        value = ctypes.string_at(token.value).decode()
+        self.lib.jwtgate_string_free(token)
+        return value
+
+
+def read(path):
+    return read_policy(os.path.join(ROOT, path))
+
+
+def read_policy(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def free_port():
@@ -238,6 +282,24 @@ http {{
             body = resp.read()
             echoed = json.loads(body) if resp.status == 200 and body.startswith(b"{") else None
             return resp.status, resp.headers, echoed
+        finally:
+            conn.close()
+
+    def request(self, target, headers=(), method="GET", host=None):
+        """Sends `target` as it is with `headers`, a list of (name, value)
+        pairs sent in order, repeated names included. Returns (status,
+        response headers, body bytes, what the upstream echoed or None)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        try:
+            conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host or "localhost")
+            for name, value in headers:
+                conn.putheader(name, value.encode("latin-1") if isinstance(value, str) else value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            body = resp.read()
+            echoed = json.loads(body) if resp.status == 200 and body.startswith(b'{"path"') else None
+            return resp.status, resp.headers, body, echoed
         finally:
             conn.close()
 

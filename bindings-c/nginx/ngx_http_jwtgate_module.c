@@ -32,7 +32,8 @@
  *
  * Decisions never block the event loop: requests are decided with
  * `no_wait`, and while the keys of an issuer are being fetched the request
- * waits on a timer (jwtgate_key_wait) and is decided again.
+ * waits on a timer (jwtgate_key_wait) and is decided again. Each worker
+ * starts fetching remote keys as soon as it starts.
  *
  * Verifiers are made in each worker after fork (init_process) and again on
  * every reload; the master loads each policy once while it reads the
@@ -655,6 +656,16 @@ ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level,
             return ngx_http_jwtgate_item_error(cf, "jwtgate_claim_header", &item[i], error);
         }
     }
+    item = level->tokens ? level->tokens->elts : NULL;
+    for (i = 0; level->tokens && i < level->tokens->nelts; i++) {
+        if (jwtgate_route_add_token_source(route, item[i].kind, (const char *) item[i].key.data,
+                                           item[i].key.len, (const char *) item[i].value.data,
+                                           item[i].value.len, &error)
+            != JWTGATE_OK)
+        {
+            return ngx_http_jwtgate_item_error(cf, "jwtgate_token", &item[i], error);
+        }
+    }
     if (level->payload != NULL
         && jwtgate_route_set_payload_header(route, v, (const char *) level->payload->key.data,
                                             level->payload->key.len, &error)
@@ -666,9 +677,10 @@ ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level,
 }
 
 /* The route of a block: every level's additions merged outermost first
- * (jwtgate_route_merge: rules, scopes and forwarded headers concatenate),
- * then the token sources of every level in that order, then the mode and
- * the query-token setting that apply here. */
+ * (jwtgate_route_merge: rules, scopes and forwarded headers concatenate;
+ * the innermost level's token sources replace the outer ones', as for
+ * nginx's own array directives), then the mode and the query-token
+ * setting that apply here. */
 static char *
 ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
 {
@@ -678,7 +690,7 @@ ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
     jwtgate_route                 *route = NULL, *level = NULL, *merged = NULL;
     jwtgate_error                 *error = NULL;
     ngx_pool_cleanup_t            *cln;
-    ngx_uint_t                     i, j;
+    ngx_uint_t                     i;
     char                          *rv;
 
     if (jwtgate_route_new(&route) != JWTGATE_OK) {
@@ -701,21 +713,6 @@ ngx_http_jwtgate_build_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *conf)
         jwtgate_route_free(route);
         route = merged;
         merged = NULL;
-    }
-    /* Token sources of every level, outermost first: the first call
-     * replaces the policy's sources, the others add to them. */
-    for (i = 0; i < conf->levels->nelts; i++) {
-        item = levels[i]->tokens ? levels[i]->tokens->elts : NULL;
-        for (j = 0; levels[i]->tokens && j < levels[i]->tokens->nelts; j++) {
-            if (jwtgate_route_add_token_source(route, item[j].kind, (const char *) item[j].key.data,
-                                               item[j].key.len, (const char *) item[j].value.data,
-                                               item[j].value.len, &error)
-                != JWTGATE_OK)
-            {
-                jwtgate_route_free(route);
-                return ngx_http_jwtgate_item_error(cf, "jwtgate_token", &item[j], error);
-            }
-        }
     }
     /* Never set anywhere: the module only removes the forwarded header
      * names (mode off). "jwtgate on": the policy's mode. */
@@ -993,7 +990,14 @@ ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req)
         req->headers = out;
         req->headers_len = n;
     }
-    if (r->connection->addr_text.len) {
+    /* The peer as text, for an IP connection only (not "unix:"). */
+    if (r->connection->addr_text.len
+        && (r->connection->sockaddr->sa_family == AF_INET
+#if (NGX_HAVE_INET6)
+            || r->connection->sockaddr->sa_family == AF_INET6
+#endif
+           ))
+    {
         req->peer = (const char *) r->connection->addr_text.data;
         req->peer_len = r->connection->addr_text.len;
     }
@@ -1011,6 +1015,28 @@ ngx_http_jwtgate_copy(ngx_pool_t *pool, jwtgate_str s)
         p[s.len] = '\0';
     }
     return p;
+}
+
+/* Whether request header `key` is `name` (lower case), with '_' and '-'
+ * alike: FastCGI, uwsgi and SCGI pass both X-User and X_User (which nginx
+ * accepts with `underscores_in_headers on`) as HTTP_X_USER. */
+static ngx_uint_t
+ngx_http_jwtgate_same_name(ngx_str_t *key, jwtgate_str name)
+{
+    size_t  i;
+    u_char  a, b;
+
+    if (key->len != name.len) {
+        return 0;
+    }
+    for (i = 0; i < name.len; i++) {
+        a = ngx_tolower(key->data[i]);
+        b = (u_char) name.data[i];
+        if (a != b && !((a == '_' || a == '-') && (b == '_' || b == '-'))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Removes every header the decision names (lower case) from the request:
@@ -1035,7 +1061,7 @@ ngx_http_jwtgate_remove_headers(ngx_http_request_t *r, const jwtgate_decision *d
         total++;
         for (j = 0; j < n; j++) {
             name = jwtgate_decision_remove_header(d, j);
-            if (h->key.len == name.len && ngx_strncasecmp(h->key.data, (u_char *) name.data, name.len) == 0) {
+            if (ngx_http_jwtgate_same_name(&h->key, name)) {
                 h->hash = 0;  /* marks it for the copy below */
                 matched++;
                 break;
@@ -1361,6 +1387,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     jwtgate_error                *error = NULL;
     jwtgate_str                   s;
     ngx_msec_int_t                left;
+    ngx_int_t                     rc;
 
     if (lcf->gate == NULL) {
         if (lcf->mode == NGX_CONF_UNSET_UINT || lcf->mode == JWTGATE_MODE_OFF) {
@@ -1440,14 +1467,24 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     if (s.data != NULL) {
         ctx->code.data = (u_char *) s.data;
         ctx->code.len = s.len;
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V",
-                      jwtgate_decision_allow(ctx->decision) ? "would reject" : "rejected", &ctx->code);
+        s = jwtgate_decision_body(ctx->decision);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V %*s",
+                      jwtgate_decision_allow(ctx->decision) ? "would reject (report_only)" : "rejected",
+                      &ctx->code, s.len, s.data ? s.data : "");
     } else if (jwtgate_decision_claims_json(ctx->decision).data != NULL) {
         ngx_str_set(&ctx->code, "ok");
     }
-    ctx->status = subrequest ? ngx_http_jwtgate_apply_subrequest(r, ctx->decision)
-                             : ngx_http_jwtgate_apply(r, ctx->decision);
-    return ctx->status;
+    if (subrequest) {
+        ctx->status = ngx_http_jwtgate_apply_subrequest(r, ctx->decision);
+        return ctx->status;
+    }
+    ctx->status = NGX_DONE;  /* what a later run returns if apply answers itself */
+    rc = ngx_http_jwtgate_apply(r, ctx->decision);
+    if (rc == NGX_DONE) {
+        return NGX_DONE;  /* answered and finalized: the request may be gone */
+    }
+    ctx->status = rc;
+    return rc;
 }
 
 static ngx_int_t
@@ -1522,6 +1559,9 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
         gates[i]->verifier = ngx_http_jwtgate_load(cycle->log, gates[i]);
+        /* Remote key sets start loading now, in the background, so the
+         * first requests find keys instead of waiting for them. */
+        jwtgate_verifier_prefetch(gates[i]->verifier);
     }
     return NGX_OK;
 }

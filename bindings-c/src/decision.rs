@@ -1,7 +1,7 @@
 //! The request decision: `jwtgate_verifier_decide` and the handle it makes.
 
 use std::ffi::c_char;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use jwtgate::{Decision, Request};
 
@@ -65,7 +65,8 @@ pub struct jwtgate_request {
 /// then. Read-only apart from the claim values it keeps; one thread at a time.
 pub struct jwtgate_decision {
     inner: Decision,
-    claims_json: Option<String>,
+    /// Made on first use: most requests never read `$jwtgate_claims`.
+    claims_json: OnceLock<Option<String>>,
     /// Values handed out by `jwtgate_decision_claim_value`, kept alive with
     /// the decision (a `Box<str>` does not move when the list grows).
     claim_values: Mutex<Vec<Box<str>>>,
@@ -117,8 +118,12 @@ unsafe fn decide(
 ) -> Result<jwtgate_decision, jwtgate_error> {
     // SAFETY: forwarded from the caller.
     let method = unsafe { text(request.method, request.method_len, "method") }?;
+    // A target that is not UTF-8 is read like header values (U+FFFD for the
+    // bad bytes), so the core decides it (an `off` location still answers)
+    // instead of the call failing.
     // SAFETY: as above.
-    let url = unsafe { text(request.url, request.url_len, "url") }?;
+    let url = String::from_utf8_lossy(unsafe { bytes(request.url, request.url_len, "url") }?);
+    let url = url.as_ref();
     let raw_headers: &[jwtgate_header] = if request.headers_len == 0 {
         &[]
     } else {
@@ -163,8 +168,7 @@ unsafe fn decide(
         no_wait: request.no_wait,
     };
     let inner = verifier.decide(&req, route);
-    let claims_json = inner.verified.as_ref().map(|v| v.claims_ascii_json());
-    Ok(jwtgate_decision { inner, claims_json, claim_values: Mutex::new(Vec::new()) })
+    Ok(jwtgate_decision { inner, claims_json: OnceLock::new(), claim_values: Mutex::new(Vec::new()) })
 }
 
 /// # Safety
@@ -290,6 +294,28 @@ pub unsafe extern "C" fn jwtgate_decision_remove_header(
     }
 }
 
+/// Whether request header `name` must be removed before the request goes
+/// upstream: it names a forwarded header, ignoring case and with `_` and `-`
+/// alike (CGI and FastCGI read `X_User` as `X-User`). Apply it to every
+/// request header. False when `decision` is NULL or `name` is not UTF-8.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision; `name` must point at
+/// `name_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_decision_removes_header(
+    decision: *const jwtgate_decision,
+    name: *const c_char,
+    name_len: usize,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        let Some(d) = (unsafe { read(decision) }) else { return false };
+        // SAFETY: forwarded from the caller.
+        unsafe { text(name, name_len, "name") }.is_ok_and(|name| d.inner.removes_header(name))
+    }
+}
+
 /// Number of headers of the rejection response (0 when allowed).
 ///
 /// # Safety
@@ -359,7 +385,12 @@ pub unsafe extern "C" fn jwtgate_decision_pending(decision: *const jwtgate_decis
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtgate_decision_claims_json(decision: *const jwtgate_decision) -> jwtgate_str {
     // SAFETY: forwarded from the caller.
-    ffi_boundary! { jwtgate_str::of_option(unsafe { read(decision) }.and_then(|d| d.claims_json.as_deref())) }
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        let Some(d) = (unsafe { read(decision) }) else { return jwtgate_str::NONE };
+        let json = d.claims_json.get_or_init(|| d.inner.verified.as_ref().map(|v| v.claims_ascii_json()));
+        jwtgate_str::of_option(json.as_deref())
+    }
 }
 
 /// The `issuer` of the policy entry that accepted the token, if it names one.

@@ -218,11 +218,12 @@ pub unsafe extern "C" fn jwtgate_verifier_find_token(
             // until this call returns; a non-UTF-8 value holds no token.
             unsafe { bytes(value.data, value.len, "header value") }.ok().and_then(|b| std::str::from_utf8(b).ok())
         };
-        match verifier.inner.find_token(&header, query) {
+        match verifier.inner.find_token_by_lookup(&header, query) {
             // SAFETY: the caller promises buf_len writable bytes at buf and a
             // writable out_n.
-            Some(token) => unsafe { copy_out(token.as_bytes(), buf, buf_len, out_n) },
-            None => jwtgate_code::JWTGATE_NOT_FOUND,
+            Ok(Some(token)) => unsafe { copy_out(token.as_bytes(), buf, buf_len, out_n) },
+            Ok(None) => jwtgate_code::JWTGATE_NOT_FOUND,
+            Err(e) => jwtgate_code::from_kind(e.kind()),
         }
     }
 }
@@ -237,6 +238,23 @@ pub unsafe extern "C" fn jwtgate_verifier_cached_tokens(verifier: *const jwtgate
     ffi_boundary! {
         // SAFETY: the caller passes NULL or a live verifier.
         unsafe { handle(verifier, "verifier") }.map_or(0, |v| v.inner.cached_tokens())
+    }
+}
+
+/// Starts fetching every remote key set that has no usable keys yet and
+/// returns at once: call it where a process (an Nginx worker) starts, after
+/// any `fork()`, so its first requests find keys. Fetches run on background
+/// threads; nothing waits. Does nothing when `verifier` is NULL.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_prefetch(verifier: *const jwtgate_verifier) {
+    ffi_boundary! {
+        // SAFETY: the caller passes NULL or a live verifier.
+        if let Ok(v) = unsafe { handle(verifier, "verifier") } {
+            v.inner.prefetch();
+        }
     }
 }
 

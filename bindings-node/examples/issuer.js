@@ -47,7 +47,7 @@ function createApp() {
     res.json({ access_token: token, token_type: 'Bearer', expires_in: 300 })
   })
   app.get('/.well-known/jwks.json', (req, res) => res.json(jwks([signer])))
-  const orders = auth.require({ subscribedAPIs: { contains_all: ['orders'], required: true } })
+  const orders = auth.require({ claims: { subscribedAPIs: { contains_all: ['orders'], required: true } } })
   app.get('/orders', orders, (req, res) => res.json({ client: req.headers['x-client'], orders: [{ id: 1 }] }))
   return app
 }

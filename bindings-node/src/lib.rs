@@ -16,11 +16,13 @@
 #![deny(clippy::all)]
 
 mod errors;
+mod gateway;
 mod signer;
 mod token;
 mod verifier;
 
 pub use errors::RawError;
+pub use gateway::NativeRoute;
 pub use signer::{GeneratedKey, NativeSigner, generate_key};
 pub use verifier::NativeVerifier;
 
@@ -30,6 +32,14 @@ use napi_derive::napi;
 #[napi]
 pub fn version() -> String {
     jwtgate::VERSION.to_owned()
+}
+
+/// The path of a request target as the core matches excluded paths, or
+/// null when it must never be excluded (dot segments, encoded slashes):
+/// for the middleware's RegExp excludes.
+#[napi]
+pub fn exclusion_path(url: String) -> Option<String> {
+    jwtgate::exclusion_path(&url).map(str::to_owned)
 }
 
 /// Every stable error code, in the order of the C enum.

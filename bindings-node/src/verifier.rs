@@ -4,12 +4,15 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Object, Unknown};
 use napi::{Env, JsValue, Result, Task, ValueType};
 use napi_derive::napi;
 
 use crate::errors::{Outcome, outcome, panic_error, throw, type_error};
-use crate::token::Token;
+use crate::gateway::{
+    DecideTask, DecisionHandle, DecisionParts, NativeRoute, OwnedRequest, decide_now, decide_task,
+};
+use crate::token::{Text, Token};
 
 /// Verifies tokens against one policy (`Send + Sync` in the core: the same
 /// verifier serves the main thread and the libuv pool).
@@ -50,7 +53,8 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn verify(&self, token: Token, now: Option<f64>) -> Result<Outcome> {
         let now = clock(now)?;
-        Ok(outcome(&self.inner.verify(&token.0, now)))
+        let token = token.bytes(self.inner.policy().max_token_bytes())?;
+        Ok(outcome(&self.inner.verify(&token, now)))
     }
 
     /// Verifies a token on the libuv thread pool; the promise resolves with
@@ -58,7 +62,8 @@ impl NativeVerifier {
     #[napi(catch_unwind, ts_return_type = "Promise<string | RawError>")]
     pub fn verify_async(&self, token: Token, now: Option<f64>) -> Result<AsyncTask<VerifyTask>> {
         let now = clock(now)?;
-        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token: token.0, now }))
+        let token = token.bytes(self.inner.policy().max_token_bytes())?;
+        Ok(AsyncTask::new(VerifyTask { verifier: Arc::clone(&self.inner), token, now }))
     }
 
     /// Verifies a batch on one libuv pool thread: `nows[i]` is the clock of
@@ -74,7 +79,8 @@ impl NativeVerifier {
         if nows.iter().any(|n| n.is_infinite()) {
             return Err(type_error("now must be a finite number of unix seconds"));
         }
-        let tokens = tokens.into_iter().map(|t| t.0).collect();
+        let limit = self.inner.policy().max_token_bytes();
+        let tokens = tokens.iter().map(|t| t.bytes(limit)).collect::<Result<Vec<_>>>()?;
         Ok(AsyncTask::new(BatchTask { verifier: Arc::clone(&self.inner), tokens, nows }))
     }
 
@@ -82,7 +88,12 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn verify_many(&self, tokens: Vec<Token>, now: Option<f64>) -> Result<Vec<Outcome>> {
         let now = clock(now)?;
-        Ok(tokens.iter().map(|t| outcome(&self.inner.verify(&t.0, now))).collect())
+        let limit = self.inner.policy().max_token_bytes();
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in &tokens {
+            out.push(outcome(&self.inner.verify(token.bytes(limit)?, now)));
+        }
+        Ok(out)
     }
 
     /// The token of a request per the policy's `token_sources`. `headers` is
@@ -106,7 +117,7 @@ impl NativeVerifier {
         }
         let lookup =
             |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        Ok(self.inner.find_token(&lookup, query.as_deref()).map(|t| t.into_owned()))
+        self.inner.find_token_by_lookup(&lookup, query.as_deref()).map_err(|e| throw(&e))
     }
 
     /// Lower-case names of the request headers `findToken` reads.
@@ -154,6 +165,117 @@ impl NativeVerifier {
         let now = clock(now)?;
         serde_json::to_string(&self.inner.stats(now))
             .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+    }
+
+    /// Whether a verification may wait on the network (remote key sets):
+    /// the middleware then decides on the libuv pool.
+    #[napi(getter)]
+    pub fn has_remote_keys(&self) -> bool {
+        self.inner.policy().has_remote_keys()
+    }
+
+    /// The policy's `max_token_bytes`.
+    #[napi(getter)]
+    pub fn max_token_bytes(&self) -> u32 {
+        u32::try_from(self.inner.policy().max_token_bytes()).unwrap_or(u32::MAX)
+    }
+
+    /// Compiles a route document (JSON text) against this policy.
+    #[napi(catch_unwind)]
+    pub fn route(&self, doc: String) -> Result<NativeRoute> {
+        let value: serde_json::Value = jwtgate::json::parse_strict(&doc)
+            .map_err(|e| throw(&jwtgate::Error::policy(format!("route: not valid JSON: {e}"))))?;
+        self.inner.route(value).map(|r| NativeRoute { inner: Arc::new(r) }).map_err(|e| throw(&e))
+    }
+
+    /// The decision for one request (`headers` flat: name, value, ...),
+    /// with `route` on top of the policy: `[fields JSON, handle]`, the
+    /// handle left out when `keep` is false (no later layer will ask).
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &self,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+        keep: Option<bool>,
+    ) -> Result<DecisionParts> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        decide_now(&self.inner, &request, None, route.map(|r| &*r.inner), keep.unwrap_or(true))
+    }
+
+    /// `decide` on the libuv pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<[string, ExternalObject<unknown>]>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_async(
+        &self,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+        keep: Option<bool>,
+    ) -> Result<AsyncTask<DecideTask>> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        Ok(decide_task(DecideTask {
+            verifier: Arc::clone(&self.inner),
+            request,
+            previous: None,
+            route: route.map(|r| Arc::clone(&r.inner)),
+            keep: keep.unwrap_or(true),
+        }))
+    }
+
+    /// The decision of a later layer of the same request: the token
+    /// `previous` verified is not verified again.
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_after(
+        &self,
+        previous: &DecisionHandle,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+        keep: Option<bool>,
+    ) -> Result<DecisionParts> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        decide_now(&self.inner, &request, Some(&***previous), route.map(|r| &*r.inner), keep.unwrap_or(true))
+    }
+
+    /// `decideAfter` on the libuv pool (a previous layer that verified
+    /// nothing, such as an excluded path, leaves the verification to it).
+    #[napi(catch_unwind, ts_return_type = "Promise<[string, ExternalObject<unknown>]>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_after_async(
+        &self,
+        previous: &DecisionHandle,
+        method: Text,
+        url: Text,
+        headers: Vec<Text>,
+        peer: Option<String>,
+        client_cert: Option<Buffer>,
+        now: Option<f64>,
+        route: Option<&NativeRoute>,
+        keep: Option<bool>,
+    ) -> Result<AsyncTask<DecideTask>> {
+        let request = OwnedRequest::read(method, url, headers, peer, client_cert, now)?;
+        Ok(decide_task(DecideTask {
+            verifier: Arc::clone(&self.inner),
+            request,
+            previous: Some(Arc::clone(previous)),
+            route: route.map(|r| Arc::clone(&r.inner)),
+            keep: keep.unwrap_or(true),
+        }))
     }
 
     /// Empties the verified-token cache.

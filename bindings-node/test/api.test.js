@@ -242,3 +242,143 @@ test('ESM entry points export the same objects', async () => {
   assert.equal(fastify.default, require('../fastify.js'))
   assert.equal(jwtgate.express, require('../express.js'))
 })
+
+test('a 100 MB token or header is refused by its length, before any copy', async () => {
+  // Built from a Buffer so V8 holds it flat, as an HTTP parser hands it over.
+  const huge = Buffer.alloc(100_000_000, 0x61).toString('latin1')
+  const pieces = 'a'.repeat(100_000_000) // held in pieces by V8
+  const hugeBuffer = Buffer.alloc(100_000_000, 0x61)
+  const timed = async (what, fn) => {
+    const start = performance.now()
+    await fn()
+    const ms = performance.now() - start
+    assert.ok(ms < 50, `${what} took ${ms.toFixed(1)} ms`)
+  }
+  for (const token of [huge, pieces]) {
+    await timed('verify', () => assert.throws(() => verifier.verify(token), { code: 'too_large' }))
+    await timed('verifyAsync', () => assert.rejects(verifier.verifyAsync(token), { code: 'too_large' }))
+    await timed('verifyMany', () => assert.equal(verifier.verifyMany([token])[0].code, 'too_large'))
+    await timed('decide', () =>
+      assert.throws(() => verifier.decide({ url: '/', headers: { authorization: `Bearer ${token}` } }), {
+        code: 'invalid_request',
+        status: 400,
+      }),
+    )
+    await timed('decideAsync', () =>
+      assert.rejects(verifier.decideAsync({ url: '/', headers: [['authorization', token]] }), { code: 'invalid_request' }),
+    )
+    await timed('decide url', () => assert.throws(() => verifier.decide({ url: token }), { code: 'invalid_request' }))
+    await timed('findToken', () => assert.throws(() => verifier.findToken({ authorization: token }), { code: 'invalid_request' }))
+  }
+  await timed('verify Buffer', () => assert.throws(() => verifier.verify(hugeBuffer), { code: 'too_large' }))
+  // Just over the limit is too_large with the core's own message.
+  const limit = verifier.policy.max_token_bytes
+  assert.throws(() => verifier.verify('a'.repeat(limit + 1)), (e) => e.code === 'too_large' && /longer than 4096 bytes/.test(e.message))
+  // A string within the limit in UTF-16 units is still checked in bytes by the core.
+  assert.throws(() => verifier.verify('é'.repeat(limit)), { code: 'malformed' })
+  // A request just under the bound is decided.
+  const d = verifier.decide({ url: '/', headers: { 'x-big': 'a'.repeat(1000000) } })
+  assert.equal(d.code, 'missing_token')
+})
+
+test('decide: request shapes, Route, Decision fields', async () => {
+  const token = f.good({ scope: 'a b' })
+  const shapes = [
+    { authorization: `Bearer ${token}`, 'x-user': 'mallory' },
+    [['Authorization', `Bearer ${token}`], ['X-User', 'mallory']],
+    ['Authorization', `Bearer ${token}`, 'X-User', 'mallory'],
+  ]
+  for (const headers of shapes) {
+    const d = verifier.decide({ method: 'GET', url: '/orders?x=1', headers })
+    assert.equal(d.allow, true)
+    assert.equal(d.status, 200)
+    assert.equal(d.code, null)
+    assert.equal(d.mode, 'required')
+    assert.equal(d.issuer, f.ISSUER)
+    assert.equal(d.claims.sub, 'ada')
+    assert.deepStrictEqual(d.removeHeaders.sort(), ['x-dept', 'x-jwt-payload', 'x-user'])
+    assert.deepStrictEqual(Object.fromEntries(d.setHeaders)['X-User'], 'ada')
+    assert.equal(d.upstreamUrl, null)
+    assert.equal(d.tokenInQuery, false)
+    assert.equal(d.pending, false)
+    assert.equal(d.body, null)
+    assert.deepStrictEqual(Object.keys(d.toJSON()), [
+      'allow', 'status', 'code', 'message', 'claim', 'mode', 'issuer', 'claims', 'setHeaders', 'removeHeaders',
+      'responseHeaders', 'wwwAuthenticate', 'body', 'tokenInQuery', 'upstreamUrl', 'pending',
+    ])
+  }
+  // Other spellings of a forwarded name in the request are listed too (a
+  // CGI upstream reads X_User as X-User).
+  const spelled = verifier.decide({ url: '/', headers: [['X_User', 'mallory'], ['x-jwt_payload', 'x'], ['X-Other', 'y']] })
+  assert.deepStrictEqual(spelled.removeHeaders.slice(-2), ['x_user', 'x-jwt_payload'])
+  assert.ok(!spelled.removeHeaders.includes('x-other'))
+  // Repeated values of one header (Node's string[]) stay repeated.
+  const two = verifier.decide({ url: '/', headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] } })
+  assert.equal(two.code, 'invalid_request')
+
+  const scoped = verifier.route({ scopes: ['a'] })
+  const more = scoped.merge(verifier.route({ scopes: ['c'], mode: 'report_only' }))
+  assert.ok(more instanceof jwtgate.Route)
+  assert.equal(verifier.decide({ url: '/', headers: { authorization: `Bearer ${token}` } }, scoped).allow, true)
+  const report = verifier.decide({ url: '/', headers: { authorization: `Bearer ${token}` } }, more)
+  assert.deepStrictEqual([report.allow, report.status, report.code, report.claims, report.mode], [true, 200, 'claim', null, 'report_only'])
+  // A route document works in place of a Route.
+  assert.equal(verifier.decide({ url: '/h/x' }, { exclude: ['/h'] }).mode, 'off')
+
+  // The query token is cut from the upstream URL unless keep_query_token.
+  const q = { url: `/a?x=1&access_token=${token}`, headers: {} }
+  assert.equal(verifier.decide(q).upstreamUrl, '/a?x=1')
+  assert.equal(verifier.decide(q).tokenInQuery, true)
+  assert.equal(verifier.decide(q, { keep_query_token: true }).upstreamUrl, null)
+
+  // decideAfter reuses the first verification.
+  const v = new Verifier({ ...f.policy, cache: { max_entries: 0 } })
+  const request = { url: '/', headers: { authorization: `Bearer ${token}` } }
+  const first = v.decide(request)
+  const later = v.decideAfter(first, request, v.route({ scopes: ['b'] }))
+  const laterAsync = await v.decideAfterAsync(first, request, v.route({ scopes: ['z'] }))
+  assert.equal(later.allow, true)
+  assert.equal(laterAsync.code, 'claim')
+  assert.equal(v.stats().verifications.valid, 1)
+
+  // The clock and the peer.
+  assert.equal(verifier.decide({ ...request, now: f.claims().exp ?? 4102444800 }).code, 'expired')
+  assert.equal(verifier.decide({ ...request, peer: '127.0.0.1', clientCert: Buffer.from([1]) }).allow, true)
+})
+
+test('decide: bad arguments are TypeErrors (async: rejections), policy errors name the field', async () => {
+  const isTypeError = (e) => e instanceof TypeError
+  const bad = [
+    undefined, null, 'x', 5, [],
+    { url: 5 }, { url: '/', method: 5 }, { url: '/', headers: 5 }, { url: '/', headers: [['a']] },
+    { url: '/', headers: ['a'] }, { url: '/', headers: { a: 5 } }, { url: '/', headers: [['a', 5]] },
+    { url: '/', peer: 'not an ip' }, { url: '/', peer: 5 }, { url: '/', clientCert: 'x' }, { url: '/', now: NaN },
+  ]
+  for (const request of bad) {
+    assert.throws(() => verifier.decide(request), isTypeError, JSON.stringify(request))
+    await assert.rejects(verifier.decideAsync(request), isTypeError, JSON.stringify(request))
+  }
+  const d = verifier.decide({ url: '/' })
+  for (const previous of [undefined, null, {}, 'x']) {
+    assert.throws(() => verifier.decideAfter(previous, { url: '/' }), isTypeError)
+    await assert.rejects(verifier.decideAfterAsync(previous, { url: '/' }), isTypeError)
+  }
+  assert.throws(() => verifier.decideAfter(d, 5), isTypeError)
+  for (const doc of [5, 'x', []]) assert.throws(() => verifier.route(doc), isTypeError)
+  assert.throws(() => verifier.decide({ url: '/' }, 5), isTypeError)
+  assert.throws(() => new jwtgate.Route({}), isTypeError)
+  assert.throws(() => new jwtgate.Decision({}), isTypeError)
+  assert.throws(() => verifier.route({}).merge({}), isTypeError)
+  for (const doc of [{ claim: {} }, { mode: 'sometimes' }, { exclude: ['health'] }, { claims_to_headers: { sub: 'X-User' } }]) {
+    assert.throws(() => verifier.route(doc), (e) => {
+      assert.ok(e instanceof JwtError)
+      assert.equal(e.code, 'policy')
+      assert.equal(e.status, null)
+      assert.doesNotMatch(e.message, /[{}]|jwtgate:/, 'a plain message')
+      return true
+    })
+  }
+  const r = verifier.route({ claims_to_headers: { n: 'X-N' } })
+  assert.throws(() => r.merge(verifier.route({ claims_to_headers: { m: 'X-N' } })), { code: 'policy' })
+  assert.equal(verifier.verify(f.good()).claims.sub, 'ada', 'the process is still fine')
+})

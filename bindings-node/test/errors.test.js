@@ -13,7 +13,8 @@ test('the code list is the stable set of DESIGN.md, in C enum order', () => {
   assert.deepStrictEqual(
     [...CODES],
     ['malformed', 'too_large', 'header', 'algorithm', 'key_not_found', 'signature', 'expired',
-      'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy'],
+      'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy', 'missing_token',
+      'missing_claim', 'invalid_request'],
   )
   assert.equal(JwtError.CODES, CODES)
 })
@@ -28,7 +29,10 @@ function check(e, code, status, claim) {
   assert.equal(typeof e.message, 'string')
   assert.ok(e.message.length > 0)
   const kind = code === 'claim' ? 'insufficient_scope' : 'invalid_token'
-  if (status !== null) {
+  if (code === 'jwks_unavailable') {
+    // A server-side failure blames no token (RFC 6750 has no code for it).
+    assert.equal(e.wwwAuthenticate, 'Bearer')
+  } else if (status !== null) {
     assert.match(e.wwwAuthenticate, new RegExp(`^Bearer error="${kind}", error_description="[ -~]*"$`))
   }
   return true
@@ -57,6 +61,8 @@ test('a valid token verifies (the fixtures are not all rejects)', () => {
 
 test('jwks_unavailable: 503 when the key set cannot be fetched', async () => {
   const v = new Verifier(await unreachableJwksPolicy())
+  assert.equal(v.hasRemoteKeys, true)
+  assert.equal(verifier.hasRemoteKeys, false)
   const token = f.signer.sign({ iss: f.ISSUER, sub: 'ada' }, { lifetimeS: 60 })
   await assert.rejects(v.verifyAsync(token), (e) => check(e, 'jwks_unavailable', 503, null))
   assert.throws(() => v.verify(token), (e) => check(e, 'jwks_unavailable', 503, null))
@@ -76,4 +82,20 @@ test('WWW-Authenticate cannot be broken by what a token carries', () => {
     assert.doesNotMatch(e.wwwAuthenticate, /[\r\n]/)
     return true
   })
+})
+
+test('missing_token, missing_claim and invalid_request: decisions and errors carry them', () => {
+  const none = verifier.decide({ method: 'GET', url: '/', headers: {} })
+  assert.deepStrictEqual([none.allow, none.status, none.code, none.wwwAuthenticate], [false, 401, 'missing_token', 'Bearer'])
+  assert.equal(JSON.parse(none.body).error, 'missing_token')
+
+  const noSub = f.signer.sign({ iss: f.ISSUER, aud: f.AUDIENCE, dept: 'IT' }, { lifetimeS: 60 })
+  assert.throws(() => verifier.verify(noSub), (e) => check(e, 'missing_claim', 401, 'sub'))
+  const d = verifier.decide({ method: 'GET', url: '/', headers: { authorization: `Bearer ${noSub}` } })
+  assert.deepStrictEqual([d.status, d.code, d.claim], [401, 'missing_claim', 'sub'])
+
+  const two = verifier.decide({ method: 'GET', url: '/', headers: [['Authorization', `Bearer ${f.good()}`], ['authorization', 'Bearer x']] })
+  assert.deepStrictEqual([two.allow, two.status, two.code], [false, 400, 'invalid_request'])
+  assert.match(two.wwwAuthenticate, /^Bearer error="invalid_request", error_description="[ -~]*"$/)
+  for (const code of ['missing_token', 'missing_claim', 'invalid_request']) assert.ok(CODES.includes(code), code)
 })

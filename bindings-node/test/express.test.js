@@ -6,9 +6,10 @@ const jwtgate = require('../express.js')
 const { listen } = require('./helpers.js')
 const { httpSuite, echo } = require('./servers.js')
 
-async function start(policy, { onError, seen, async }) {
+async function start(policy, { onError, seen, async, mode, decisions }) {
   const app = express()
-  const options = { exclude: ['/health'], async }
+  const options = { exclude: ['/health'], async, mode }
+  if (decisions) options.onDecision = (d, req) => decisions.push([d.code, d.mode, req.url])
   if (onError) {
     options.onError = (err, req, res) => {
       seen.push(err.code)
@@ -16,7 +17,7 @@ async function start(policy, { onError, seen, async }) {
     }
   }
   const auth = jwtgate(policy, options)
-  const orders = auth.require({ subscribedAPIs: { contains_all: ['orders'], required: true } })
+  const orders = auth.require({ claims: { subscribedAPIs: { contains_all: ['orders'], required: true } } })
   app.use(auth.unless({ exclude: ['/public'] }))
   app.get('/public', (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
   app.get(['/health', '/health/live', '/healthz'], (req, res) => res.json(echo(req.auth, req.jwtgate, req.headers)))
@@ -35,3 +36,21 @@ async function start(policy, { onError, seen, async }) {
 }
 
 httpSuite('express', start)
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { fixtures } = require('./helpers.js')
+
+test('express: options are checked at setup', () => {
+  const { policy } = fixtures()
+  assert.throws(() => jwtgate(policy, { exlcude: ['/health'] }), /unknown option "exlcude"/)
+  assert.throws(() => jwtgate(policy, { forwardHeaders: false }), TypeError)
+  assert.throws(() => jwtgate(policy, { mode: 'sometimes' }), { code: 'policy' })
+  assert.throws(() => jwtgate(policy, { exclude: ['health'] }), { code: 'policy' })
+  assert.throws(() => jwtgate(policy, { exclude: [5] }), TypeError)
+  assert.throws(() => jwtgate(policy, { onDecision: 5 }), TypeError)
+  const auth = jwtgate(policy, { exclude: [/^\/public/], route: { scopes: ['a'] } })
+  assert.throws(() => auth.require({ subscribedAPIs: { contains_all: ['orders'] } }), { code: 'policy' })
+  assert.throws(() => auth.require({ claims_to_headers: { sub: 'X-User' } }), { code: 'policy' })
+  assert.equal(typeof auth.require({ claims: { n: { equals: 1 } } }), 'function')
+})

@@ -5,9 +5,10 @@ const Fastify = require('fastify')
 const plugin = require('../fastify.js')
 const { httpSuite, echo } = require('./servers.js')
 
-async function start(policy, { onError, seen, async }) {
+async function start(policy, { onError, seen, async, mode, decisions }) {
   const app = Fastify({ forceCloseConnections: true })
-  const options = { policy, exclude: ['/health'], async }
+  const options = { policy, exclude: ['/health'], async, mode }
+  if (decisions) options.onDecision = (d, request) => decisions.push([d.code, d.mode, request.url])
   if (onError) {
     options.onError = (err, request, reply) => {
       seen.push(err.code)

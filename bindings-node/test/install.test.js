@@ -39,3 +39,50 @@ test('npm install <dir> from another project', { timeout: 600000 }, () => {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('npm install --install-links <dir>: the Fastify and Express request types reach the consumer', { timeout: 600000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jwtgate-types-'))
+  try {
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
+    const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' }
+    execFileSync('npm', ['install', '--install-links', '--no-audit', '--no-fund', pkg], { cwd: dir, env, stdio: 'pipe', timeout: 600000 })
+    // The consumer's own fastify, typescript and @types/node (linked from
+    // this package's dev dependencies: no network in a test).
+    for (const name of ['fastify', 'typescript', '@types/node', '@types/express']) {
+      const from = path.join(pkg, 'node_modules', name)
+      if (!fs.existsSync(from)) continue
+      fs.mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true })
+      fs.symlinkSync(from, path.join(dir, 'node_modules', name))
+    }
+    fs.writeFileSync(
+      path.join(dir, 'app.ts'),
+      `import Fastify from 'fastify'
+import jwtgate = require('jwtgate/fastify')
+import type { Claims, Decision } from 'jwtgate'
+const app = Fastify()
+app.register(jwtgate, { policy: 'policy.json', mode: 'report_only' })
+app.get('/', { config: { jwtgate: { scopes: ['orders:read'] } } }, async (request) => {
+  const claims: Claims | null = request.auth
+  const decision: Decision | null = request.jwtgate
+  const sub: string | undefined = request.auth?.sub
+  return { claims, sub, mode: decision?.mode }
+})
+// @ts-expect-error the augmentation is typed, not any
+const wrong: number = app.jwtgate
+console.log(wrong)
+`,
+    )
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', types: ['node'] },
+        files: ['app.ts'],
+      }),
+    )
+    const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
+    const result = require('node:child_process').spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', timeout: 120000 })
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -14,7 +14,8 @@ async function expectReject(res, code, status, claim) {
   assert.equal(res.status, status, `${code}: status`)
   const challenge = res.headers.get('www-authenticate')
   assert.ok(challenge, `${code}: WWW-Authenticate`)
-  assert.match(challenge, code === 'claim' ? /^Bearer error="insufficient_scope"/ : /^Bearer error="invalid_token"/)
+  const expected = { claim: /^Bearer error="insufficient_scope"/, jwks_unavailable: /^Bearer$/ }
+  assert.match(challenge, expected[code] ?? /^Bearer error="invalid_token"/)
   assert.match(res.headers.get('content-type'), /application\/json/)
   const body = await res.json()
   assert.equal(body.error, code)
@@ -128,6 +129,41 @@ function httpSuite(name, start) {
         await expectReject(await get(`${app3.base}/me`, { authorization: `Bearer ${token}` }), 'jwks_unavailable', 503, null)
       } finally {
         await app3.close()
+      }
+    })
+
+    test.it('report_only: failures pass without identity; onDecision sees every decision', async () => {
+      const decisions = []
+      const app5 = await start(f.policy, { mode: 'report_only', decisions })
+      try {
+        const bad = await get(`${app5.base}/me`, { authorization: `Bearer ${f.rejects().expired}`, 'x-user': 'mallory' })
+        assert.equal(bad.status, 200)
+        const body = await bad.json()
+        assert.equal(body.auth, null)
+        assert.equal(body.headers['x-user'], undefined, 'no identity is forwarded')
+        const none = await get(`${app5.base}/me`)
+        assert.equal(none.status, 200)
+        const good = await get(`${app5.base}/me`, { authorization: `Bearer ${f.good()}` })
+        assert.equal((await good.json()).headers['x-user'], 'ada')
+        assert.deepStrictEqual(decisions, [
+          ['expired', 'report_only', '/me'],
+          ['missing_token', 'report_only', '/me'],
+          [null, 'report_only', '/me'],
+        ])
+      } finally {
+        await app5.close()
+      }
+    })
+
+    test.it('a query token reaches the handler cut from the URL', async () => {
+      const decisions = []
+      const app6 = await start(f.policy, { decisions })
+      try {
+        const res = await get(`${app6.base}/me?x=1&access_token=${f.good()}&y=2`)
+        assert.equal(res.status, 200)
+        assert.deepStrictEqual(decisions, [[null, 'required', '/me?x=1&y=2']])
+      } finally {
+        await app6.close()
       }
     })
 

@@ -148,6 +148,16 @@ impl Decision {
         PyList::new(py, &self.inner.remove_headers)
     }
 
+    /// Whether request header `name` (str, or bytes as ASGI gives it) must be
+    /// removed: a forwarded name, ignoring case, with `_` and `-` alike.
+    fn removes_header(&self, name: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>() {
+            return Ok(std::str::from_utf8(bytes.as_bytes()).is_ok_and(|n| self.inner.removes_header(n)));
+        }
+        let name: String = name.extract()?;
+        Ok(self.inner.removes_header(&name))
+    }
+
     /// Headers of the rejection response, as (name, value) pairs; empty
     /// when allowed.
     #[getter]
@@ -244,7 +254,11 @@ fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         return s.extract();
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().iter().map(|&c| char::from(c)).collect());
+        let bytes = b.as_bytes();
+        return Ok(match std::str::from_utf8(bytes) {
+            Ok(ascii) if bytes.is_ascii() => ascii.to_owned(),
+            _ => bytes.iter().map(|&c| char::from(c)).collect(),
+        });
     }
     Err(PyTypeError::new_err(format!("{what} must be str or bytes, not {}", type_name(obj))))
 }
@@ -403,7 +417,7 @@ pub fn run_in_executor<'py>(py: Python<'py>, job: Bound<'py, PyAny>) -> PyResult
 
 /// Checks that `obj` is a `Decision` (for `decide_after`).
 pub fn decision_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Decision>> {
-    obj.cast::<Decision>().map(Bound::clone).map_err(|_| {
+    obj.cast::<Decision>().cloned().map_err(|_| {
         PyTypeError::new_err(format!(
             "previous must be a {} (from Verifier.decide), not {}",
             Decision::NAME,

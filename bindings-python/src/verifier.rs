@@ -374,6 +374,7 @@ impl Verifier {
     #[pyo3(signature = (headers, query=None))]
     fn find_token(
         &self,
+        py: Python<'_>,
         headers: &Bound<'_, PyAny>,
         query: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<String>> {
@@ -391,9 +392,9 @@ impl Verifier {
                 }
             },
         };
-        let lookup =
-            |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        Ok(self.inner.find_token(&lookup, query.as_deref()).map(|t| t.into_owned()))
+        let headers: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let url = query.map_or_else(|| "/".to_owned(), |q| format!("/?{q}"));
+        self.inner.find_token(&jwtgate::Request::new("GET", &url, &headers)).map_err(|e| to_pyerr(py, &e))
     }
 
     /// A new verifier for the same policy with extra claim rules (the
@@ -406,6 +407,13 @@ impl Verifier {
         py.detach(|| self.inner.with_claims(rules))
             .map(|inner| Verifier { inner })
             .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Whether a decision may wait on the network (`jwks_uri`, `discovery`
+    /// or allow-listed `jku`): async integrations then decide off the loop.
+    #[getter]
+    fn has_remote_keys(&self) -> bool {
+        self.inner.policy().has_remote_keys()
     }
 
     /// The policy document (a dict, defaults filled in).

@@ -256,3 +256,35 @@ def test_a_nested_layer_with_another_verifier_decides_on_its_own(rsa_signer: jwt
 
     asyncio.run(main())
     assert seen == []
+
+
+def test_offloaded_layers_decide_in_the_executor(rsa_signer: jwtgate.Signer) -> None:
+    from fastapi import Depends, FastAPI
+
+    from jwtgate.fastapi import JwtAuth
+
+    verifier = jwtgate.Verifier(gateway_policy(forward=FORWARD))
+    auth = JwtAuth(verifier, offload=True)
+    app = FastAPI()
+    app.add_middleware(JwtMiddleware, policy=verifier, exclude=["/dep"], offload=True)
+
+    @app.get("/dep/me")
+    async def dep_me(request: Request, claims: dict[str, Any] = Depends(auth)) -> dict[str, Any]:
+        return {"sub": claims["sub"], "x_user": request.headers.get("x-user")}
+
+    @app.get("/me")
+    async def me(request: Request, claims: dict[str, Any] = Depends(auth.require(scopes=["a"]))) -> dict[str, Any]:
+        return {"sub": claims["sub"], "x_user": request.headers.get("x-user")}
+
+    token = rsa_signer.sign(claims(exp=4_000_000_000, scope="a"))
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            for path in ("/dep/me", "/me"):
+                r = await client.get(path, headers={**bearer(token), "X-User": "mallory"})
+                assert r.status_code == 200 and r.json() == {"sub": "ada", "x_user": "ada"}, r.text
+                r = await client.get(path, headers={"X-User": "mallory"})
+                assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+    asyncio.run(main())

@@ -39,11 +39,6 @@ from apps.gateway_app import CASE_HEADER, vector_files  # noqa: E402
 CASES = [(name, i, case) for name, doc in vector_files() for i, case in enumerate(doc["cases"])]
 POLICIES = {name: doc["policy"] for name, doc in vector_files()}
 
-# WSGI servers join repeated headers with commas (PEP 3333 follows CGI), so
-# the core sees one Authorization value holding two tokens: malformed, 401.
-WSGI_JOINS_HEADERS = {"two Authorization headers"}
-
-
 def case_id(item: tuple[str, int, dict[str, Any]]) -> str:
     return f"{item[0]}:{item[1]}:{item[2]['name']}"
 
@@ -57,8 +52,7 @@ def test_there_are_vectors() -> None:
 
 
 def headers_after(request_headers: list[tuple[str, str]], decision: jwtgate.Decision) -> list[tuple[str, str]]:
-    remove = set(decision.remove_headers)
-    out = [(n, v) for n, v in request_headers if n.lower() not in remove]
+    out = [(n, v) for n, v in request_headers if not decision.removes_header(n)]
     out.extend(decision.set_headers)
     return out
 
@@ -167,7 +161,9 @@ def over_http(base: str, flavor: str, item: tuple[str, int, dict[str, Any]]) -> 
     request, expect = case["request"], case["expect"]
     headers = [(n, v) for n, v in request["headers"]] + [(CASE_HEADER, f"{flavor}:{name}:{i}")]
     with httpx.Client(base_url=base, timeout=10.0) as http:
-        r = http.request(request["method"], request["url"], headers=headers)
+        # The target as written: httpx would normalise `/a/../b` in the URL.
+        r = http.request(request["method"], request["url"], headers=headers,
+                         extensions={"target": request["url"].encode()})
     assert r.status_code == expect["status"], (case["name"], r.text)
     assert r.headers.get("www-authenticate") == expect["www_authenticate"], case["name"]
     if not expect["allow"]:
@@ -191,14 +187,8 @@ def test_asgi_and_fastapi_over_http(asgi_server: str, flavor: str, item: tuple[s
 
 @pytest.mark.parametrize("item", params())
 def test_wsgi_over_http(wsgi_server: str, item: tuple[str, int, dict[str, Any]]) -> None:
-    if item[2]["name"] in WSGI_JOINS_HEADERS:
-        name, i, case = item
-        request = case["request"]
-        with httpx.Client(base_url=wsgi_server, timeout=10.0) as http:
-            headers = [(n, v) for n, v in request["headers"]] + [(CASE_HEADER, f"wsgi:{name}:{i}")]
-            r = http.request(request["method"], request["url"], headers=headers)
-        assert r.status_code in (400, 401) and r.json()["error"] in ("invalid_request", "malformed")
-        return
+    # WSGI servers join repeated headers with a comma (PEP 3333 follows
+    # CGI); the core reads the comma as a second header: 400 all the same.
     over_http(wsgi_server, "wsgi", item)
 
 

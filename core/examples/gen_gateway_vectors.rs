@@ -80,6 +80,7 @@ fn policy() -> Value {
 fn spoofed() -> Vec<Value> {
     vec![
         json!(["X-User", "admin"]),
+        json!(["X_User", "admin"]),
         json!(["X-Org", "evil"]),
         json!(["X-Name", "root"]),
         json!(["X-JWT-Payload", "forged"]),
@@ -119,7 +120,7 @@ fn rejected(status: u16, code: &str, challenge: &str) -> Value {
 }
 
 fn no_identity() -> Value {
-    json!({"x-user": null, "x-org": null, "x-name": null, "x-jwt-payload": null})
+    json!({"x-user": null, "x_user": null, "x-org": null, "x-name": null, "x-jwt-payload": null})
 }
 
 fn main() {
@@ -142,7 +143,7 @@ fn main() {
     forged.pop();
     forged.push(if good.ends_with('A') { 'B' } else { 'A' });
 
-    let full = json!({"x-user": "ada", "x-org": "Acme", "x-name": "Ada",
+    let full = json!({"x-user": "ada", "x_user": null, "x-org": "Acme", "x-name": "Ada",
                       "x-jwt-payload": payload_of(&good), "x-tier": "gold"});
     let none = json!([]);
     let cases = vec![
@@ -222,6 +223,17 @@ fn main() {
             ),
         ),
         case(
+            "two Authorization values joined with a comma (as WSGI servers join repeated headers)",
+            none.clone(),
+            "/api/orders",
+            headers(vec![json!(["Authorization", format!("Bearer {good}, Bearer {bob}")])], vec![]),
+            rejected(
+                400,
+                "invalid_request",
+                "Bearer error=\"invalid_request\", error_description=\"the request has more than one Authorization header\"",
+            ),
+        ),
+        case(
             "header and cookie both present: the configured order (header first) decides",
             none.clone(),
             "/api/orders",
@@ -244,6 +256,20 @@ fn main() {
             &format!("/api/orders?page=2&access_token={good}&sort=asc"),
             headers(vec![], spoofed()),
             allowed(Value::Null, json!({"x-user": "ada"}), "/api/orders?page=2&sort=asc"),
+        ),
+        case(
+            "a token in the header and another in the query: the header's is used, the query's never reaches the upstream",
+            none.clone(),
+            &format!("/api/orders?access_token={bob}&page=2"),
+            headers(vec![bearer(&good)], vec![]),
+            allowed(Value::Null, json!({"x-user": "ada"}), "/api/orders?page=2"),
+        ),
+        case(
+            "another scheme's Authorization value may hold commas (optional mode: no identity)",
+            json!([{"mode": "optional"}]),
+            "/api/feed",
+            headers(vec![json!(["Authorization", "Digest username=\"a\", realm=\"b\""])], spoofed()),
+            allowed(Value::Null, no_identity(), "/api/feed"),
         ),
         case(
             "query token kept when the route says so",
@@ -354,6 +380,48 @@ fn main() {
             "excluded prefixes are segment-wise",
             json!([{"exclude": ["/health"]}]),
             "/healthz",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health/../admin",
+            json!([{"exclude": ["/health"]}]),
+            "/health/../admin",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health/%2e%2e/admin",
+            json!([{"exclude": ["/health"]}]),
+            "/health/%2e%2e/admin",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health/.%2E/admin",
+            json!([{"exclude": ["/health"]}]),
+            "/health/.%2E/admin",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health/..%2fadmin",
+            json!([{"exclude": ["/health"]}]),
+            "/health/..%2fadmin",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health//../admin",
+            json!([{"exclude": ["/health"]}]),
+            "/health//../admin",
+            headers(vec![], spoofed()),
+            rejected(401, "missing_token", "Bearer"),
+        ),
+        case(
+            "an excluded prefix never covers a path an upstream could normalise elsewhere: /health/x/../../admin",
+            json!([{"exclude": ["/health"]}]),
+            "/health/x/../../admin",
             headers(vec![], spoofed()),
             rejected(401, "missing_token", "Bearer"),
         ),

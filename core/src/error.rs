@@ -144,7 +144,9 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
             ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
-            ErrorKind::MissingToken => None,
+            // RFC 6750 has no error code for a server that cannot check
+            // tokens right now; "invalid_token" would blame the client.
+            ErrorKind::MissingToken | ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => None,
             _ => Some("invalid_token"),
         }
     }

@@ -47,7 +47,9 @@ mod verifier;
 pub use alg::{Algorithm, AlgorithmSet, KeyType};
 pub use claims::{ClaimPath, json_eq};
 pub use error::{Error, ErrorKind, Result};
-pub use gateway::{Decision, Request, Route, ascii_json, claim_header_value, is_header_safe};
+pub use gateway::{
+    Decision, Request, Route, ascii_json, claim_header_value, exclusion_path, is_header_safe, is_plain_path,
+};
 pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
 pub use policy::{
@@ -57,7 +59,7 @@ pub use policy::{
 };
 pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};
 pub use signer::{GeneratedKey, Signer, generate_key, jwks, thumbprint};
-pub use sources::{TokenSource, cookie_value, find_token, query_value};
+pub use sources::{TokenSource, cookie_value};
 pub use stats::{KeySetStats, Stats};
 pub use verified::Verified;
 pub use verifier::{Verifier, unix_now};

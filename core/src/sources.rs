@@ -1,11 +1,8 @@
-//! Where a gateway finds the token in a request: a header (with an auth
-//! scheme such as `Bearer`), a cookie or a query-string parameter, in the
-//! order the policy's `token_sources` lists them. Every binding calls this,
-//! so Express, ASGI and Nginx read tokens the same way.
-
-use std::borrow::Cow;
-
-use percent_encoding::percent_decode_str;
+//! The token sources of a policy (a header with an auth scheme such as
+//! `Bearer`, a cookie, a query-string parameter), compiled, and the parsing
+//! of one header or cookie value. The search over a whole request is the
+//! gateway's (`gateway::request::find_token`), so every runtime finds
+//! tokens the same way.
 
 use crate::error::Error;
 use crate::policy::TokenSourceDoc;
@@ -48,14 +45,16 @@ impl TokenSource {
     /// The token in a header value, after the scheme when one is set.
     pub fn from_header_value<'a>(&self, value: &'a str) -> Option<&'a str> {
         let TokenSource::Header { scheme, .. } = self else { return None };
+        // RFC 9110 whitespace only (SP, HTAB): Unicode spaces are bytes a
+        // runtime may decode differently, so they stay part of the token.
         let token = match scheme {
-            None => value.trim(),
+            None => trim_ows(value),
             Some(scheme) => {
-                let (given, rest) = value.trim_start().split_once(' ')?;
+                let (given, rest) = trim_ows(value).split_once(' ')?;
                 if !given.eq_ignore_ascii_case(scheme) {
                     return None;
                 }
-                rest.trim()
+                trim_ows(rest)
             }
         };
         (!token.is_empty()).then_some(token)
@@ -65,37 +64,14 @@ impl TokenSource {
 /// The value of cookie `name` in a `Cookie` header.
 pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k.trim() == name).then(|| v.trim().trim_matches('"')).filter(|v| !v.is_empty())
+        let (k, v) = trim_ows(pair).split_once('=')?;
+        (trim_ows(k) == name).then(|| trim_ows(v).trim_matches('"')).filter(|v| !v.is_empty())
     })
 }
 
-/// The percent-decoded value of parameter `name` in a query string (without
-/// the leading `?`).
-pub fn query_value<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        if k != name || v.is_empty() {
-            return None;
-        }
-        percent_decode_str(v).decode_utf8().ok()
-    })
-}
-
-/// The first token the sources find. `header` looks a request header up by
-/// name (case-insensitively); `query` is the raw query string, if any.
-pub fn find_token<'a>(
-    sources: &[TokenSource],
-    header: &dyn Fn(&str) -> Option<&'a str>,
-    query: Option<&'a str>,
-) -> Option<Cow<'a, str>> {
-    sources.iter().find_map(|source| match source {
-        TokenSource::Header { name, .. } => {
-            header(name).and_then(|v| source.from_header_value(v)).map(Cow::Borrowed)
-        }
-        TokenSource::Cookie(name) => header("cookie").and_then(|c| cookie_value(c, name)).map(Cow::Borrowed),
-        TokenSource::Query(name) => query.and_then(|q| query_value(q, name)),
-    })
+/// `text` without leading and trailing SP and HTAB (RFC 9110 "OWS").
+fn trim_ows(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
 }
 
 #[cfg(test)]
@@ -119,19 +95,5 @@ mod tests {
     fn cookies_and_queries() {
         assert_eq!(cookie_value("a=1; access_token=tok; b=2", "access_token"), Some("tok"));
         assert_eq!(cookie_value("a=1", "access_token"), None);
-        assert_eq!(query_value("x=1&access_token=a%2Eb", "access_token").as_deref(), Some("a.b"));
-        assert_eq!(query_value("access_token=", "access_token"), None);
-    }
-
-    #[test]
-    fn sources_are_tried_in_order() {
-        let sources = [bearer(), TokenSource::Cookie("c".into()), TokenSource::Query("q".into())];
-        let headers = |name: &str| match name.to_ascii_lowercase().as_str() {
-            "cookie" => Some("c=fromcookie"),
-            _ => None,
-        };
-        assert_eq!(find_token(&sources, &headers, Some("q=fromquery")).as_deref(), Some("fromcookie"));
-        assert_eq!(find_token(&sources, &|_| None, Some("q=fromquery")).as_deref(), Some("fromquery"));
-        assert_eq!(find_token(&sources, &|_| None, None), None);
     }
 }

@@ -1,7 +1,6 @@
 //! The verifier: one policy, its keys and its cache, shared by any number
 //! of threads.
 
-use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +14,7 @@ use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HeaderCache};
 use crate::json::{ClaimRef, Members, scan_object_into};
 use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
-use crate::sources::{TokenSource, find_token};
+use crate::sources::TokenSource;
 use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Confirmation, Inner, Verified, Window};
 
@@ -24,6 +23,8 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// Verifies tokens against one policy. `Send + Sync`: share one per process.
 pub struct Verifier {
+    /// Tells this verifier's decisions from another's (see `decide_after`).
+    id: u64,
     policy: Policy,
     cache: Option<TokenCache>,
     headers: HeaderCache,
@@ -45,7 +46,9 @@ impl Verifier {
     /// A verifier for a compiled policy.
     pub fn new(policy: Policy) -> Verifier {
         let cache = TokenCache::new(policy.cache_entries);
-        Verifier { policy, cache, headers: HeaderCache::new(), counters: Counters::new() }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Verifier { id, policy, cache, headers: HeaderCache::new(), counters: Counters::new() }
     }
 
     /// A verifier for a policy in JSON text.
@@ -84,17 +87,6 @@ impl Verifier {
     /// Where gateways look for the token.
     pub fn token_sources(&self) -> &[TokenSource] {
         self.policy.token_sources()
-    }
-
-    /// The token of a request, from the policy's `token_sources` in order.
-    /// `header` looks a header up by name, case-insensitively; `query` is the
-    /// raw query string without `?`.
-    pub fn find_token<'a>(
-        &self,
-        header: &dyn Fn(&str) -> Option<&'a str>,
-        query: Option<&'a str>,
-    ) -> Option<Cow<'a, str>> {
-        find_token(self.policy.token_sources(), header, query)
     }
 
     /// Number of tokens in the verified-token cache.
@@ -140,6 +132,24 @@ impl Verifier {
         };
         self.counters.result(result.as_ref().err().map(Error::kind));
         result
+    }
+
+    /// Starts fetching every remote key set (`jwks_uri`, `discovery`)
+    /// that has no usable keys yet, without waiting: for a process or an
+    /// Nginx worker that just started, so its first requests find keys.
+    /// Never blocks; fetches run on background threads.
+    pub fn prefetch(&self) {
+        let now = unix_now();
+        for issuer in &self.policy.issuers {
+            if let IssuerKeys::Remote(remote) = &issuer.keys {
+                remote.prefetch(now);
+            }
+        }
+    }
+
+    /// A number no other verifier of this process has.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Counts a `report_only` decision that let a failing request through.

@@ -31,11 +31,8 @@ fn route(verifier: &Verifier, levels: &Value) -> Route {
 /// The headers the upstream receives: the request's, minus
 /// `remove_headers`, plus `set_headers`.
 fn upstream_headers(request: &[(String, String)], decision: &Decision) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = request
-        .iter()
-        .filter(|(n, _)| !decision.remove_headers.contains(&n.to_ascii_lowercase()))
-        .cloned()
-        .collect();
+    let mut out: Vec<(String, String)> =
+        request.iter().filter(|(n, _)| !decision.removes_header(n)).cloned().collect();
     out.extend(decision.set_headers.iter().cloned());
     out
 }
@@ -162,4 +159,37 @@ fn report_only_counts_what_it_lets_through() {
     assert_eq!(verifier.stats(None).report_only_rejections, 2);
     assert!(verifier.decide(&Request::new("GET", "/x", &[]), None).code() == Some("missing_token"));
     assert_eq!(verifier.stats(None).report_only_rejections, 2, "required mode does not count");
+}
+
+#[test]
+fn a_decision_of_another_verifier_is_not_trusted() {
+    let file = &vector_files()[0];
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let lenient = Verifier::from_value(doc["policy"].clone()).unwrap();
+    let mut strict_policy = doc["policy"].clone();
+    strict_policy["issuers"][0]["claims"]["dept"] = serde_json::json!({"equals": "HR"});
+    let strict = Verifier::from_value(strict_policy).unwrap();
+    let token = doc["cases"][0]["request"]["headers"][0][1].as_str().unwrap().to_owned();
+    let headers = [("Authorization", token.as_str())];
+    let req = Request::new("GET", "/", &headers);
+    let outer = lenient.decide(&req, None);
+    assert!(outer.allow);
+    let inner = strict.decide_after(&outer, &req, &Route::new());
+    assert_eq!((inner.allow, inner.code()), (false, Some("claim")), "the strict policy's own rule holds");
+}
+
+#[test]
+fn a_503_says_retry_later_without_the_key_servers_details() {
+    let policy = serde_json::json!({"issuers": [{"algorithms": ["RS256"],
+        "keys": {"jwks_uri": "http://127.0.0.1:9/jwks.json", "allow_http": true, "initial_wait_ms": 0}}]});
+    let verifier = Verifier::from_value(policy).unwrap();
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str())];
+    let decision = verifier.decide(&Request::new("GET", "/", &headers), None);
+    assert_eq!((decision.status, decision.code()), (503, Some("jwks_unavailable")));
+    assert_eq!(decision.www_authenticate(), Some("Bearer"));
+    let body = decision.body.as_deref().unwrap();
+    assert!(!body.contains("127.0.0.1") && body.contains("retry later"), "{body}");
+    assert!(decision.response_headers.iter().any(|(n, _)| n == "Retry-After"));
 }

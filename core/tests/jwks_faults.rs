@@ -465,3 +465,15 @@ fn cache_file_warm_starts_during_an_outage() {
     assert_eq!(err.kind(), ErrorKind::Policy);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn prefetch_starts_the_first_fetch_without_waiting() {
+    let k1 = key("k1");
+    let server = JwksServer::start(Behavior::Slow { body: jwks(&[&k1]), delay: Duration::from_millis(600) });
+    let v = verifier(json!({"jwks_uri": server.jwks_url()}));
+    within(Duration::from_millis(200), "prefetch", || v.prefetch());
+    eventually("the prefetched set", || server.requests() == 1 && fetches(&v) == 1);
+    eventually("keys without a wait", || v.verify_nowait(token(&k1), None).is_ok());
+    within(Duration::from_millis(200), "a second prefetch", || v.prefetch());
+    assert_eq!(server.requests(), 1, "a loaded set is not fetched again");
+}

@@ -125,6 +125,17 @@ fn verifiers_keep_working_in_children_forked_after_fetches() {
     for pid in children {
         assert!(wait_ok(pid), "a child failed (see its stderr)");
     }
+    // Exiting with a fetch in flight does not wait for it.
+    let hanging = JwksServer::start(Behavior::Hang(Duration::from_secs(8)));
+    let stuck = verifier(hanging.jwks_url());
+    let start = Instant::now();
+    let pid = in_child("exit", || {
+        let r = stuck.verify_nowait(token(&k1), Some(NOW));
+        check(&format!("pending: {r:?}"), r.is_err_and(|e| e.is_pending()))?;
+        std::process::exit(0)
+    });
+    assert!(wait_ok(pid), "the exiting child failed");
+    assert!(start.elapsed() < Duration::from_secs(3), "exit took {:?}", start.elapsed());
     // The parent's in-flight fetch lands in the parent too.
     let start = Instant::now();
     while pending.verify(token(&k1), Some(NOW)).is_err() {

@@ -38,6 +38,10 @@ pub struct Fixtures {
     pub gateway: Verifier,
     /// The same policy with the verified-token cache on.
     pub gateway_cached: Verifier,
+    /// The same policy looking for the token in the `Authorization` header
+    /// (Bearer), the `access_token` cookie and the `access_token` query
+    /// parameter, in that order.
+    pub gateway_sources: Verifier,
     /// One unnamed issuer allowing every algorithm over a JWKS with kids,
     /// with pointer rules, `require` and forwarding.
     pub all_algs: Verifier,
@@ -158,6 +162,11 @@ fn build() -> Fixtures {
     let mut cached_doc = gateway_doc.clone();
     cached_doc["cache"] = json!({"max_entries": 64});
     let gateway_cached = Verifier::from_value(cached_doc).expect("gateway policy loads");
+    let mut sources_doc = gateway_doc.clone();
+    sources_doc["token_sources"] = json!([
+        {"header": "Authorization", "scheme": "Bearer"}, {"cookie": "access_token"}, {"query": "access_token"}
+    ]);
+    let gateway_sources = Verifier::from_value(sources_doc).expect("gateway policy loads");
     let signers = build_signers();
     let all_algs = Verifier::from_value(all_algs_policy(&signers)).expect("all-algorithms policy loads");
     let claims = json!({"sub": "fuzz", "realm_access": {"roles": ["user"]}, "scope": "read", "n": 4});
@@ -176,7 +185,16 @@ fn build() -> Fixtures {
             signed_inputs.insert(input.as_bytes().to_vec());
         }
     }
-    Fixtures { gateway, gateway_cached, all_algs, signers, sample_tokens, signed_inputs, gateway_doc }
+    Fixtures {
+        gateway,
+        gateway_cached,
+        gateway_sources,
+        all_algs,
+        signers,
+        sample_tokens,
+        signed_inputs,
+        gateway_doc,
+    }
 }
 
 /// The shared fixtures, built on first use.

@@ -78,7 +78,13 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
         return Err(format!("verify returned a policy error: {e}"));
     }
     let www = e.www_authenticate();
-    if !www.bytes().all(|b| (b' '..=b'~').contains(&b)) || www.matches('"').count() != 4 {
+    // Two quoted attributes (error, error_description), three with scope.
+    let quotes = match (e.kind().bearer_error(), e.scope()) {
+        (None, _) => 0,
+        (Some(_), None) => 4,
+        (Some(_), Some(_)) => 6,
+    };
+    if !www.bytes().all(|b| (b' '..=b'~').contains(&b)) || www.matches('"').count() != quotes {
         return Err(format!("WWW-Authenticate value can break the header: {www:?}"));
     }
     Ok(())
@@ -366,12 +372,15 @@ pub fn sources(data: &[u8]) -> Outcome {
         "cookie" => cookie,
         _ => None,
     };
-    let sources = vec![
-        jwtgate::TokenSource::Header { name: "Authorization".into(), scheme: Some("Bearer".into()) },
-        jwtgate::TokenSource::Cookie("access_token".into()),
-        jwtgate::TokenSource::Query("access_token".into()),
-    ];
-    if let Some(token) = jwtgate::find_token(&sources, &lookup, query) {
+    // The gateway policy's sources: the Authorization header (Bearer), the
+    // access_token cookie and query parameter.
+    let found = match f.gateway_sources.find_token_by_lookup(&lookup, query) {
+        Ok(found) => found,
+        // A cookie or query parameter given twice: refused, not a token.
+        Err(e) if e.kind() == jwtgate::ErrorKind::InvalidRequest => return Ok(()),
+        Err(e) => return Err(format!("find_token: {e}")),
+    };
+    if let Some(token) = found {
         if token.is_empty() {
             return Err("an empty token was found".into());
         }

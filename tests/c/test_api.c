@@ -100,8 +100,11 @@ static void test_codes_and_version(void) {
     CHECK(str_eq(jwtgate_code_name(JWTGATE_JWKS_UNAVAILABLE), "jwks_unavailable"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_POLICY), "policy"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_PANIC), "panic"));
-    CHECK(jwtgate_code_name(14).data == NULL);
-    CHECK(JWTGATE_MALFORMED == 1 && JWTGATE_POLICY == 13 && JWTGATE_NULL_PARAMETER == 1000);
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_MISSING_TOKEN), "missing_token"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_MISSING_CLAIM), "missing_claim"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_REQUEST), "invalid_request"));
+    CHECK(jwtgate_code_name(17).data == NULL);
+    CHECK(JWTGATE_MALFORMED == 1 && JWTGATE_POLICY == 13 && JWTGATE_INVALID_REQUEST == 16 && JWTGATE_NULL_PARAMETER == 1000);
 }
 
 static void test_policy_errors(void) {

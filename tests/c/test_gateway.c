@@ -46,10 +46,7 @@ static const char *upstream_value(const struct kase *k, const jwtgate_decision *
     *count = 0;
     for (int i = 0; i < k->n_headers; i++) {
         if (strcasecmp(k->headers[i].name, name) != 0) continue;
-        int removed = 0;
-        for (size_t r = 0; r < jwtgate_decision_remove_headers_len(d); r++)
-            if (str_eq_ci(jwtgate_decision_remove_header(d, r), name)) removed = 1;
-        if (!removed) { found = k->headers[i].value; *value_len = strlen(found); (*count)++; }
+        if (!jwtgate_decision_removes_header(d, k->headers[i].name, strlen(k->headers[i].name))) { found = k->headers[i].value; *value_len = strlen(found); (*count)++; }
     }
     for (size_t i = 0; i < jwtgate_decision_set_headers_len(d); i++) {
         jwtgate_str n, v;

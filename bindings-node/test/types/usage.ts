@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js with `tsc --strict`: the public
 // types accept what the README shows and reject what they should.
-import { Verifier, Signer, JwtError, generateKey, jwks, Verified, CODES, type ErrorCode } from 'jwtgate'
+import { Verifier, Signer, JwtError, generateKey, jwks, Verified, CODES, Decision, Route, type ErrorCode, type Claims, type RouteDoc } from 'jwtgate'
 import jwtgateExpress = require('jwtgate/express')
 import jwtgateFastify = require('jwtgate/fastify')
 
@@ -12,7 +12,11 @@ const verifier = new Verifier({
 })
 const token: string = signer.sign({ sub: 'ada' }, { lifetimeS: 60, now: new Date() })
 const result: Verified = verifier.verify(token, { now: 1700000000 })
-const claims: Record<string, unknown> = result.claims
+const claims: Claims = result.claims
+const subject: string | undefined = result.claims.sub
+const audience: string | string[] | undefined = result.claims.aud
+const expires: number | undefined = result.claims.exp
+const custom: unknown = result.claims.roles
 const issuer: string | null = result.issuer
 const forwarded: Record<string, string> = result.headers
 const batch: Array<Verified | JwtError> = verifier.verifyMany([token, Buffer.from(token)])
@@ -31,8 +35,23 @@ async function run(): Promise<void> {
   }
 }
 
-const auth = jwtgateExpress(verifier, { exclude: ['/health', /^\/public/], onError: (err, _req, res) => res.status(err.status ?? 500).end() })
-const route: jwtgateExpress.JwtgateMiddleware = auth.require({ subscribedAPIs: { contains_all: ['orders'] } })
+const auth = jwtgateExpress(verifier, {
+  exclude: ['/health', /^\/public/],
+  mode: 'required',
+  onError: (err, _req, res) => res.status(err.status ?? 500).end(),
+  onDecision: (d: Decision) => console.log(d.code, d.mode),
+})
+const route: jwtgateExpress.JwtgateMiddleware = auth.require({ claims: { subscribedAPIs: { contains_all: ['orders'] } }, scopes: ['orders:read'] })
+const doc: RouteDoc = { scopes: ['a'], claims_to_headers: { tenant: 'X-Tenant' }, mode: 'report_only', keep_query_token: false, exclude: ['/h'] }
+const compiled: Route = verifier.route(doc).merge(verifier.route({ mode: 'optional' }))
+const decision: Decision = verifier.decide({ method: 'GET', url: '/x', headers: { authorization: 'Bearer t', cookie: ['a=1'] } }, compiled)
+const fields: [boolean, number, ErrorCode | null, Claims | null, Array<[string, string]>, string[], string | null] = [
+  decision.allow, decision.status, decision.code, decision.claims, decision.setHeaders, decision.removeHeaders, decision.upstreamUrl,
+]
+async function gateway(): Promise<Decision> {
+  const first = await verifier.decideAsync({ url: '/x', headers: [['Authorization', 'Bearer t']], peer: '10.0.0.1' })
+  return verifier.decideAfter(first, { url: '/x', headers: ['Authorization', 'Bearer t'] }, { scopes: ['b'] })
+}
 const fastifyOptions: jwtgateFastify.FastifyJwtgateOptions = { policy: 'policy.json', async: true }
 
 // @ts-expect-error an algorithm name that does not exist
@@ -41,5 +60,17 @@ generateKey('none')
 signer.sign('sub')
 // @ts-expect-error a policy needs issuers
 new Verifier({ token_sources: [] })
+// @ts-expect-error a typo inside an issuer (leway_s)
+new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' }, leway_s: 5 }] })
+// @ts-expect-error a typo inside the keys of a remote set
+new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_uri: 'https://i/jwks', initial_wait: 5 } }] })
+// @ts-expect-error a typo at the top level
+new Verifier({ issuers: [], token_source: [] })
+// @ts-expect-error an unknown mode
+verifier.route({ mode: 'sometimes' })
+// @ts-expect-error a typo in a route document
+verifier.route({ scope: ['a'] })
+// @ts-expect-error a registered claim has its registered type
+const badExp: string | undefined = result.claims.exp
 
-console.log(claims, issuer, forwarded, batch, found, narrowed, hits, codes, run, route, fastifyOptions)
+console.log(claims, subject, audience, expires, custom, issuer, forwarded, batch, found, narrowed, hits, codes, run, route, fastifyOptions, fields, gateway, badExp)

@@ -59,15 +59,9 @@ def middleware_route(verifier: Verifier, route: RouteLike, exclude: Iterable[str
 
 
 def has_remote_keys(verifier: Verifier) -> bool:
-    """Whether a decision may wait on the network (``jwks_uri``,
-    ``discovery`` or allow-listed ``jku``): the first fetch, or a refetch
-    for an unknown ``kid``, blocks the calling thread for up to the fetch
-    timeout, so async integrations then decide in the executor."""
-    for issuer in verifier.policy.get("issuers", []):
-        keys = issuer.get("keys") or {}
-        if keys.get("jwks_uri") or keys.get("discovery") or issuer.get("allowed_jku"):
-            return True
-    return False
+    """Whether a decision may wait on the network (the core reads the policy):
+    async integrations then decide in the executor."""
+    return verifier.has_remote_keys
 
 
 async def call_hook(hook: Optional[OnDecision], decision: Decision, where: Any) -> None:

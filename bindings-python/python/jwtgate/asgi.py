@@ -28,6 +28,9 @@ token the outer one verified (``Verifier.decide_after``).
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, Optional
 from urllib.parse import quote
@@ -71,6 +74,12 @@ async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: 
     previous = scope.get(DECISION_KEY)
     if previous is not None and scope.get(VERIFIER_KEY) is verifier:
         method, url, headers = scope[REQUEST_KEY]
+        if offload and previous.verified is None:
+            # The outer layer verified nothing (an excluded path): this one
+            # may wait on a key fetch, so not on the loop's thread.
+            call = functools.partial(verifier.decide_after, previous, method, url, headers, route)
+            waited: Decision = await asyncio.get_running_loop().run_in_executor(None, call)
+            return waited
         after: Decision = verifier.decide_after(previous, method, url, headers, route)
         return after
     method = scope.get("method", "GET")
@@ -92,8 +101,7 @@ def _peer(scope: Scope) -> Optional[str]:
 def apply_to_scope(decision: Decision, scope: Scope) -> None:
     """Applies an allowing decision to the scope: headers removed and set,
     the upstream query string, the claims and the decision for later layers."""
-    remove = {name.encode("latin-1") for name in decision.remove_headers}
-    headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() not in remove]
+    headers = [(k, v) for k, v in scope.get("headers") or [] if not decision.removes_header(k)]
     headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.set_headers)
     scope["headers"] = headers
     if decision.upstream_url is not None:

@@ -36,7 +36,9 @@ pub struct Decision {
     pub set_headers: Vec<(String, String)>,
     /// Header names (lower case) to remove from the request first: every
     /// name the policy and the route forward, whatever the outcome, so a
-    /// client's own copy never reaches the upstream.
+    /// client's own copy never reaches the upstream. Match request headers
+    /// with [`Decision::removes_header`] (`X_User` is `X-User` to a CGI
+    /// upstream).
     pub remove_headers: Vec<String>,
     /// Headers of the response when not allowed (`WWW-Authenticate`,
     /// `Content-Type`, `Cache-Control`, `Retry-After`, `DPoP-Nonce`); empty
@@ -52,7 +54,16 @@ pub struct Decision {
     pub upstream_url: Option<String>,
     /// The token and its verification, for a later layer of the same
     /// request (see `Verifier::decide_after`).
-    pub(crate) outcome: Option<(String, Result<Verified, Error>)>,
+    pub(crate) outcome: Option<Outcome>,
+}
+
+/// A verification a later layer may reuse: which verifier made it, for
+/// which token, and its result.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub verifier: u64,
+    pub token: String,
+    pub result: Result<Verified, Error>,
 }
 
 impl Decision {
@@ -120,6 +131,15 @@ impl Decision {
         self.error.as_ref().map(Error::code)
     }
 
+    /// Whether request header `name` must be removed before the request
+    /// goes upstream: it names a forwarded header, ignoring case and with
+    /// `_` and `-` alike, since CGI, WSGI and FastCGI turn both `X-User`
+    /// and `X_User` into `HTTP_X_USER`. Bindings remove every request header
+    /// this accepts.
+    pub fn removes_header(&self, name: &str) -> bool {
+        self.remove_headers.iter().any(|r| super::request::same_header_name(r, name))
+    }
+
     /// The `WWW-Authenticate` value of a rejection.
     pub fn www_authenticate(&self) -> Option<&str> {
         self.response_headers.iter().find(|(n, _)| n == "WWW-Authenticate").map(|(_, v)| v.as_str())
@@ -169,8 +189,16 @@ impl Decision {
 }
 
 /// The JSON body of a rejection: `{"error": code, "message": ..., "claim": ...}`.
+/// A server-side failure (5xx) says so without its details (a key
+/// server's address, an I/O error): those stay in the decision's `error`
+/// and in `stats()` for the operator.
 fn rejection_body(error: &Error) -> Value {
-    let mut body = json!({"error": error.code(), "message": error.message()});
+    let message = if error.http_status() >= 500 {
+        "the token cannot be checked right now; retry later"
+    } else {
+        error.message()
+    };
+    let mut body = json!({"error": error.code(), "message": message});
     if let Some(claim) = error.claim() {
         body["claim"] = claim.into();
     }

@@ -38,16 +38,27 @@ mod route;
 mod values;
 
 pub use decision::Decision;
+use decision::Outcome;
 pub use request::Request;
 pub use route::Route;
+pub use route::is_plain_path;
 pub use values::{ascii_json, claim_header_value, is_header_safe};
+
+/// The path of a request target that excluded paths are matched against
+/// (query and fragment cut), or `None` when it must never be excluded
+/// ([`is_plain_path`]). For bindings that match their own patterns (a
+/// JavaScript RegExp) and must see the path as the core does.
+pub fn exclusion_path(url: &str) -> Option<&str> {
+    let path = Request::new("GET", url, &[]).path();
+    is_plain_path(path).then_some(path)
+}
 
 use crate::error::{Error, ErrorKind};
 use crate::policy::Mode;
 use crate::verified::Verified;
 use crate::verifier::Verifier;
 use binding::{Scheme, dpop_token};
-use request::{FoundToken, find_token, without_query_param};
+use request::{FoundToken, find_token, query_params_present, without_query_param};
 
 static NO_ROUTE: std::sync::LazyLock<Route> = std::sync::LazyLock::new(Route::new);
 
@@ -58,6 +69,39 @@ impl Verifier {
         Route::from_value(self.policy(), doc)
     }
 
+    /// The token of a request, found exactly as [`Verifier::decide`] finds
+    /// it (the policy's `token_sources` in order; a source present twice is
+    /// `invalid_request`), without verifying it.
+    pub fn find_token(&self, request: &Request<'_>) -> Result<Option<String>, Error> {
+        Ok(find_token(self.policy().token_sources(), request)?.map(|found| found.token.into_owned()))
+    }
+
+    /// [`Verifier::find_token`] for callers that can only look a header up
+    /// by name (one value per name, so a repeated header goes unseen):
+    /// `header` is asked for each source's header and for `cookie`; `query`
+    /// is the raw query string without `?`.
+    pub fn find_token_by_lookup<'a>(
+        &self,
+        header: &dyn Fn(&str) -> Option<&'a str>,
+        query: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        let mut headers: Vec<(&str, &'a str)> = Vec::new();
+        for source in self.policy().token_sources() {
+            let name = match source {
+                crate::sources::TokenSource::Header { name, .. } => name.as_str(),
+                crate::sources::TokenSource::Cookie(_) => "cookie",
+                crate::sources::TokenSource::Query(_) => continue,
+            };
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+                && let Some(value) = header(name)
+            {
+                headers.push((name, value));
+            }
+        }
+        let url = query.map_or_else(|| "/".to_owned(), |q| format!("/?{q}"));
+        self.find_token(&Request::new("GET", &url, &headers))
+    }
+
     /// The decision for one request, with the route's requirements on top
     /// of the policy (`None`: the policy alone).
     pub fn decide(&self, request: &Request<'_>, route: Option<&Route>) -> Decision {
@@ -66,17 +110,14 @@ impl Verifier {
 
     /// The decision of a later layer of the same request (an Express route
     /// after `app.use`): the token `previous` verified is not verified
-    /// again, only the route's requirements are checked.
+    /// again, only the route's requirements are checked. A `previous` made
+    /// by another verifier (another policy), or for another token, is
+    /// ignored and the token verified here.
     pub fn decide_after(&self, previous: &Decision, request: &Request<'_>, route: &Route) -> Decision {
         self.decide_inner(request, route, previous.outcome.as_ref())
     }
 
-    fn decide_inner(
-        &self,
-        request: &Request<'_>,
-        route: &Route,
-        prior: Option<&(String, Result<Verified, Error>)>,
-    ) -> Decision {
+    fn decide_inner(&self, request: &Request<'_>, route: &Route, prior: Option<&Outcome>) -> Decision {
         let policy = self.policy();
         let sender = &policy.sender;
         let mode = route.mode_for(policy, request.path());
@@ -104,6 +145,7 @@ impl Verifier {
             return decision;
         }
 
+        let sources = route.token_sources.as_deref().unwrap_or(policy.token_sources());
         let mut scheme = Scheme::Bearer;
         let found = if sender.any_dpop {
             match dpop_token(request) {
@@ -111,13 +153,11 @@ impl Verifier {
                     scheme = Scheme::Dpop;
                     Ok(Some(FoundToken { token: token.into(), query_param: None }))
                 }
-                Ok(None) => {
-                    find_token(route.token_sources.as_deref().unwrap_or(policy.token_sources()), request)
-                }
+                Ok(None) => find_token(sources, request),
                 Err(e) => Err(e),
             }
         } else {
-            find_token(route.token_sources.as_deref().unwrap_or(policy.token_sources()), request)
+            find_token(sources, request)
         };
         let found = match found {
             Ok(found) => found,
@@ -133,16 +173,18 @@ impl Verifier {
             }
             return decision;
         };
-        if let Some(param) = found.query_param {
-            decision.token_in_query = true;
-            if !route.keep_query_token.unwrap_or(policy.keep_query_token()) {
-                decision.upstream_url = Some(without_query_param(request.url, param));
+        decision.token_in_query = found.query_param.is_some();
+        if !route.keep_query_token.unwrap_or(policy.keep_query_token()) {
+            let mut url: Option<String> = None;
+            for param in query_params_present(sources, request) {
+                url = Some(without_query_param(url.as_deref().unwrap_or(request.url), param));
             }
+            decision.upstream_url = url;
         }
 
         let token = found.token.as_ref();
         let result = match prior {
-            Some((seen, result)) if seen == token => result.clone(),
+            Some(prior) if prior.verifier == self.id() && prior.token == token => prior.result.clone(),
             _ => {
                 let verified = if request.no_wait {
                     self.verify_nowait(token, request.now)
@@ -158,7 +200,8 @@ impl Verifier {
                 })
             }
         };
-        decision.outcome = Some((token.to_owned(), result.clone()));
+        decision.outcome =
+            Some(Outcome { verifier: self.id(), token: token.to_owned(), result: result.clone() });
         let verified = match result.and_then(|v| route_check(route, v)) {
             Ok(verified) => verified,
             Err(e) => {

@@ -42,10 +42,11 @@ impl<'a> Request<'a> {
         Request { method, url, headers, ..Request::default() }
     }
 
-    /// Every value of header `name`, in order.
+    /// Every value of header `name`, in order; names compare as
+    /// [`same_header_name`] does.
     pub fn header_values(&self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let headers = self.headers;
-        headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        headers.iter().filter(move |(n, _)| same_header_name(n, name)).map(|(_, v)| *v)
     }
 
     /// The path, without query and fragment.
@@ -57,6 +58,16 @@ impl<'a> Request<'a> {
     pub fn query(&self) -> Option<&'a str> {
         split_target(self.url).1
     }
+}
+
+/// Whether two header names are one to an upstream: equal ignoring case,
+/// with `_` and `-` alike, since CGI, WSGI and FastCGI turn both `X-User`
+/// and `X_User` into `HTTP_X_USER`.
+pub(crate) fn same_header_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| {
+            x.eq_ignore_ascii_case(&y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_'))
+        })
 }
 
 /// The path and the query of a request target; an absolute URL is reduced
@@ -105,7 +116,13 @@ pub(crate) fn find_token<'a>(
                 if values.next().is_some() {
                     return Err(invalid(format!("the request has more than one {name} header")));
                 }
-                first.and_then(|v| source.from_header_value(v)).map(|t| (Cow::Borrowed(t), None))
+                let token = first.and_then(|v| source.from_header_value(v));
+                // A server that joins repeated headers (WSGI) leaves a
+                // comma, which no token holds (another scheme's value may).
+                if token.is_some_and(|t| t.contains(',')) {
+                    return Err(invalid(format!("the request has more than one {name} header")));
+                }
+                token.map(|t| (Cow::Borrowed(t), None))
             }
             TokenSource::Cookie(name) => {
                 let mut found = None;
@@ -156,6 +173,26 @@ pub(crate) fn find_token<'a>(
 /// A query component, percent-decoded (`+` stays `+`: tokens never hold spaces).
 fn decoded(raw: &str) -> Option<Cow<'_, str>> {
     percent_decode_str(raw).decode_utf8().ok()
+}
+
+/// The query parameters the sources name that the request carries: cut
+/// from the URL passed upstream whichever source the token came from, so a
+/// second token never reaches the upstream or its logs.
+pub(crate) fn query_params_present<'s>(sources: &'s [TokenSource], request: &Request<'_>) -> Vec<&'s str> {
+    let Some(query) = request.query() else { return Vec::new() };
+    sources
+        .iter()
+        .filter_map(|s| match s {
+            TokenSource::Query(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .filter(|name| {
+            query.split('&').any(|pair| {
+                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                decoded(key).as_deref() == Some(*name)
+            })
+        })
+        .collect()
 }
 
 /// The request target without query parameter `name` (every occurrence),
@@ -209,6 +246,8 @@ mod tests {
         let two = [("Authorization", "Bearer a"), ("AUTHORIZATION", "Bearer b")];
         let e = find_token(&sources, &Request::new("GET", "/", &two)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        let joined = [("Authorization", "Bearer a, Bearer b")];
+        assert!(find_token(&sources, &Request::new("GET", "/", &joined)).is_err());
         let two = [("Cookie", "at=a"), ("Cookie", "at=b")];
         assert!(find_token(&sources, &Request::new("GET", "/", &two)).is_err());
         let two = [("Cookie", "at=a; x=1; at=b")];
@@ -217,6 +256,27 @@ mod tests {
             find_token(&sources, &Request::new("GET", "/?access_token=a&access_%74oken=b", &[])).is_err()
         );
         assert_eq!(find_token(&sources, &Request::new("GET", "/", &[])).unwrap(), None);
+    }
+
+    #[test]
+    fn header_spellings_an_upstream_merges_count_as_one_header() {
+        let sources = [TokenSource::Header { name: "X-Api-Token".into(), scheme: None }];
+        let two = [("X-Api-Token", "a.b.c"), ("X_Api_Token", "forged")];
+        assert_eq!(
+            find_token(&sources, &Request::new("GET", "/", &two)).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        assert!(same_header_name("X_USER", "x-user") && !same_header_name("x-users", "x-user"));
+    }
+
+    #[test]
+    fn only_space_and_tab_surround_a_token() {
+        let sources = [bearer()];
+        let nbsp = [("Authorization", "Bearer \u{a0}abc\t")];
+        let found = find_token(&sources, &Request::new("GET", "/", &nbsp)).unwrap().unwrap();
+        assert_eq!(found.token, "\u{a0}abc", "a Unicode space is part of the token (and fails it)");
+        let comma = [("Authorization", "Digest a=\"1\", b=\"2\"")];
+        assert_eq!(find_token(&sources, &Request::new("GET", "/", &comma)).unwrap(), None);
     }
 
     #[test]

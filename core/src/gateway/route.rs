@@ -200,9 +200,13 @@ impl Route {
     /// The mode for a request to `path`: `off` under an excluded prefix,
     /// else the route's mode, else the policy's.
     pub(crate) fn mode_for(&self, policy: &Policy, path: &str) -> Mode {
-        let excluded = self.exclude.iter().any(|p| {
-            p == "/" || path == p || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
-        });
+        let excluded = !self.exclude.is_empty()
+            && is_plain_path(path)
+            && self.exclude.iter().any(|p| {
+                p == "/"
+                    || path == p
+                    || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            });
         if excluded { Mode::Off } else { self.mode.unwrap_or(policy.mode()) }
     }
 
@@ -236,6 +240,21 @@ impl Route {
     }
 }
 
+/// Whether `path` may be matched against excluded prefixes: no `.` or `..`
+/// segment, no percent-encoded dot, slash or backslash, no backslash and no
+/// empty segment. An upstream that normalises paths would read
+/// `/health/../admin` as `/admin`, so such a path is never excluded: it is
+/// checked (fail closed).
+pub fn is_plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !(path.contains('\\')
+        || path.contains("//")
+        || lower.contains("%2e")
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+        || path.split('/').any(|segment| segment == "." || segment == ".."))
+}
+
 /// A policy error's message without its leading `claims.` or `claims: `.
 fn strip(e: &Error) -> &str {
     let m = e.message();
@@ -257,6 +276,32 @@ fn check_scopes(wanted: &[String], claims: &Value) -> Result<(), Error> {
         Some(missing) => {
             Err(Error::with_claim(ErrorKind::Claim, "scope", format!("scope {missing} is required"))
                 .with_scope(wanted.join(" ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_path;
+
+    #[test]
+    fn only_plain_paths_may_be_excluded() {
+        for ok in ["/health", "/health/live", "/", "/a.b/c..d/e.", "/health;x"] {
+            assert!(is_plain_path(ok), "{ok}");
+        }
+        for bad in [
+            "/health/../admin",
+            "/health/./x",
+            "/health/%2e%2e/a",
+            "/health/.%2E/a",
+            "/h/%2F",
+            "/h/%5c",
+            "/h\\x",
+            "//h",
+            "/h//x",
+            "/..",
+        ] {
+            assert!(!is_plain_path(bad), "{bad}");
         }
     }
 }

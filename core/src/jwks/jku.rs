@@ -17,9 +17,11 @@
 //! A query is refused rather than matched: a query string can select
 //! another tenant's keys on a server whose path is trusted.
 //!
-//! The cache holds at most [`MAX_PROVEN`] sets that verified a signature
-//! (least recently used out first) and at most [`MAX_UNPROVEN`] that have
-//! not (yet): URLs whose tokens never verify can only push out each other.
+//! The cache holds at most [`MAX_UNPROVEN`] sets that never verified a
+//! signature; a new URL pushes out the least recently used of them and
+//! trims the sets that did verify one to the [`MAX_PROVEN`] most recently
+//! used (so at most 20 in all): URLs whose tokens never verify can only
+//! push out each other.
 //! At most [`NEW_PER_COOLDOWN`] sets of URLs not in the cache are created
 //! per `refetch_cooldown_s` and issuer, which bounds the fetches junk URLs
 //! cause; each set then has the backoff and cooldown of any remote set.

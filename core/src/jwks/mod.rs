@@ -425,6 +425,16 @@ impl RemoteKeys {
 
     /// Starts a refresh of a usable set, unless one is in flight or the
     /// backoff forbids it.
+    /// Starts a fetch when no usable set is loaded (a worker that just
+    /// started), without waiting for it; the backoff and spacing of every
+    /// other fetch apply.
+    pub(crate) fn prefetch(self: &Arc<Self>, now: f64) {
+        let usable = self.current.load().as_ref().is_some_and(|s| self.is_usable(s, now));
+        if !usable {
+            self.await_any(now, Duration::ZERO);
+        }
+    }
+
     fn start_refresh(self: &Arc<Self>, now: f64) {
         let process = self.process();
         let mut control = process.lock();

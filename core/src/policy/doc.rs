@@ -344,10 +344,13 @@ pub struct KeysDoc {
     /// How long a set stays usable when refreshes fail. Defaults to 86400.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_stale_s: Option<u64>,
-    /// How long a request waits for the first fetch; 0 fails fast. Defaults to 3000.
+    /// How long a request waits for a fetch (the first load, or a refetch
+    /// for an unknown `kid`); 0 never waits. Fetches run in the background
+    /// either way. Defaults to 3000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_wait_ms: Option<u64>,
-    /// Connect and total timeout of one fetch. Defaults to 5000.
+    /// Connect and total timeout of one fetch (no request waits for it
+    /// longer than `initial_wait_ms`). Defaults to 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Largest response accepted. Defaults to 1 MiB.

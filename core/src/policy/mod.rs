@@ -221,6 +221,13 @@ impl Policy {
         self.doc.keep_query_token
     }
 
+    /// Whether a verification may wait on the network: an issuer with
+    /// `jwks_uri`, `discovery` or `allowed_jku`. Async integrations verify
+    /// off their event loop then.
+    pub fn has_remote_keys(&self) -> bool {
+        self.issuers.iter().any(|i| matches!(i.keys, IssuerKeys::Remote(_)) || i.jku.is_some())
+    }
+
     /// Every header name the policy forwards, lower case.
     pub fn forwarded_names(&self) -> &[String] {
         &self.forwarded_names

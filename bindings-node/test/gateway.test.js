@@ -1,0 +1,223 @@
+'use strict'
+// The shared gateway vectors (tests/gateway/*.json, see
+// core/examples/gen_gateway_vectors.rs) through
+//   (a) verifier.decide / decideAsync / decideAfter directly,
+//   (b) a real Express server: the case's first route level on
+//       app.use(jwtgate(...)), each further level one auth.require(...)
+//       nested in the previous (Express nests),
+//   (c) a real Fastify server: the first level on the plugin, the further
+//       levels merged with Route.merge into the route's config.jwtgate
+//       (Fastify has one onRequest hook per route, so it does not nest).
+// Each server's echo route answers the URL and headers it received; the
+// test compares status, code, WWW-Authenticate, the upstream headers and
+// the upstream URL with the case's expectations.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
+const express = require('express')
+const Fastify = require('fastify')
+const { Verifier, Decision } = require('..')
+const jwtgate = require('../express.js')
+const plugin = require('../fastify.js')
+const { listen } = require('./helpers.js')
+
+const dir = path.join(__dirname, '..', '..', 'tests', 'gateway')
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+
+/** The upstream's view of a request: its headers minus removeHeaders, plus setHeaders. */
+function upstreamHeaders(pairs, decision) {
+  const out = {}
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase()
+    if (decision.removeHeaders.includes(lower)) continue
+    out[lower] = lower in out ? `${out[lower]}, ${value}` : value
+  }
+  for (const [name, value] of decision.setHeaders) out[name.toLowerCase()] = value
+  return out
+}
+
+function checkUpstream(c, headers, url) {
+  for (const [name, want] of Object.entries(c.expect.upstream_headers)) {
+    assert.equal(headers[name] ?? null, want, `${c.name}: upstream ${name}`)
+  }
+  assert.equal(url, c.expect.upstream_url, `${c.name}: upstream URL`)
+}
+
+function checkDecision(c, d, request) {
+  const e = c.expect
+  assert.ok(d instanceof Decision)
+  assert.deepStrictEqual(
+    [d.allow, d.status, d.code, d.wwwAuthenticate],
+    [e.allow, e.status, e.code, e.www_authenticate],
+    c.name,
+  )
+  if (!d.allow) {
+    assert.equal(JSON.parse(d.body).error, e.code)
+    assert.deepStrictEqual(d.responseHeaders[0], ['WWW-Authenticate', e.www_authenticate])
+    return
+  }
+  checkUpstream(c, upstreamHeaders(request.headers, d), d.upstreamUrl ?? request.url)
+}
+
+/** Sends a case's request with its headers exactly as listed (repeats included). */
+function send(base, request) {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(base)
+    // The target as written: a URL string would be normalised (`/a/../b`).
+    const req = http.request({
+      hostname,
+      port,
+      path: request.url,
+      method: request.method,
+      // An array keeps repeats; Node then adds no Host header of its own.
+      headers: ['Host', new URL(base).host, ...request.headers.flat()],
+      signal: AbortSignal.timeout(10000),
+    })
+    req.on('response', (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Checks an HTTP answer against a case; `seen` is the decision onDecision saw last. */
+function checkAnswer(c, answer, seen) {
+  const e = c.expect
+  assert.equal(answer.status, e.status, `${c.name}: status (${answer.body})`)
+  assert.equal(answer.headers['www-authenticate'] ?? null, e.www_authenticate, `${c.name}: WWW-Authenticate`)
+  assert.equal(seen.code, e.code, `${c.name}: code`)
+  const body = JSON.parse(answer.body)
+  if (!e.allow) {
+    assert.equal(body.error, e.code, c.name)
+    assert.match(answer.headers['content-type'], /^application\/json/)
+    assert.equal(answer.headers['cache-control'], 'no-store')
+    return
+  }
+  checkUpstream(c, body.headers, body.url)
+}
+
+async function withServer(server, fn) {
+  const base = await listen(server)
+  try {
+    return await fn(base)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+}
+
+function expressApp(verifier, levels, seen, async) {
+  const app = express()
+  const auth = jwtgate(verifier, {
+    route: levels[0] ?? {},
+    async,
+    onDecision: (d) => {
+      seen.code = d.code
+    },
+  })
+  app.use(auth)
+  const chain = []
+  let layer = auth
+  for (const level of levels.slice(1)) {
+    layer = layer.require(level)
+    chain.push(layer)
+  }
+  app.get(/.*/, ...chain, (req, res) => res.json({ url: req.url, originalUrl: req.originalUrl, headers: req.headers }))
+  return app
+}
+
+async function fastifyApp(verifier, levels, seen, async) {
+  const app = Fastify({ forceCloseConnections: true })
+  await app.register(plugin, {
+    policy: verifier,
+    route: levels[0] ?? {},
+    async,
+    onDecision: (d) => {
+      seen.code = d.code
+    },
+  })
+  const inner = levels.slice(1)
+  const config = inner.length === 0 ? {} : { jwtgate: inner.map((l) => verifier.route(l)).reduce((a, b) => a.merge(b)) }
+  app.get('/*', { config }, (request) => ({ url: request.url, headers: request.headers }))
+  return app
+}
+
+for (const file of files) {
+  const doc = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'))
+  const verifier = new Verifier(doc.policy)
+  const routeOf = (levels) => levels.map((l) => verifier.route(l)).reduce((a, b) => a.merge(b), verifier.route({}))
+
+  test(`${file}: at least 30 cases`, () => assert.ok(doc.cases.length >= 30, `${doc.cases.length}`))
+
+  test(`${file}: verifier.decide, decideAsync and layered decideAfter`, async (t) => {
+    for (const c of doc.cases) {
+      await t.test(c.name, async () => {
+        const route = routeOf(c.routes)
+        checkDecision(c, verifier.decide(c.request, route), c.request)
+        checkDecision(c, await verifier.decideAsync(c.request, route), c.request)
+        // The same levels as layers: the first decides, each later one
+        // decides after it with the levels so far merged.
+        let levels = verifier.route(c.routes[0] ?? {})
+        let d = verifier.decide(c.request, levels)
+        for (const level of c.routes.slice(1)) {
+          if (!d.allow) break
+          levels = levels.merge(verifier.route(level))
+          d = verifier.decideAfter(d, c.request, levels)
+        }
+        checkDecision(c, d, c.request)
+      })
+    }
+  })
+
+  for (const async of [false, true]) {
+    const how = async ? 'async' : 'sync'
+    test(`${file}: a real Express server (${how})`, async (t) => {
+      for (const c of doc.cases) {
+        await t.test(c.name, async () => {
+          const seen = {}
+          const server = http.createServer(expressApp(verifier, c.routes, seen, async))
+          await withServer(server, async (base) => checkAnswer(c, await send(base, c.request), seen))
+        })
+      }
+    })
+
+    test(`${file}: a real Fastify server (${how})`, async (t) => {
+      for (const c of doc.cases) {
+        await t.test(c.name, async () => {
+          const seen = {}
+          const app = await fastifyApp(verifier, c.routes, seen, async)
+          try {
+            const base = await app.listen({ port: 0, host: '127.0.0.1' })
+            checkAnswer(c, await send(base, c.request), seen)
+          } finally {
+            await app.close()
+          }
+        })
+      }
+    })
+  }
+}
+
+test('Express: app.use(auth) and auth.require(route) verify a request once', async () => {
+  const doc = JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8'))
+  const verifier = new Verifier({ ...doc.policy, cache: { max_entries: 0 } })
+  const c = doc.cases.find((x) => x.routes.length === 3 && x.expect.allow)
+  for (const async of [false, true]) {
+    const seen = {}
+    const server = http.createServer(expressApp(verifier, c.routes, seen, async))
+    await withServer(server, async (base) => {
+      const before = verifier.stats().verifications.valid ?? 0
+      checkAnswer(c, await send(base, c.request), seen)
+      checkAnswer(c, await send(base, c.request), seen)
+      assert.equal(verifier.stats().verifications.valid - before, 2, 'one verification per request for three layers')
+    })
+  }
+})
