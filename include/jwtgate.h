@@ -58,6 +58,16 @@ enum jwtgate_code
   JWTGATE_MISSING_CLAIM = 15,
   // `invalid_request`: the request is malformed, e.g. two `Authorization` headers (400).
   JWTGATE_INVALID_REQUEST = 16,
+  // `invalid_dpop_proof`: a DPoP proof is missing, malformed or fails a check (401, RFC 9449).
+  JWTGATE_INVALID_DPOP_PROOF = 17,
+  // `use_dpop_nonce`: the proof must carry the server's nonce (401 with a `DPoP-Nonce` header).
+  JWTGATE_USE_DPOP_NONCE = 18,
+  // `dpop_binding`: the token's `cnf.jkt` does not match how it was presented (401).
+  JWTGATE_DPOP_BINDING = 19,
+  // `mtls_binding`: the token's `cnf["x5t#S256"]` does not match the client certificate (401).
+  JWTGATE_MTLS_BINDING = 20,
+  // `replay_store_unavailable`: the DPoP replay store cannot be reached (503).
+  JWTGATE_REPLAY_STORE_UNAVAILABLE = 21,
   // A pointer argument that must not be NULL was NULL.
   JWTGATE_NULL_PARAMETER = 1000,
   // Text that must be UTF-8 was not.

@@ -45,6 +45,16 @@ pub enum jwtgate_code {
     JWTGATE_MISSING_CLAIM = 15,
     /// `invalid_request`: the request is malformed, e.g. two `Authorization` headers (400).
     JWTGATE_INVALID_REQUEST = 16,
+    /// `invalid_dpop_proof`: a DPoP proof is missing, malformed or fails a check (401, RFC 9449).
+    JWTGATE_INVALID_DPOP_PROOF = 17,
+    /// `use_dpop_nonce`: the proof must carry the server's nonce (401 with a `DPoP-Nonce` header).
+    JWTGATE_USE_DPOP_NONCE = 18,
+    /// `dpop_binding`: the token's `cnf.jkt` does not match how it was presented (401).
+    JWTGATE_DPOP_BINDING = 19,
+    /// `mtls_binding`: the token's `cnf["x5t#S256"]` does not match the client certificate (401).
+    JWTGATE_MTLS_BINDING = 20,
+    /// `replay_store_unavailable`: the DPoP replay store cannot be reached (503).
+    JWTGATE_REPLAY_STORE_UNAVAILABLE = 21,
     /// A pointer argument that must not be NULL was NULL.
     JWTGATE_NULL_PARAMETER = 1000,
     /// Text that must be UTF-8 was not.
@@ -66,7 +76,7 @@ use jwtgate_code::*;
 
 impl jwtgate_code {
     /// Every code, for the tests and `jwtgate_code_name`.
-    pub(crate) const ALL: [jwtgate_code; 23] = [
+    pub(crate) const ALL: [jwtgate_code; 28] = [
         JWTGATE_OK,
         JWTGATE_MALFORMED,
         JWTGATE_TOO_LARGE,
@@ -84,6 +94,11 @@ impl jwtgate_code {
         JWTGATE_MISSING_TOKEN,
         JWTGATE_MISSING_CLAIM,
         JWTGATE_INVALID_REQUEST,
+        JWTGATE_INVALID_DPOP_PROOF,
+        JWTGATE_USE_DPOP_NONCE,
+        JWTGATE_DPOP_BINDING,
+        JWTGATE_MTLS_BINDING,
+        JWTGATE_REPLAY_STORE_UNAVAILABLE,
         JWTGATE_NULL_PARAMETER,
         JWTGATE_INVALID_UTF8,
         JWTGATE_BUFFER_TOO_SMALL,
@@ -111,11 +126,16 @@ impl jwtgate_code {
             ErrorKind::MissingToken => JWTGATE_MISSING_TOKEN,
             ErrorKind::MissingClaim => JWTGATE_MISSING_CLAIM,
             ErrorKind::InvalidRequest => JWTGATE_INVALID_REQUEST,
+            ErrorKind::InvalidDpopProof => JWTGATE_INVALID_DPOP_PROOF,
+            ErrorKind::UseDpopNonce => JWTGATE_USE_DPOP_NONCE,
+            ErrorKind::DpopBinding => JWTGATE_DPOP_BINDING,
+            ErrorKind::MtlsBinding => JWTGATE_MTLS_BINDING,
+            ErrorKind::ReplayStoreUnavailable => JWTGATE_REPLAY_STORE_UNAVAILABLE,
             _ => JWTGATE_UNKNOWN_ERROR,
         }
     }
 
-    /// The stable name: the core's code for 1 to 16.
+    /// The stable name: the core's code for 1 to 21.
     pub(crate) fn name(self) -> &'static str {
         match self {
             JWTGATE_OK => "ok",
@@ -135,6 +155,11 @@ impl jwtgate_code {
             JWTGATE_MISSING_TOKEN => ErrorKind::MissingToken.code(),
             JWTGATE_MISSING_CLAIM => ErrorKind::MissingClaim.code(),
             JWTGATE_INVALID_REQUEST => ErrorKind::InvalidRequest.code(),
+            JWTGATE_INVALID_DPOP_PROOF => ErrorKind::InvalidDpopProof.code(),
+            JWTGATE_USE_DPOP_NONCE => ErrorKind::UseDpopNonce.code(),
+            JWTGATE_DPOP_BINDING => ErrorKind::DpopBinding.code(),
+            JWTGATE_MTLS_BINDING => ErrorKind::MtlsBinding.code(),
+            JWTGATE_REPLAY_STORE_UNAVAILABLE => ErrorKind::ReplayStoreUnavailable.code(),
             JWTGATE_NULL_PARAMETER => "null_parameter",
             JWTGATE_INVALID_UTF8 => "invalid_utf8",
             JWTGATE_BUFFER_TOO_SMALL => "buffer_too_small",
@@ -298,8 +323,8 @@ mod tests {
             let text = unsafe { std::slice::from_raw_parts(name.data.cast::<u8>(), name.len) };
             assert_eq!(text, kind.code().as_bytes());
         }
-        assert_eq!(ErrorKind::ALL.len(), 16, "a new core kind needs a C code");
-        assert!(jwtgate_code_name(17).data.is_null());
+        assert_eq!(ErrorKind::ALL.len(), 21, "a new core kind needs a C code");
+        assert!(jwtgate_code_name(22).data.is_null());
         assert!(jwtgate_code_name(999).data.is_null());
         assert_eq!(jwtgate_code_name(1099).len, "panic".len());
         let mut names: Vec<_> = jwtgate_code::ALL.iter().map(|c| c.name()).collect();

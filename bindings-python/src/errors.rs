@@ -54,6 +54,36 @@ create_exception!(
     JwtError,
     "Code `invalid_request`: the request itself is malformed (400)."
 );
+create_exception!(
+    jwtgate,
+    InvalidDpopProofError,
+    JwtError,
+    "Code `invalid_dpop_proof`: a DPoP proof is missing or fails a check (RFC 9449)."
+);
+create_exception!(
+    jwtgate,
+    UseDpopNonceError,
+    JwtError,
+    "Code `use_dpop_nonce`: the DPoP proof must carry the server's nonce."
+);
+create_exception!(
+    jwtgate,
+    DpopBindingError,
+    JwtError,
+    "Code `dpop_binding`: the token's cnf.jkt does not match how it was presented."
+);
+create_exception!(
+    jwtgate,
+    MtlsBindingError,
+    JwtError,
+    "Code `mtls_binding`: the token's cnf x5t#S256 does not match the client certificate."
+);
+create_exception!(
+    jwtgate,
+    ReplayStoreUnavailableError,
+    JwtError,
+    "Code `replay_store_unavailable`: the DPoP replay store cannot be reached (503)."
+);
 
 /// The exception class of a kind.
 fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
@@ -74,6 +104,11 @@ fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
         ErrorKind::MissingToken => py.get_type::<MissingTokenError>(),
         ErrorKind::MissingClaim => py.get_type::<MissingClaimError>(),
         ErrorKind::InvalidRequest => py.get_type::<InvalidRequestError>(),
+        ErrorKind::InvalidDpopProof => py.get_type::<InvalidDpopProofError>(),
+        ErrorKind::UseDpopNonce => py.get_type::<UseDpopNonceError>(),
+        ErrorKind::DpopBinding => py.get_type::<DpopBindingError>(),
+        ErrorKind::MtlsBinding => py.get_type::<MtlsBindingError>(),
+        ErrorKind::ReplayStoreUnavailable => py.get_type::<ReplayStoreUnavailableError>(),
         // A kind added to the core later still raises a JwtError with its code.
         _ => py.get_type::<JwtError>(),
     }
@@ -110,6 +145,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("JwtError", &base)?;
     for kind in ErrorKind::ALL {
         let class = class_of(py, kind);
+        if class.is(&base) {
+            continue; // no class of its own yet: never relabel the base
+        }
         class.setattr("code", kind.code())?;
         class.setattr("status", status_of(kind))?;
         let name: String = class.name()?.extract()?;

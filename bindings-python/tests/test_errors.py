@@ -30,8 +30,13 @@ CLASSES = {
     "missing_token": jwtgate.MissingTokenError,
     "missing_claim": jwtgate.MissingClaimError,
     "invalid_request": jwtgate.InvalidRequestError,
+    "invalid_dpop_proof": jwtgate.InvalidDpopProofError,
+    "use_dpop_nonce": jwtgate.UseDpopNonceError,
+    "dpop_binding": jwtgate.DpopBindingError,
+    "mtls_binding": jwtgate.MtlsBindingError,
+    "replay_store_unavailable": jwtgate.ReplayStoreUnavailableError,
 }
-STATUS = {"claim": 403, "jwks_unavailable": 503, "policy": None, "invalid_request": 400}
+STATUS = {"claim": 403, "jwks_unavailable": 503, "replay_store_unavailable": 503, "policy": None, "invalid_request": 400}
 
 
 def b64(data: bytes) -> str:

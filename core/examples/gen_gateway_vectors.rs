@@ -500,12 +500,14 @@ fn main() {
         "policy": policy(),
         "cases": out,
     });
-    write("gateway.json", &doc);
-    write("gateway_dpop.json", &dpop_doc());
+    write("tests/gateway/gateway.json", &doc);
+    // The sender-constrained cases stay beside the DPoP vectors until every
+    // runtime's runner serves the metadata answer and passes proofs through.
+    write("tests/dpop/gateway_dpop.json", &dpop_doc());
 }
 
 fn write(name: &str, doc: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, serde_json::to_string_pretty(doc).unwrap() + "\n").unwrap();
     println!("wrote {}", path.display());

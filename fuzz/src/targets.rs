@@ -66,7 +66,7 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
     let expected_status = match e.kind() {
         ErrorKind::Policy => 0,
         ErrorKind::Claim => 403,
-        ErrorKind::JwksUnavailable => 503,
+        ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
         ErrorKind::InvalidRequest => 400,
         // MissingClaim and MissingToken, like every other token failure.
         _ => 401,

@@ -103,7 +103,9 @@ static void test_codes_and_version(void) {
     CHECK(str_eq(jwtgate_code_name(JWTGATE_MISSING_TOKEN), "missing_token"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_MISSING_CLAIM), "missing_claim"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_REQUEST), "invalid_request"));
-    CHECK(jwtgate_code_name(17).data == NULL);
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_DPOP_PROOF), "invalid_dpop_proof"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_REPLAY_STORE_UNAVAILABLE), "replay_store_unavailable"));
+    CHECK(jwtgate_code_name(22).data == NULL);
     CHECK(JWTGATE_MALFORMED == 1 && JWTGATE_POLICY == 13 && JWTGATE_INVALID_REQUEST == 16 && JWTGATE_NULL_PARAMETER == 1000);
 }
 

@@ -166,9 +166,13 @@ impl Verifier {
     ) -> Result<(), Error> {
         let invalid = |m: &str| Error::new(ErrorKind::InvalidDpopProof, m);
         let mut proofs = request.header_values("dpop");
+        // A comma is a second header joined by the server (WSGI): no JWS holds one.
         let (Some(proof), None) = (proofs.next(), proofs.next()) else {
             return Err(invalid("a DPoP request needs exactly one DPoP header"));
         };
+        if proof.contains(',') {
+            return Err(invalid("a DPoP request needs exactly one DPoP header"));
+        }
         if proof.len() > self.policy().max_token_bytes() {
             return Err(invalid("the proof is too long"));
         }
