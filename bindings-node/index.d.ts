@@ -120,6 +120,7 @@ export type ErrorCode =
   | 'malformed' | 'too_large' | 'header' | 'algorithm' | 'key_not_found' | 'signature'
   | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'claim' | 'jwks_unavailable' | 'policy'
   | 'missing_token' | 'missing_claim' | 'invalid_request'
+  | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'dpop_binding' | 'mtls_binding' | 'replay_store_unavailable'
 
 /** A rejected token or an invalid policy or key. */
 export class JwtError extends Error {

@@ -9,12 +9,13 @@ const { fixtures, unreachableJwksPolicy, EXPECTED_REJECTIONS } = require('./help
 const f = fixtures()
 const verifier = new Verifier(f.policy)
 
-test('the code list is the stable set of DESIGN.md, in C enum order', () => {
+test('the code list is the stable set of docs/policy.md, in C enum order', () => {
   assert.deepStrictEqual(
     [...CODES],
     ['malformed', 'too_large', 'header', 'algorithm', 'key_not_found', 'signature', 'expired',
       'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy', 'missing_token',
-      'missing_claim', 'invalid_request'],
+      'missing_claim', 'invalid_request', 'invalid_dpop_proof', 'use_dpop_nonce', 'dpop_binding', 'mtls_binding',
+      'replay_store_unavailable'],
   )
   assert.equal(JwtError.CODES, CODES)
 })
