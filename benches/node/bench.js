@@ -251,13 +251,13 @@ async function benchJwks(alg) {
 
 // ---------------------------------------------------------------- end to end
 
-async function benchE2E() {
+async function benchE2E(kinds, label) {
   const autocannon = require('autocannon')
   const key = jwtgate.generateKey('RS256', { kid: 'e2e' })
   const token = jwtgate.Signer.fromKey(key).sign({ iss: ISS, aud: AUD, sub: 'ada', exp: Math.floor(Date.now() / 1000) + 3600 })
   const publicKey = crypto.createPublicKey(crypto.createPrivateKey(key.privateKey)).export({ type: 'spki', format: 'pem' })
   const results = []
-  for (const kind of ['jwtgate', 'express-jwt']) {
+  for (const kind of kinds) {
     const child = fork(__filename, ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     child.send({ key, publicKey })
     const port = await new Promise((r) => child.once('message', r))
@@ -267,12 +267,13 @@ async function benchE2E() {
     const res = await run(opts)
     child.kill()
     if (res.non2xx > 0) throw new Error(`${kind}: ${res.non2xx} non-2xx answers`)
-    results.push({ name: `Express + ${kind === 'jwtgate' ? 'jwtgate/express' : 'express-jwt (static key)'} (RS256, same token)`, ops: res.requests.average, note: 'requests/s' })
+    results.push({ name: `${label[kind]} (RS256, same token)`, ops: res.requests.average, note: 'requests/s' })
   }
   return results
 }
 
 function serve(kind) {
+  if (kind.startsWith('fastify')) return serveFastify(kind)
   const express = require('express')
   process.once('message', ({ key, publicKey }) => {
     const app = express()
@@ -284,6 +285,28 @@ function serve(kind) {
     }
     app.get('/me', (req, res) => res.json({ sub: req.auth.sub }))
     const server = app.listen(0, '127.0.0.1', () => process.send(server.address().port))
+  })
+}
+
+function serveFastify(kind) {
+  process.once('message', async ({ key, publicKey }) => {
+    const app = require('fastify')()
+    if (kind === 'fastify-jwtgate') {
+      const policy = { issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ['RS256'], keys: { jwks: { keys: [key.publicJwk] } } }] }
+      await app.register(require('jwtgate/fastify'), { policy })
+      app.get('/me', async (request) => ({ sub: request.auth.sub }))
+    } else {
+      await app.register(require('@fastify/jwt'), {
+        secret: { public: publicKey },
+        verify: { algorithms: ['RS256'], allowedIss: ISS, allowedAud: AUD },
+      })
+      app.get('/me', async (request) => {
+        await request.jwtVerify()
+        return { sub: request.user.sub }
+      })
+    }
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    process.send(app.server.address().port)
   })
 }
 
@@ -333,13 +356,21 @@ async function main() {
   }
   if (E2E) {
     out()
-    out('## End to end: Express, autocannon, 32 connections (server and load generator share the machine)')
+    out('## End to end: Express and Fastify, autocannon, 32 connections (server and load generator share the machine)')
     out()
     out('| server | requests/s | ratio |')
     out('|---|---:|---:|')
-    const [ours, theirs] = await benchE2E()
-    out(`| ${ours.name} | ${fmt(ours.ops)} | ${(ours.ops / theirs.ops).toFixed(2)}x |`)
-    out(`| ${theirs.name} | ${fmt(theirs.ops)} | 1.00x |`)
+    const label = {
+      jwtgate: 'Express + jwtgate/express',
+      'express-jwt': 'Express + express-jwt (static key)',
+      'fastify-jwtgate': 'Fastify + jwtgate/fastify',
+      'fastify-jwt': 'Fastify + @fastify/jwt (static key)',
+    }
+    for (const kinds of [['jwtgate', 'express-jwt'], ['fastify-jwtgate', 'fastify-jwt']]) {
+      const [ours, theirs] = await benchE2E(kinds, label)
+      out(`| ${ours.name} | ${fmt(ours.ops)} | ${(ours.ops / theirs.ops).toFixed(2)}x |`)
+      out(`| ${theirs.name} | ${fmt(theirs.ops)} | 1.00x |`)
+    }
   }
   if (MARKDOWN) require('node:fs').writeFileSync(MARKDOWN, `${lines.join('\n')}\n`)
 }
