@@ -369,6 +369,14 @@ bool jwtgate_decision_token_in_query(const jwtgate_decision *decision);
 // `decision` must be NULL or a live decision.
 bool jwtgate_decision_pending(const jwtgate_decision *decision);
 
+// While the decision is pending: how long (milliseconds) the caller may
+// keep deciding again before answering it, the key set's `initial_wait_ms`;
+// 0 when not pending or `decision` is NULL.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+uint64_t jwtgate_decision_pending_wait_ms(const jwtgate_decision *decision);
+
 // The verified claims as compact ASCII-only JSON (no raw CR/LF, non-ASCII
 // as `\uXXXX`); `{NULL, 0}` without identity.
 //

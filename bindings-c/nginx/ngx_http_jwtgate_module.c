@@ -106,7 +106,7 @@ typedef struct {
     ngx_str_t             code;         /* $jwtgate_code */
     ngx_int_t             status;       /* the handler's answer once decided */
     ngx_uint_t            state;
-    ngx_msec_t            deadline;     /* stop waiting for keys */
+    ngx_msec_t            waiting_since; /* the first decision; keys are waited for from here */
     ngx_event_t           wake;
     ngx_http_event_handler_pt  read_handler;  /* restored after waiting */
     jwtgate_request       req;
@@ -747,7 +747,8 @@ ngx_http_jwtgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_CONF_UNSET_UINT);
     ngx_conf_merge_value(conf->keep_query_token, prev->keep_query_token, NGX_CONF_UNSET);
-    ngx_conf_merge_msec_value(conf->key_wait, prev->key_wait, 3000);
+    /* Unset: the issuer's initial_wait_ms, which a pending decision carries. */
+    ngx_conf_merge_msec_value(conf->key_wait, prev->key_wait, NGX_CONF_UNSET_MSEC);
     ngx_conf_merge_str_value(conf->policy, prev->policy, "");
 
     /* The levels above, then this one: the http level's conf is never
@@ -1387,6 +1388,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     jwtgate_error                *error = NULL;
     jwtgate_str                   s;
     ngx_msec_int_t                left;
+    ngx_msec_t                    wait;
     ngx_int_t                     rc;
 
     if (lcf->gate == NULL) {
@@ -1424,7 +1426,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
         cln->data = ctx;
         ctx->request = r;
         ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        ctx->deadline = ngx_current_msec + lcf->key_wait;
+        ctx->waiting_since = ngx_current_msec;
         ctx->wake.handler = ngx_http_jwtgate_wake;
         ctx->wake.data = ctx;
         ctx->wake.log = r->connection->log;
@@ -1448,7 +1450,10 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
     }
 
     if (jwtgate_decision_pending(ctx->decision)) {
-        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+        wait = lcf->key_wait != NGX_CONF_UNSET_MSEC
+                   ? lcf->key_wait
+                   : (ngx_msec_t) jwtgate_decision_pending_wait_ms(ctx->decision);
+        left = (ngx_msec_int_t) (ctx->waiting_since + wait - ngx_current_msec);
         if (left > 0) {
             /* The issuer's keys are being fetched: decide again soon,
              * without holding up the worker. */

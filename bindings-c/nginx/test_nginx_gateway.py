@@ -713,6 +713,45 @@ class KeyFetchNeverBlocks(unittest.TestCase):
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
 
+class KeyWaitFollowsThePolicy(unittest.TestCase):
+    """Without jwtgate_key_wait, a request for keys still being fetched
+    waits the issuer's initial_wait_ms, then gets the 503."""
+
+    def test_initial_wait_ms_bounds_the_wait(self):
+        idp = HangingIdP()
+        ng = Nginx()
+        try:
+            wait_ms = 600
+            policy = {"issuers": [{
+                "issuer": "https://slow.test/", "algorithms": ["HS256"],
+                "keys": {"jwks_uri": f"http://127.0.0.1:{idp.port}/jwks.json", "allow_http": True,
+                         "timeout_ms": 20000, "initial_wait_ms": wait_ms}}]}
+            path = ng.write("policy.json", json.dumps(policy))
+            ng.start(ng.preamble(workers=1) + f"""
+    access_log off;
+    jwtgate_policy {path};
+    server {{
+        listen 127.0.0.1:{ng.port};
+        jwtgate on;
+        location / {{ proxy_pass {ng.upstream_url}; }}
+    }}
+}}
+""")
+            token = Signer("HS256", secret=b"k" * 32, kid="k1").sign({"iss": "https://slow.test/", "sub": "ada"})
+            slack = 4000 if VALGRIND else 700
+            start = time.monotonic()
+            status, headers, _, _ = ng.request("/api/x", [("Authorization", f"Bearer {token}")])
+            elapsed = (time.monotonic() - start) * 1000
+            self.assertEqual(status, 503)
+            self.assertIsNotNone(headers.get("Retry-After"))
+            self.assertGreater(elapsed, wait_ms - 100)
+            self.assertLess(elapsed, wait_ms + slack)
+        finally:
+            idp.close()
+            problems = ng.close()
+        self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
+
+
 class Jwks(http.server.BaseHTTPRequestHandler):
     """Serves the JWKS of the test's EC key and counts the fetches."""
 

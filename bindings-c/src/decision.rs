@@ -377,6 +377,18 @@ pub unsafe extern "C" fn jwtgate_decision_pending(decision: *const jwtgate_decis
     ffi_boundary! { unsafe { read(decision) }.is_some_and(|d| d.inner.is_pending()) }
 }
 
+/// While the decision is pending: how long (milliseconds) the caller may
+/// keep deciding again before answering it, the key set's `initial_wait_ms`;
+/// 0 when not pending or `decision` is NULL.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_decision_pending_wait_ms(decision: *const jwtgate_decision) -> u64 {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary! { unsafe { read(decision) }.map_or(0, |d| d.inner.pending_wait_ms()) }
+}
+
 /// The verified claims as compact ASCII-only JSON (no raw CR/LF, non-ASCII
 /// as `\uXXXX`); `{NULL, 0}` without identity.
 ///

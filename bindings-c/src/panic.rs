@@ -32,6 +32,12 @@ impl PanicValue for usize {
     }
 }
 
+impl PanicValue for u64 {
+    fn panic_value() -> Self {
+        0
+    }
+}
+
 impl PanicValue for u16 {
     fn panic_value() -> Self {
         0

@@ -166,8 +166,11 @@ pub struct Error {
     message: String,
     claim: Option<String>,
     scope: Option<String>,
-    retry_after_s: Option<u64>,
+    // u32 keeps the error small (errors travel in every Result); both
+    // saturate far beyond any real wait.
+    retry_after_s: Option<u32>,
     pending: bool,
+    wait_ms: Option<u32>,
     dpop_nonce: Option<String>,
 }
 
@@ -181,6 +184,7 @@ impl Error {
             scope: None,
             retry_after_s: None,
             pending: false,
+            wait_ms: None,
             dpop_nonce: None,
         }
     }
@@ -194,6 +198,7 @@ impl Error {
             scope: None,
             retry_after_s: None,
             pending: false,
+            wait_ms: None,
             dpop_nonce: None,
         }
     }
@@ -208,7 +213,7 @@ impl Error {
     /// This error with a `Retry-After` hint in seconds (a 503 while keys
     /// cannot be fetched).
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_s = Some(seconds);
+        self.retry_after_s = Some(u32::try_from(seconds).unwrap_or(u32::MAX));
         self
     }
 
@@ -226,7 +231,7 @@ impl Error {
 
     /// Seconds after which the request may succeed (`Retry-After`), where known.
     pub fn retry_after_s(&self) -> Option<u64> {
-        self.retry_after_s
+        self.retry_after_s.map(u64::from)
     }
 
     /// This `jwks_unavailable` error as "not yet": a key fetch is in flight
@@ -234,6 +239,19 @@ impl Error {
     pub fn into_pending(mut self) -> Self {
         self.pending = true;
         self
+    }
+
+    /// This error with the time a caller that must not block may keep
+    /// asking again while it is pending: the key set's `initial_wait_ms`.
+    pub fn with_wait_ms(mut self, wait_ms: u64) -> Self {
+        self.wait_ms = Some(u32::try_from(wait_ms).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// How long a caller that must not block may keep asking again while
+    /// this error is pending (the key set's `initial_wait_ms`), where known.
+    pub fn wait_ms(&self) -> Option<u64> {
+        self.wait_ms.map(u64::from)
     }
 
     /// Whether the keys are still being fetched (see [`Error::into_pending`]).

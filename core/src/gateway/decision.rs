@@ -151,6 +151,13 @@ impl Decision {
         self.error.as_ref().is_some_and(|e| e.kind() == ErrorKind::JwksUnavailable && e.is_pending())
     }
 
+    /// While [`Decision::is_pending`]: how long the caller may keep deciding
+    /// again before answering this decision (the key set's
+    /// `initial_wait_ms`); 0 otherwise.
+    pub fn pending_wait_ms(&self) -> u64 {
+        if self.is_pending() { self.error.as_ref().and_then(Error::wait_ms).unwrap_or(0) } else { 0 }
+    }
+
     /// The claims of the verified token.
     pub fn claims(&self) -> Option<&Value> {
         self.verified.as_ref().map(Verified::claims)

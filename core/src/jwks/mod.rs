@@ -340,7 +340,8 @@ impl RemoteKeys {
         let next = self.process().lock().next_attempt;
         let retry = if in_flight { 1.0 } else { (next - now).ceil().max(1.0) };
         let error = Error::new(ErrorKind::JwksUnavailable, format!("keys unavailable: {why}"))
-            .with_retry_after(retry as u64);
+            .with_retry_after(retry as u64)
+            .with_wait_ms(self.settings.initial_wait.as_millis().try_into().unwrap_or(u64::MAX));
         if in_flight { error.into_pending() } else { error }
     }
 
