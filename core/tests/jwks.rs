@@ -5,31 +5,12 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jwtgate::{Algorithm, ErrorKind, Signer, Verifier, generate_key};
+use jwtgate::{ErrorKind, Verifier};
 use serde_json::{Value, json};
-use support::{Behavior, JwksServer};
+use support::{Behavior, JwksServer, Key, jwks, key, serve};
 
 const NOW: f64 = 1_700_000_000.0;
 const ISS: &str = "https://idp.example.com/";
-
-struct Key {
-    signer: Signer,
-    jwk: Value,
-}
-
-fn key(kid: &str) -> Key {
-    let generated = generate_key(Algorithm::ES256, Some(kid.into())).unwrap();
-    let signer = Signer::from_pem(Algorithm::ES256, &generated.private_key, Some(kid.into())).unwrap();
-    Key { jwk: generated.public_jwk.unwrap(), signer }
-}
-
-fn jwks(keys: &[&Key]) -> String {
-    json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()}).to_string()
-}
-
-fn serve(keys: &[&Key]) -> Behavior {
-    Behavior::Serve { body: jwks(keys), max_age: Some(600) }
-}
 
 fn token(key: &Key) -> String {
     key.signer.sign(&json!({"iss": ISS, "sub": "ada", "exp": NOW + 1e6}), None, None).unwrap()

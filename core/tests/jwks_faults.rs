@@ -9,31 +9,12 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jwtgate::{Algorithm, Error, ErrorKind, Signer, Verified, Verifier, base64url_encode, generate_key};
+use jwtgate::{Error, ErrorKind, Verified, Verifier, base64url_encode};
 use serde_json::{Value, json};
-use support::{Behavior, JwksServer};
+use support::{Behavior, JwksServer, Key, jwks, key, serve};
 
 const NOW: f64 = 1_700_000_000.0;
 const ISS: &str = "https://idp.example.com/";
-
-struct Key {
-    signer: Signer,
-    jwk: Value,
-}
-
-fn key(kid: &str) -> Key {
-    let generated = generate_key(Algorithm::ES256, Some(kid.into())).unwrap();
-    let signer = Signer::from_pem(Algorithm::ES256, &generated.private_key, Some(kid.into())).unwrap();
-    Key { jwk: generated.public_jwk.unwrap(), signer }
-}
-
-fn jwks(keys: &[&Key]) -> String {
-    json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()}).to_string()
-}
-
-fn serve(keys: &[&Key]) -> Behavior {
-    Behavior::Serve { body: jwks(keys), max_age: Some(600) }
-}
 
 fn token(key: &Key) -> String {
     key.signer.sign(&json!({"iss": ISS, "sub": "ada", "exp": NOW + 1e9}), None, None).unwrap()

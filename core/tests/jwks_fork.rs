@@ -11,26 +11,11 @@ mod support;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use jwtgate::{Algorithm, Signer, Verifier, generate_key};
-use serde_json::{Value, json};
-use support::{Behavior, JwksServer};
+use jwtgate::Verifier;
+use serde_json::json;
+use support::{Behavior, JwksServer, Key, jwks, key};
 
 const NOW: f64 = 1_700_000_000.0;
-
-struct Key {
-    signer: Signer,
-    jwk: Value,
-}
-
-fn key(kid: &str) -> Key {
-    let generated = generate_key(Algorithm::ES256, Some(kid.into())).unwrap();
-    let signer = Signer::from_pem(Algorithm::ES256, &generated.private_key, Some(kid.into())).unwrap();
-    Key { jwk: generated.public_jwk.unwrap(), signer }
-}
-
-fn jwks(keys: &[&Key]) -> String {
-    json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()}).to_string()
-}
 
 fn token(key: &Key) -> String {
     key.signer.sign(&json!({"sub": "ada", "exp": NOW + 1e9}), None, None).unwrap()
