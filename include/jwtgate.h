@@ -377,6 +377,14 @@ bool jwtgate_decision_pending(const jwtgate_decision *decision);
 // `decision` must be NULL or a live decision.
 uint64_t jwtgate_decision_pending_wait_ms(const jwtgate_decision *decision);
 
+// Whether the decision carries a verified identity (claims, issuer);
+// false without one, in `report_only` after a failure, or when
+// `decision` is NULL. Cheaper than asking for the claims.
+//
+// # Safety
+// `decision` must be NULL or a live decision.
+bool jwtgate_decision_verified(const jwtgate_decision *decision);
+
 // The verified claims as compact ASCII-only JSON (no raw CR/LF, non-ASCII
 // as `\uXXXX`); `{NULL, 0}` without identity.
 //

@@ -1317,7 +1317,7 @@ ngx_http_jwtgate_apply(ngx_http_request_t *r, const jwtgate_decision *d)
     }
     /* An identity: access granted (`satisfy any` needs no other module).
      * Off, optional without a token, report-only: no opinion. */
-    return jwtgate_decision_claims_json(d).data != NULL ? NGX_OK : NGX_DECLINED;
+    return jwtgate_decision_verified(d) ? NGX_OK : NGX_DECLINED;
 }
 
 /* Answers an auth_request subrequest: 204 when allowed (unless the
@@ -1476,7 +1476,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "jwtgate: %s: %V %*s",
                       jwtgate_decision_allow(ctx->decision) ? "would reject (report_only)" : "rejected",
                       &ctx->code, s.len, s.data ? s.data : "");
-    } else if (jwtgate_decision_claims_json(ctx->decision).data != NULL) {
+    } else if (jwtgate_decision_verified(ctx->decision)) {
         ngx_str_set(&ctx->code, "ok");
     }
     if (subrequest) {

@@ -1,5 +1,6 @@
 //! The request decision: `jwtgate_verifier_decide` and the handle it makes.
 
+use std::borrow::Cow;
 use std::ffi::c_char;
 use std::sync::{Mutex, OnceLock};
 
@@ -122,7 +123,7 @@ unsafe fn decide(
     // bad bytes), so the core decides it (an `off` location still answers)
     // instead of the call failing.
     // SAFETY: as above.
-    let url = String::from_utf8_lossy(unsafe { bytes(request.url, request.url_len, "url") }?);
+    let url = lossy(unsafe { bytes(request.url, request.url_len, "url") }?);
     let url = url.as_ref();
     let raw_headers: &[jwtgate_header] = if request.headers_len == 0 {
         &[]
@@ -139,7 +140,7 @@ unsafe fn decide(
         let name = unsafe { bytes(h.name, h.name_len, "header name") }?;
         // SAFETY: as above.
         let value = unsafe { bytes(h.value, h.value_len, "header value") }?;
-        owned.push((String::from_utf8_lossy(name), String::from_utf8_lossy(value)));
+        owned.push((lossy(name), lossy(value)));
     }
     let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
     // SAFETY: as above; NULL means none.
@@ -169,6 +170,16 @@ unsafe fn decide(
     };
     let inner = verifier.decide(&req, route);
     Ok(jwtgate_decision { inner, claims_json: OnceLock::new(), claim_values: Mutex::new(Vec::new()) })
+}
+
+/// Bytes as text, with U+FFFD for bytes that are not UTF-8. Valid input
+/// (nearly every request) takes the fast validator and is borrowed; the
+/// lossy scan runs only on bad bytes.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// # Safety
@@ -387,6 +398,18 @@ pub unsafe extern "C" fn jwtgate_decision_pending(decision: *const jwtgate_decis
 pub unsafe extern "C" fn jwtgate_decision_pending_wait_ms(decision: *const jwtgate_decision) -> u64 {
     // SAFETY: forwarded from the caller.
     ffi_boundary! { unsafe { read(decision) }.map_or(0, |d| d.inner.pending_wait_ms()) }
+}
+
+/// Whether the decision carries a verified identity (claims, issuer);
+/// false without one, in `report_only` after a failure, or when
+/// `decision` is NULL. Cheaper than asking for the claims.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_decision_verified(decision: *const jwtgate_decision) -> bool {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary! { unsafe { read(decision) }.is_some_and(|d| d.inner.verified.is_some()) }
 }
 
 /// The verified claims as compact ASCII-only JSON (no raw CR/LF, non-ASCII

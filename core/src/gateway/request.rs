@@ -74,7 +74,10 @@ pub(crate) fn same_header_name(a: &str, b: &str) -> bool {
 /// to its path first.
 fn split_target(url: &str) -> (&str, Option<&str>) {
     let url = url.split('#').next().unwrap_or("");
-    let origin_form = match url.find("://") {
+    // Origin-form (`/path?query`), what nearly every request carries, has
+    // no scheme to look for.
+    let scheme_end = if url.starts_with('/') { None } else { url.find("://") };
+    let origin_form = match scheme_end {
         Some(i) if !url[..i].contains('/') => {
             let rest = &url[i + 3..];
             rest.find(['/', '?']).map_or("/", |j| &rest[j..])
@@ -179,6 +182,9 @@ fn decoded(raw: &str) -> Option<Cow<'_, str>> {
 /// from the URL passed upstream whichever source the token came from, so a
 /// second token never reaches the upstream or its logs.
 pub(crate) fn query_params_present<'s>(sources: &'s [TokenSource], request: &Request<'_>) -> Vec<&'s str> {
+    if !sources.iter().any(|s| matches!(s, TokenSource::Query(_))) {
+        return Vec::new();
+    }
     let Some(query) = request.query() else { return Vec::new() };
     sources
         .iter()
