@@ -21,7 +21,13 @@ route document's fields, compiled once by ``Verifier.route``).
 Behind ``jwtgate.asgi.JwtMiddleware`` with the same ``Verifier`` the
 dependency does not verify the token again: it checks only its own route on
 the middleware's decision (``Verifier.decide_after``). A rejection raises
-``HTTPException`` with the core's status, headers and body (as ``detail``).
+``Rejected`` (an ``HTTPException``) whose response is the core's status,
+headers and JSON body exactly as every other runtime answers: the
+dependency registers ``rejection_handler`` for ``Rejected`` in the running
+app's exception handlers. (Register it yourself with
+``app.add_exception_handler(Rejected, rejection_handler)`` on a stack that
+does not expose them; without it FastAPI's own handler answers with the
+core's body under ``detail``.)
 An allowed decision is applied to the request: forwarded headers removed
 and set, a query-string token cut, ``request.state.auth`` set.
 
@@ -35,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from fastapi import HTTPException, Request
+from fastapi.responses import Response
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
@@ -51,7 +58,40 @@ from ._http import (
 from ._jwtgate import Decision, Route, Verifier
 from .asgi import apply_to_scope, decide_scope
 
-__all__ = ["JwtAuth"]
+__all__ = ["JwtAuth", "Rejected", "rejection_handler"]
+
+
+class Rejected(HTTPException):
+    """A request the core rejected: ``decision`` holds the whole answer.
+    ``detail`` is the core's body as a dict, for handlers that expect one."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(
+            status_code=decision.status,
+            detail=json.loads(decision.body or "null"),
+            headers=dict(decision.response_headers),
+        )
+        self.decision = decision
+
+
+async def rejection_handler(request: Request, exc: Exception) -> Response:
+    """The core's answer to a rejected request, as every runtime sends it."""
+    assert isinstance(exc, Rejected)
+    decision = exc.decision
+    return Response(
+        content=decision.body or "",
+        status_code=decision.status,
+        headers=dict(decision.response_headers),
+    )
+
+
+def _register_handler(scope: Any) -> None:
+    """Adds ``rejection_handler`` for ``Rejected`` to the running app's
+    exception handlers, which Starlette keeps in the scope for the route's
+    own error handling; an app's own handler for ``Rejected`` stays."""
+    handlers = scope.get("starlette.exception_handlers")
+    if isinstance(handlers, tuple) and handlers and isinstance(handlers[0], dict):
+        handlers[0].setdefault(Rejected, rejection_handler)
 
 
 class JwtAuth(SecurityBase):
@@ -126,11 +166,8 @@ class JwtAuth(SecurityBase):
         decision: Decision = await decide_scope(self.verifier, scope, route, self.offload)
         await call_hook(self.on_decision, decision, scope)
         if not decision.allow:
-            raise HTTPException(
-                status_code=decision.status,
-                detail=json.loads(decision.body or b"null"),
-                headers=dict(decision.response_headers),
-            )
+            _register_handler(scope)
+            raise Rejected(decision)
         apply_to_scope(decision, scope)
         # Starlette caches what it read of the scope on the request object.
         for cached in ("_headers", "_query_params", "_url"):
