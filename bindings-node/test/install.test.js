@@ -40,19 +40,34 @@ test('npm install <dir> from another project', { timeout: 600000 }, () => {
   }
 })
 
-test('npm install --install-links <dir>: the Fastify and Express request types reach the consumer', { timeout: 600000 }, () => {
+// A folder install copied (`--install-links`), and a plain one (a symlink,
+// whose declarations would resolve `fastify` from this source tree) with
+// the README's `paths` mapping.
+for (const linked of [false, true]) {
+  const how = linked ? 'npm install <dir> (a symlink) with "paths"' : 'npm install --install-links <dir>'
+  test(`${how}: the Fastify and Express request types reach the consumer`, { timeout: 600000 }, () => {
+    typesReachTheConsumer(linked)
+  })
+}
+
+function typesReachTheConsumer (linked) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jwtgate-types-'))
   try {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
     const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' }
-    execFileSync('npm', ['install', '--install-links', '--no-audit', '--no-fund', pkg], { cwd: dir, env, stdio: 'pipe', timeout: 600000 })
-    // The consumer's own fastify, typescript and @types/node (linked from
-    // this package's dev dependencies: no network in a test).
-    for (const name of ['fastify', 'typescript', '@types/node', '@types/express']) {
+    const args = linked ? ['install', '--no-audit', '--no-fund', pkg] : ['install', '--install-links', '--no-audit', '--no-fund', pkg]
+    execFileSync('npm', args, { cwd: dir, env, stdio: 'pipe', timeout: 600000 })
+    assert.equal(fs.lstatSync(path.join(dir, 'node_modules', 'jwtgate')).isSymbolicLink(), linked)
+    // The consumer's own packages, taken from this package's dev
+    // dependencies (no network in a test): Fastify as a copy of its own, as
+    // in a real project, the others linked.
+    for (const name of devPackages()) {
       const from = path.join(pkg, 'node_modules', name)
-      if (!fs.existsSync(from)) continue
-      fs.mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true })
-      fs.symlinkSync(from, path.join(dir, 'node_modules', name))
+      const to = path.join(dir, 'node_modules', name)
+      if (fs.existsSync(to)) continue
+      fs.mkdirSync(path.dirname(to), { recursive: true })
+      if (name === 'fastify') fs.cpSync(from, to, { recursive: true })
+      else fs.symlinkSync(from, to)
     }
     fs.writeFileSync(
       path.join(dir, 'app.ts'),
@@ -72,17 +87,45 @@ const wrong: number = app.jwtgate
 console.log(wrong)
 `,
     )
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', types: ['node'] },
-        files: ['app.ts'],
-      }),
-    )
-    const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
-    const result = require('node:child_process').spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', timeout: 120000 })
+    const tsc = (paths) => {
+      fs.writeFileSync(
+        path.join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', types: ['node'],
+            ...(paths ? { baseUrl: '.', paths: { fastify: ['./node_modules/fastify'] } } : {}),
+          },
+          files: ['app.ts'],
+        }),
+      )
+      const bin = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
+      return require('node:child_process').spawnSync(process.execPath, [bin, '-p', dir], { encoding: 'utf8', timeout: 120000 })
+    }
+    if (linked) {
+      // Without the mapping the augmentation lands on the source tree's
+      // Fastify: what the README's advice is for.
+      const unmapped = tsc(false)
+      assert.notEqual(unmapped.status, 0)
+      assert.match(unmapped.stdout, /Property '(auth|jwtgate)' does not exist/)
+    }
+    const result = tsc(linked)
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
-})
+}
+
+/** Every package in this package's node_modules (scoped ones by full name). */
+function devPackages () {
+  const root = path.join(pkg, 'node_modules')
+  const names = []
+  for (const entry of fs.readdirSync(root)) {
+    if (entry.startsWith('.')) continue
+    if (entry.startsWith('@')) {
+      for (const sub of fs.readdirSync(path.join(root, entry))) names.push(`${entry}/${sub}`)
+    } else {
+      names.push(entry)
+    }
+  }
+  return names
+}
