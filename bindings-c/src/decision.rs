@@ -134,13 +134,19 @@ unsafe fn decide(
         // SAFETY: headers is not NULL and the caller promises headers_len entries.
         unsafe { std::slice::from_raw_parts(request.headers, request.headers_len) }
     };
+    let filter = verifier.header_filter(route);
     let mut owned = Vec::with_capacity(raw_headers.len());
     for h in raw_headers {
         // SAFETY: the caller promises each header's pointers cover their lengths.
         let name = unsafe { bytes(h.name, h.name_len, "header name") }?;
         // SAFETY: as above.
         let value = unsafe { bytes(h.value, h.value_len, "header value") }?;
-        owned.push((lossy(name), lossy(value)));
+        // Only the headers the decision can read are converted: the others
+        // cannot change it, and checking their UTF-8 cost a gateway more
+        // than the rest of the decision on a cache hit.
+        if filter.reads(name) {
+            owned.push((lossy(name), lossy(value)));
+        }
     }
     let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
     // SAFETY: as above; NULL means none.
@@ -176,6 +182,11 @@ unsafe fn decide(
 /// (nearly every request) takes the fast validator and is borrowed; the
 /// lossy scan runs only on bad bytes.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8. (`is_ascii` reads a word at a time, three
+        // times faster than `from_utf8` on a token header.)
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),

@@ -48,7 +48,8 @@ pub use alg::{Algorithm, AlgorithmSet, KeyType};
 pub use claims::{ClaimPath, json_eq};
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::{
-    Decision, Request, Route, ascii_json, claim_header_value, exclusion_path, is_header_safe, is_plain_path,
+    Decision, HeaderFilter, Request, Route, ascii_json, claim_header_value, exclusion_path, is_header_safe,
+    is_plain_path,
 };
 pub use jwks::RemoteStats;
 pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};

@@ -50,7 +50,9 @@ impl TokenSource {
         let token = match scheme {
             None => trim_ows(value),
             Some(scheme) => {
-                let (given, rest) = trim_ows(value).split_once(' ')?;
+                let value = trim_ows(value);
+                let space = value.bytes().position(|b| b == b' ')?;
+                let (given, rest) = (&value[..space], &value[space + 1..]);
                 if !given.eq_ignore_ascii_case(scheme) {
                     return None;
                 }
@@ -71,7 +73,12 @@ pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
 
 /// `text` without leading and trailing SP and HTAB (RFC 9110 "OWS").
 fn trim_ows(text: &str) -> &str {
-    text.trim_matches([' ', '\t'])
+    // Over bytes: SP and HTAB are ASCII, so every cut is a char boundary.
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
+    &text[start..end]
 }
 
 #[cfg(test)]

@@ -196,3 +196,67 @@ fn a_503_says_retry_later_without_the_key_servers_details() {
     assert!(!body.contains("127.0.0.1") && body.contains("retry later"), "{body}");
     assert!(decision.response_headers.iter().any(|(n, _)| n == "Retry-After"));
 }
+
+/// A server that joins repeated headers (WSGI) hands over one value with a
+/// comma: `invalid_request`, whether the first token is valid or not, in
+/// every mode (a token that verified never holds a comma).
+#[test]
+fn joined_authorization_headers_are_two_headers() {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&vector_files()[0]).unwrap()).unwrap();
+    let verifier = Verifier::from_value(doc["policy"].clone()).unwrap();
+    let valid = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["expect"]["allow"] == true
+                && c["expect"]["code"].is_null()
+                && c["routes"] == serde_json::json!([])
+        })
+        .and_then(|c| c["request"]["headers"].as_array().unwrap().iter().find(|h| h[0] == "Authorization"))
+        .map(|h| h[1].as_str().unwrap().to_owned())
+        .expect("a vector with a valid Authorization header");
+    let single = [("Authorization", valid.as_str())];
+    assert!(verifier.decide(&Request::new("GET", "/", &single), None).allow);
+    for joined in [format!("{valid}, Bearer other.token.x"), "Bearer a.b.c, Bearer d.e.f".to_owned()] {
+        let headers = [("Authorization", joined.as_str())];
+        for mode in ["required", "optional"] {
+            let route = verifier.route(serde_json::json!({"mode": mode})).unwrap();
+            let decision = verifier.decide(&Request::new("GET", "/", &headers), Some(&route));
+            assert_eq!((decision.status, decision.code()), (400, Some("invalid_request")), "{joined} {mode}");
+        }
+    }
+}
+
+/// The headers `Verifier::reads_header` leaves out cannot change a
+/// decision: every vector decides the same with only the headers it names
+/// (each side with its own verifier, so a DPoP proof is fresh for both).
+#[test]
+fn headers_the_decision_does_not_read_do_not_change_it() {
+    let dpop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/dpop/gateway_dpop.json");
+    let mut count = 0;
+    for file in vector_files().into_iter().chain([dpop]) {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let all = Verifier::from_value(doc["policy"].clone()).unwrap();
+        let read = Verifier::from_value(doc["policy"].clone()).unwrap();
+        for case in doc["cases"].as_array().unwrap() {
+            let request = &case["request"];
+            let headers: Vec<(&str, &str)> = request["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()))
+                .collect();
+            let (method, url) = (request["method"].as_str().unwrap(), request["url"].as_str().unwrap());
+            let read_route = route(&read, &case["routes"]);
+            let kept: Vec<(&str, &str)> =
+                headers.iter().copied().filter(|(n, _)| read.reads_header(Some(&read_route), n)).collect();
+            let full = all.decide(&Request::new(method, url, &headers), Some(&route(&all, &case["routes"])));
+            let filtered = read.decide(&Request::new(method, url, &kept), Some(&read_route));
+            assert_eq!(full.to_json(), filtered.to_json(), "{}", case["name"]);
+            assert_eq!(full.body, filtered.body, "{}", case["name"]);
+            count += 1;
+        }
+    }
+    assert!(count >= 30);
+}

@@ -58,7 +58,9 @@ use crate::policy::Mode;
 use crate::verified::Verified;
 use crate::verifier::Verifier;
 use binding::{Scheme, dpop_token};
-use request::{FoundToken, find_token, query_params_present, without_query_param};
+use request::{
+    FoundToken, find_token, locate_token, query_params_present, same_header_name_bytes, without_query_param,
+};
 
 static NO_ROUTE: std::sync::LazyLock<Route> = std::sync::LazyLock::new(Route::new);
 
@@ -100,6 +102,59 @@ impl Verifier {
         }
         let url = query.map_or_else(|| "/".to_owned(), |q| format!("/?{q}"));
         self.find_token(&Request::new("GET", &url, &headers))
+    }
+
+    /// Whether a decision can use the client's TLS certificate (an issuer
+    /// has `mtls_binding`). Runtimes that must copy the certificate out of
+    /// the connection for every request (Node's `getPeerCertificate`) ask
+    /// once and skip it when nothing reads it.
+    pub fn reads_client_cert(&self) -> bool {
+        self.policy().issuers.iter().any(|issuer| issuer.mtls.is_some())
+    }
+
+    /// Whether [`Verifier::decide`] with `route` can read request header
+    /// `name` (names compare as the decision compares them: case and `_`
+    /// against `-` ignored): a token source's header, `cookie` for a cookie
+    /// source, `Authorization` and `DPoP` when an issuer enables DPoP, the
+    /// forwarded certificate header where it counts. A runtime that must
+    /// convert every header it hands over (the C ABI checks UTF-8) may
+    /// leave the others out: the decision is the same.
+    /// The name is bytes as received (a name that is not UTF-8 is read by
+    /// no rule).
+    pub fn reads_header(&self, route: Option<&Route>, name: impl AsRef<[u8]>) -> bool {
+        self.header_filter(route).reads(name.as_ref())
+    }
+
+    /// [`Verifier::reads_header`] for every header of one request: the
+    /// names are gathered once.
+    pub fn header_filter<'a>(&'a self, route: Option<&'a Route>) -> HeaderFilter<'a> {
+        let policy = self.policy();
+        let sender = &policy.sender;
+        let sources = route.and_then(|r| r.token_sources.as_deref()).unwrap_or(policy.token_sources());
+        let mut filter = HeaderFilter { names: [""; HeaderFilter::MAX], len: 0, all: false };
+        let mut add = |name: &'a str| {
+            if filter.len == HeaderFilter::MAX {
+                filter.all = true; // more names than fit: read every header
+            } else {
+                filter.names[filter.len] = name;
+                filter.len += 1;
+            }
+        };
+        for source in sources {
+            match source {
+                crate::sources::TokenSource::Header { name, .. } => add(name),
+                crate::sources::TokenSource::Cookie(_) => add("cookie"),
+                crate::sources::TokenSource::Query(_) => {}
+            }
+        }
+        if sender.any_dpop {
+            add("authorization");
+            add("dpop");
+        }
+        if sender.uses_cert_header {
+            add(&sender.cert_header);
+        }
+        filter
     }
 
     /// The decision for one request, with the route's requirements on top
@@ -151,13 +206,13 @@ impl Verifier {
             match dpop_token(request) {
                 Ok(Some(token)) => {
                     scheme = Scheme::Dpop;
-                    Ok(Some(FoundToken { token: token.into(), query_param: None }))
+                    Ok(Some(FoundToken { token: token.into(), query_param: None, header: None }))
                 }
-                Ok(None) => find_token(sources, request),
+                Ok(None) => locate_token(sources, request),
                 Err(e) => Err(e),
             }
         } else {
-            find_token(sources, request)
+            locate_token(sources, request)
         };
         let found = match found {
             Ok(found) => found,
@@ -186,19 +241,24 @@ impl Verifier {
         let result = match prior {
             Some(prior) if prior.verifier == self.id() && prior.token == token => prior.result.clone(),
             _ => {
+                // One clock reading for the token and its binding.
+                let now = request.now.unwrap_or_else(crate::verifier::unix_now);
                 let verified = if request.no_wait {
-                    self.verify_nowait(token, request.now)
+                    self.verify_nowait(token, Some(now))
                 } else {
-                    self.verify(token, request.now)
+                    self.verify(token, Some(now))
                 };
                 // The binding is checked on every request, cache hits
                 // included, and its outcome kept for later layers (a
                 // proof is accepted once).
-                verified.and_then(|v| {
-                    let now = request.now.unwrap_or_else(crate::verifier::unix_now);
-                    self.check_binding(request, token, &v, scheme, now).map(|()| v)
-                })
+                verified.and_then(|v| self.check_binding(request, token, &v, scheme, now).map(|()| v))
             }
+        };
+        // Two joined headers: found now that the token failed (see
+        // `FoundToken::joined_headers`).
+        let result = match result {
+            Err(e) => Err(found.joined_headers().unwrap_or(e)),
+            ok => ok,
         };
         decision.outcome =
             Some(Outcome { verifier: self.id(), token: token.to_owned(), result: result.clone() });
@@ -224,6 +284,24 @@ impl Verifier {
         }
         decision.verified = Some(verified);
         decision
+    }
+}
+
+/// The header names a decision can read (see [`Verifier::header_filter`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderFilter<'a> {
+    names: [&'a str; HeaderFilter::MAX],
+    len: usize,
+    all: bool,
+}
+
+impl HeaderFilter<'_> {
+    const MAX: usize = 8;
+
+    /// Whether header `name` (bytes as received) can change the decision.
+    #[inline]
+    pub fn reads(&self, name: &[u8]) -> bool {
+        self.all || self.names[..self.len].iter().any(|known| same_header_name_bytes(known.as_bytes(), name))
     }
 }
 

@@ -64,16 +64,26 @@ impl<'a> Request<'a> {
 /// with `_` and `-` alike, since CGI, WSGI and FastCGI turn both `X-User`
 /// and `X_User` into `HTTP_X_USER`.
 pub(crate) fn same_header_name(a: &str, b: &str) -> bool {
+    same_header_name_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_header_name`] over bytes.
+pub(crate) fn same_header_name_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
-        && a.bytes().zip(b.bytes()).all(|(x, y)| {
-            x.eq_ignore_ascii_case(&y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_'))
-        })
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.eq_ignore_ascii_case(y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
 }
 
 /// The path and the query of a request target; an absolute URL is reduced
 /// to its path first.
 fn split_target(url: &str) -> (&str, Option<&str>) {
-    let url = url.split('#').next().unwrap_or("");
+    // A byte scan: targets are short, and a char searcher's setup costs
+    // more than the scan.
+    let url = match url.bytes().position(|b| b == b'#') {
+        Some(i) => &url[..i],
+        None => url,
+    };
     // Origin-form (`/path?query`), what nearly every request carries, has
     // no scheme to look for.
     let scheme_end = if url.starts_with('/') { None } else { url.find("://") };
@@ -84,8 +94,11 @@ fn split_target(url: &str) -> (&str, Option<&str>) {
         }
         _ => url,
     };
-    match origin_form.split_once('?') {
-        Some((path, query)) => (if path.is_empty() { "/" } else { path }, Some(query)),
+    match origin_form.bytes().position(|b| b == b'?') {
+        Some(i) => {
+            let path = &origin_form[..i];
+            (if path.is_empty() { "/" } else { path }, Some(&origin_form[i + 1..]))
+        }
         None => (if origin_form.is_empty() { "/" } else { origin_form }, None),
     }
 }
@@ -96,6 +109,19 @@ pub(crate) struct FoundToken<'a> {
     pub token: Cow<'a, str>,
     /// The query parameter that held it, when it came from the query.
     pub query_param: Option<&'a str>,
+    /// The header that held it, when it came from a header.
+    pub header: Option<&'a str>,
+}
+
+impl FoundToken<'_> {
+    /// `invalid_request` when the token came from a header that a server
+    /// joined from repeated ones (WSGI joins with a comma, which no token
+    /// holds; another scheme's value may). A token that verified has no
+    /// comma, so a decision asks only after a failure.
+    pub(crate) fn joined_headers(&self) -> Option<Error> {
+        let name = self.header?;
+        self.token.contains(',').then(|| invalid(format!("the request has more than one {name} header")))
+    }
 }
 
 fn invalid(message: String) -> Error {
@@ -111,6 +137,20 @@ pub(crate) fn find_token<'a>(
     sources: &'a [TokenSource],
     request: &Request<'a>,
 ) -> Result<Option<FoundToken<'a>>, Error> {
+    let found = locate_token(sources, request)?;
+    match found.as_ref().and_then(FoundToken::joined_headers) {
+        Some(e) => Err(e),
+        None => Ok(found),
+    }
+}
+
+/// [`find_token`] without the joined-headers check, which the caller makes
+/// ([`FoundToken::joined_headers`]) when the token fails: a scan of every
+/// token byte that a verified token never needs.
+pub(crate) fn locate_token<'a>(
+    sources: &'a [TokenSource],
+    request: &Request<'a>,
+) -> Result<Option<FoundToken<'a>>, Error> {
     for source in sources {
         let found = match source {
             TokenSource::Header { name, .. } => {
@@ -120,12 +160,7 @@ pub(crate) fn find_token<'a>(
                     return Err(invalid(format!("the request has more than one {name} header")));
                 }
                 let token = first.and_then(|v| source.from_header_value(v));
-                // A server that joins repeated headers (WSGI) leaves a
-                // comma, which no token holds (another scheme's value may).
-                if token.is_some_and(|t| t.contains(',')) {
-                    return Err(invalid(format!("the request has more than one {name} header")));
-                }
-                token.map(|t| (Cow::Borrowed(t), None))
+                token.map(|t| (Cow::Borrowed(t), None, Some(name.as_str())))
             }
             TokenSource::Cookie(name) => {
                 let mut found = None;
@@ -140,7 +175,7 @@ pub(crate) fn find_token<'a>(
                         rest = &rest[at..];
                     }
                 }
-                found.map(|t| (Cow::Borrowed(t), None))
+                found.map(|t| (Cow::Borrowed(t), None, None))
             }
             TokenSource::Query(name) => {
                 let mut found = None;
@@ -161,13 +196,13 @@ pub(crate) fn find_token<'a>(
                         let token = decoded(raw).ok_or_else(|| {
                             invalid(format!("the {name} query parameter is not percent-encoded UTF-8"))
                         })?;
-                        (!token.is_empty()).then_some((token, Some(name.as_str())))
+                        (!token.is_empty()).then_some((token, Some(name.as_str()), None))
                     }
                 }
             }
         };
-        if let Some((token, query_param)) = found {
-            return Ok(Some(FoundToken { token, query_param }));
+        if let Some((token, query_param, header)) = found {
+            return Ok(Some(FoundToken { token, query_param, header }));
         }
     }
     Ok(None)
