@@ -16,7 +16,7 @@
 // route's requirements on top and reuses the verification `app.use(auth)`
 // made for the same request.
 
-const { settings, nested, unless, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
+const { settings, nested, unless, requestOf, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
 const { JwtError } = require('./index.js')
 
 const urlOf = (req) => req.originalUrl ?? req.url
@@ -50,7 +50,7 @@ function rewrite(req, upstream) {
 function build(s) {
   function jwtgateMiddleware(req, res, next) {
     const route = s.skip && s.skip(req) ? s.off : s.route
-    const request = { method: req.method, url: urlOf(req), headers: req.rawHeaders }
+    const request = requestOf(s, req, urlOf(req))
     decideLayer(
       s,
       req,

@@ -17,7 +17,7 @@
 // plugin's options once, when the route is registered, so a request is
 // verified once whatever the levels.
 
-const { settings, nested, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
+const { settings, nested, requestOf, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
 const { JwtError } = require('./index.js')
 
 const urlOf = (request) => request.raw.url
@@ -57,7 +57,7 @@ function hookFor(s) {
     decideLayer(
       s,
       request,
-      { method: raw.method, url: raw.url, headers: raw.rawHeaders },
+      requestOf(s, raw, raw.url),
       route,
       (d) => {
         // Forwarded names go whatever the outcome (request.headers is

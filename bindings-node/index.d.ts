@@ -10,6 +10,58 @@ export interface Policy {
   mode?: Mode
   /** Keep a query-string token in the URL passed upstream. Defaults to false. */
   keep_query_token?: boolean
+  /** The protected resource (RFC 9728): its metadata is answered at `/.well-known/oauth-protected-resource{path}` and named in 401 challenges. */
+  resource?: ResourcePolicy
+  /** Proxies (IP addresses or CIDR ranges) whose `client_cert_header` is believed. Defaults to none. */
+  trusted_proxies?: string[]
+  /** The header a trusted proxy puts the client certificate in. Defaults to `X-Client-Cert`. */
+  client_cert_header?: string
+  /** Where DPoP proofs' `jti` values are remembered. Defaults to an in-process store. */
+  replay_store?: ReplayStorePolicy
+}
+
+/** The protected resource (RFC 9728 section 2). */
+export interface ResourcePolicy {
+  /** The resource identifier: an `https` URL without query or fragment. */
+  uri: string
+  scopes_supported?: string[]
+  /** Defaults to the `issuer` of every issuer entry. */
+  authorization_servers?: string[]
+  resource_name?: string
+  resource_documentation?: string
+  /** `Cache-Control: max-age` of the metadata response. Defaults to 3600. */
+  max_age_s?: number
+}
+
+/** Whether a sender-constrained token is required or only accepted. */
+export type BindingMode = 'required' | 'allowed'
+
+/** DPoP settings of an issuer (RFC 9449). */
+export interface DpopPolicy {
+  /** Defaults to `allowed`. */
+  mode?: BindingMode
+  /** How far a proof's `iat` may be from now, in seconds. Defaults to 60. */
+  iat_window_s?: number
+  /** Server nonces: `true` for a per-process secret, or a shared secret (base64url, 32+ bytes) and window. Defaults to none. */
+  nonce?: boolean | { secret?: string; window_s?: number }
+  /** The external origin proofs' `htu` must name. Defaults to the origin of `resource.uri`. */
+  origin?: string
+  /** Proof algorithms accepted (asymmetric only). */
+  algorithms?: Algorithm[]
+}
+
+/** The DPoP replay store. */
+export interface ReplayStorePolicy {
+  /** A Redis URL shared by every process (`redis://127.0.0.1:6379/0`). Defaults to none: in-process. */
+  redis?: string
+  /** Defaults to `fail_closed` (503 `replay_store_unavailable`). */
+  on_error?: 'fail_closed' | 'fail_open'
+  /** Defaults to 100000. */
+  max_entries?: number
+  /** Defaults to 250. */
+  timeout_ms?: number
+  /** Defaults to `jwtgate:dpop:`. */
+  key_prefix?: string
 }
 
 export interface IssuerPolicy {
@@ -26,6 +78,10 @@ export interface IssuerPolicy {
   claims?: Record<string, ClaimRule>
   forward?: ForwardPolicy
   allowed_jku?: string[]
+  /** DPoP-bound tokens (RFC 9449): `required`, `allowed`, or the settings. Defaults to off. */
+  dpop?: BindingMode | DpopPolicy
+  /** Certificate-bound tokens (RFC 8705): `required` or `allowed`. Defaults to off. */
+  mtls_binding?: BindingMode
 }
 
 export interface ForwardPolicy {

@@ -389,6 +389,11 @@ class Verifier {
     return decideWith(this, previous, request, route, true, true)
   }
 
+  /** Whether a decision can use the client's TLS certificate (an issuer has `mtls_binding`). */
+  get readsClientCert() {
+    return this[kNative].readsClientCert
+  }
+
   /** Whether a verification may wait on the network (`jwks_uri`, `discovery`, `allowed_jku`). */
   get hasRemoteKeys() {
     return this[kNative].hasRemoteKeys

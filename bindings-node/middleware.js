@@ -92,7 +92,25 @@ function settings(policy, options, urlOf) {
     onDecision: options.onDecision,
     property,
     offload: options.async ?? verifier.hasRemoteKeys,
+    readsCert: verifier.readsClientCert,
   }
+}
+
+/**
+ * The request as `decide` takes it, from a Node `IncomingMessage`: the
+ * peer address (what `trusted_proxies` is matched against) and, where an
+ * issuer binds tokens to certificates and the connection is TLS, the
+ * client's certificate (DER) from the handshake, which proved possession
+ * of its key (RFC 8705 section 3).
+ */
+function requestOf(s, raw, url) {
+  const socket = raw.socket
+  const request = { method: raw.method, url, headers: raw.rawHeaders, peer: socket?.remoteAddress }
+  if (s.readsCert && socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
+    const cert = socket.getPeerCertificate(false)
+    if (cert && cert.raw) request.clientCert = cert.raw
+  }
+  return request
 }
 
 /**
@@ -202,4 +220,4 @@ function errorOf(decision) {
   return e
 }
 
-module.exports = { settings, nested, unless, decideLayer, applyHeaders, errorOf, kState }
+module.exports = { settings, nested, unless, requestOf, decideLayer, applyHeaders, errorOf, kState }

@@ -167,6 +167,14 @@ impl NativeVerifier {
             .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
     }
 
+    /// Whether a decision can use the client's TLS certificate (an issuer
+    /// has `mtls_binding`): the middlewares copy it out of the connection
+    /// only then.
+    #[napi(getter)]
+    pub fn reads_client_cert(&self) -> bool {
+        self.inner.reads_client_cert()
+    }
+
     /// Whether a verification may wait on the network (remote key sets):
     /// the middleware then decides on the libuv pool.
     #[napi(getter)]

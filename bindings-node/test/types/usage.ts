@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js with `tsc --strict`: the public
 // types accept what the README shows and reject what they should.
-import { Verifier, Signer, JwtError, generateKey, jwks, Verified, CODES, Decision, Route, type ErrorCode, type Claims, type RouteDoc } from 'jwtgate'
+import { Verifier, Signer, JwtError, generateKey, jwks, Verified, CODES, Decision, Route, type ErrorCode, type Claims, type RouteDoc, type Policy } from 'jwtgate'
 import jwtgateExpress = require('jwtgate/express')
 import jwtgateFastify = require('jwtgate/fastify')
 
@@ -74,3 +74,28 @@ verifier.route({ scope: ['a'] })
 const badExp: string | undefined = result.claims.exp
 
 console.log(claims, subject, audience, expires, custom, issuer, forwarded, batch, found, narrowed, hits, codes, run, route, fastifyOptions, fields, gateway, badExp)
+
+// Sender-constrained tokens and the protected resource: every field typed.
+const senderPolicy: Policy = {
+  issuers: [
+    {
+      issuer: 'https://idp/',
+      algorithms: ['ES256'],
+      keys: { jwks_uri: 'https://idp/jwks' },
+      dpop: { mode: 'required', iat_window_s: 30, nonce: { secret: 'c2VjcmV0', window_s: 120 }, algorithms: ['ES256'] },
+      mtls_binding: 'allowed',
+    },
+    { issuer: 'https://idp2/', algorithms: ['RS256'], keys: { pem_file: 'k.pem' }, dpop: 'allowed' },
+  ],
+  resource: { uri: 'https://api.example.com/mcp', scopes_supported: ['mcp'], max_age_s: 60 },
+  trusted_proxies: ['10.0.0.0/8'],
+  client_cert_header: 'X-Client-Cert',
+  replay_store: { redis: 'redis://127.0.0.1:6379/0', on_error: 'fail_closed', timeout_ms: 100 },
+}
+console.log(senderPolicy)
+// @ts-expect-error a typo inside the DPoP settings (iat_window)
+new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' }, dpop: { iat_window: 30 } }] })
+// @ts-expect-error an unknown binding mode
+new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' }, mtls_binding: 'sometimes' }] })
+// @ts-expect-error the replay store's on_error has two values
+new Verifier({ issuers: [], replay_store: { on_error: 'retry' } })
