@@ -117,8 +117,11 @@ class Nginx:
 
     The caller writes its files into `dir` (world-readable: the workers run
     as an unprivileged user under root) and its config, using `port` and
-    `upstream_url`, then calls `start(conf)`.
+    `upstream_url`, then calls `start(conf)`. `modules` are the dynamic
+    modules `preamble` loads (a subclass may load others).
     """
+
+    modules = (MODULE,)
 
     def __init__(self, now=None):
         self.dir = tempfile.mkdtemp(prefix="jwtgate-nginx-")
@@ -151,9 +154,9 @@ class Nginx:
         """The start of a config: the module, logs and pid in `dir`, and the
         opening of the http block with its temp paths in `dir`."""
         d = self.dir
+        loads = "".join(f"load_module {m};\n" for m in self.modules)
         return f"""
-load_module {MODULE};
-worker_processes {workers};
+{loads}worker_processes {workers};
 error_log {d}/error.log info;
 pid {d}/nginx.pid;
 events {{ worker_connections 128; }}
