@@ -83,11 +83,12 @@ class LuaNginx(Nginx):
             return f.read()
 
 
-def close_checked(test, ng):
-    """Stops `ng` and fails `test` on a crashed worker or a Lua error in
-    the log that the test did not ask for."""
+def close_checked(ng):
+    """Stops `ng`; raises AssertionError on a crashed worker or a Lua
+    error in its log."""
     log = ng.error_log() if os.path.exists(os.path.join(ng.dir, "error.log")) else ""
     problems = ng.close()
     problems += [line for line in log.splitlines()
                  if ("lua entry thread aborted" in line or "runtime error" in line) and "expected-error" not in line]
-    test.assertEqual(problems, [], "nginx found problems:\n\n" + "\n\n".join(problems))
+    if problems:
+        raise AssertionError("nginx found problems:\n\n" + "\n\n".join(problems))

@@ -57,7 +57,7 @@ class GatewayVectorsThroughLua(c_gateway.GatewayVectorsThroughNginx):
                 with self.subTest(case=case["name"]):
                     self.check(ng, host, case)
         finally:
-            close_checked(self, ng)
+            close_checked(ng)
 
 
 if __name__ == "__main__":

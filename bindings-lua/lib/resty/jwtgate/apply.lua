@@ -93,7 +93,7 @@ function _M.forward(d)
         -- the one nginx routed on.
         local target = ffi_string(url.data, url.len)
         local q = find(target, "?", 1, true)
-        -- X
+        ngx_req.set_uri_args(q and sub(target, q + 1) or "")
     end
 end
 
