@@ -93,7 +93,8 @@ def free_port():
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
-    """Answers every request with the headers it received, as JSON pairs."""
+    """Answers every request (any method; a request body is not read)
+    with the target and headers it received, as JSON pairs."""
 
     def do_GET(self):
         body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
@@ -102,6 +103,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def log_message(self, *args):
         pass

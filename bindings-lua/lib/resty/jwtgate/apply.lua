@@ -6,7 +6,7 @@
 --    both as HTTP_X_USER), so a client's own copy never reaches upstream;
 -- 2. a rejection answers the decision's status, response headers
 --    (WWW-Authenticate, Retry-After, ...) and JSON body, and ends the
---    request;
+--    request (so does the metadata document the decision answers itself);
 -- 3. an allowed request gets the forwarded headers set and, when the token
 --    came in the query, the query the decision gives (token cut).
 --
@@ -53,11 +53,13 @@ function _M.remove_headers(d, headers, n)
     end
 end
 
---- Answers a rejection and ends the request.
+--- Answers a decision that does not go upstream and ends the request: a
+-- rejection, or the gateway's own answer (the RFC 9728 metadata document,
+-- 200, which is applied the same way).
 function _M.reject(d)
     local status = tonumber(lib.jwtgate_decision_status(d))
-    if status < 400 or status > 599 then
-        ngx.log(ngx.ERR, "jwtgate: a rejection with status ", status)
+    if status < 200 or status > 599 then
+        ngx.log(ngx.ERR, "jwtgate: a decision to answer with status ", status)
         return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
     end
     ngx_req.discard_body()
