@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """wrk against one nginx (1 worker, keep-alive) serving the same small static
-file with no authentication and through ngx_http_jwtgate_module, for RS256
-and ES256 tokens, with the verified-token cache off and on. Writes the table
-to RESULTS.md next to this file.
+file with no authentication, through ngx_http_jwtgate_module (C) and through
+lua-resty-jwtgate (access_by_lua, bindings-lua), for RS256 and ES256 tokens,
+with the verified-token cache off and on. Writes the table, with each row
+against no authentication and each Lua row against its C row, to
+RESULTS.md next to this file.
 
 Usage: benches/nginx/bench.py [seconds per run, default 4] [rounds, default 3]
-(bindings-c/nginx/build.sh must have built the module.)
+(bindings-c/nginx/build.sh must have built the module; bindings-lua/test.sh
+installs nginx's Lua module.)
 """
 import json
 import os
@@ -13,6 +16,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,12 +25,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import MODULE, NGINX, free_port  # noqa: E402
+from harness import LIB, MODULE, NGINX, free_port  # noqa: E402
 from test_nginx import Signer, read  # noqa: E402
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 THREADS, CONNECTIONS = 1, 32
+LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
+LUA_LIB = os.path.join(ROOT, "bindings-lua", "lib")
 
 
 def policy(cache_entries):
@@ -56,7 +62,13 @@ def wrk(port, path, headers):
     return rps, p99_ms
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def main():
+    load_before = load_average()
     d = tempfile.mkdtemp(prefix="jwtgate-bench-")
     os.chmod(d, 0o755)
     try:
@@ -74,12 +86,15 @@ def main():
                 os.chmod(os.path.join(root, x), 0o755)
             for x in files:
                 os.chmod(os.path.join(root, x), 0o644)
+        for m in LUA_MODULES:
+            if not os.path.exists(m):
+                raise SystemExit(f"{m} is missing: run bindings-lua/test.sh (it installs libnginx-mod-http-lua)")
         port = free_port()
         conf = os.path.join(d, "nginx.conf")
+        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
         with open(conf, "w") as f:
             f.write(f"""
-load_module {MODULE};
-worker_processes 1;
+{loads}worker_processes 1;
 error_log {d}/error.log warn;
 pid {d}/nginx.pid;
 events {{ worker_connections 1024; }}
@@ -88,11 +103,28 @@ http {{
     client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
     keepalive_requests 1000000;
+    lua_package_path "{LUA_LIB}/?.lua;;";
+    init_worker_by_lua_block {{
+        local jwtgate = require "resty.jwtgate"
+        local opts = {{ library = "{LIB}" }}
+        package.loaded.bench_gates = {{
+            nocache = assert(jwtgate.new("{d}/policy-nocache.json", opts)),
+            cache = assert(jwtgate.new("{d}/policy-cache.json", opts)),
+        }}
+    }}
     server {{
         listen 127.0.0.1:{port};
         location /none/ {{ alias {d}/www/; }}
         location /nocache/ {{ jwtgate on; jwtgate_policy {d}/policy-nocache.json; alias {d}/www/; }}
         location /cache/ {{ jwtgate on; jwtgate_policy {d}/policy-cache.json; alias {d}/www/; }}
+        location /lua-nocache/ {{
+            access_by_lua_block {{ require("bench_gates").nocache:access() }}
+            alias {d}/www/;
+        }}
+        location /lua-cache/ {{
+            access_by_lua_block {{ require("bench_gates").cache:access() }}
+            alias {d}/www/;
+        }}
     }}
 }}
 """)
@@ -117,15 +149,20 @@ http {{
             cases = [("no authentication", "-", "-", "/none/ok.txt", [])]
             for alg, token in tokens.items():
                 for cache in ("nocache", "cache"):
-                    cases.append(("jwtgate", alg, "on" if cache == "cache" else "off", f"/{cache}/ok.txt",
-                                  [f"Authorization: Bearer {token}"]))
+                    for what, prefix in (("C module", ""), ("Lua binding", "lua-")):
+                        cases.append((what, alg, "on" if cache == "cache" else "off", f"/{prefix}{cache}/ok.txt",
+                                      [f"Authorization: Bearer {token}"]))
             # The machine is shared: run every case ROUNDS times in rotating
             # order and keep each case's best run (the least disturbed one).
-            best = {}
+            # A Lua row runs right after its C row, so each round also
+            # gives a paired Lua/C ratio, less exposed to load that comes
+            # and goes than the ratio of two best runs.
+            best, runs = {}, {}
             for round_ in range(ROUNDS):
                 for i in range(len(cases)):
                     case = cases[(i + round_) % len(cases)]
                     rps, p99 = wrk(port, case[3], case[4])
+                    runs.setdefault(case[:3], []).append((round_, rps))
                     if case[:3] not in best or rps > best[case[:3]][0]:
                         best[case[:3]] = (rps, p99)
             rows = [(*c[:3], *best[c[:3]]) for c in cases]
@@ -136,6 +173,7 @@ http {{
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
+    load_after = load_average()
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
@@ -146,19 +184,33 @@ http {{
     lines = [
         "# Nginx module benchmark",
         "",
-        f"Command: `benches/nginx/bench.py {SECONDS} {ROUNDS}` (after `bindings-c/nginx/build.sh`): "
+        f"Command: `benches/nginx/bench.py {SECONDS} {ROUNDS}` (after `bindings-c/nginx/build.sh` and "
+        "`bindings-lua/test.sh`): "
         f"`wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` with keep-alive against one nginx worker "
-        "serving a 3-byte static file, with the same token on every request; each row is the best of "
-        f"{ROUNDS} runs taken in rotating order.",
+        "serving a 3-byte static file, with the same token on every request; the C module "
+        "(`jwtgate on`) and lua-resty-jwtgate (`access_by_lua_block { gate:access() }`) run in the same "
+        f"nginx with the same policies; each row is the best of {ROUNDS} runs taken in rotating order.",
         "",
         f"Machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
-        f"{nginx_version}; wrk and nginx share the machine.",
+        f"{nginx_version}; load average before the run {load_before}, after {load_after}; "
+        "wrk and nginx share the machine.",
         "",
-        "| location | alg | cache | requests/s | p99 latency (ms) | vs no authentication |",
-        "|---|---|---|---:|---:|---:|",
+        "| location | alg | cache | requests/s | p99 latency (ms) | vs no authentication | Lua / C (best) "
+        "| Lua / C (median of rounds) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
+    c_rps = {}
     for what, alg, cache, rps, p99 in rows:
-        lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} |")
+        ratio = paired = ""
+        if what == "C module":
+            c_rps[(alg, cache)] = rps
+        elif what == "Lua binding":
+            ratio = f"{rps / c_rps[(alg, cache)]:.1%}"
+            c_runs = dict(runs[("C module", alg, cache)])
+            per_round = sorted(r / c_runs[n] for n, r in runs[(what, alg, cache)])
+            paired = f"{statistics.median(per_round):.1%}"
+        lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} | {ratio} "
+                     f"| {paired} |")
     lines.append("")
     lines += [
         "Runs vary with whatever else the machine is doing; compare rows of the same run. With the",

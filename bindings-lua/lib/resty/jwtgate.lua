@@ -193,7 +193,8 @@ local function resolve(self, route)
 end
 
 -- One decision for the current request; the header buffer it was made
--- from comes back with it for `apply`.
+-- from comes back with it for `apply`. (nil, err) when the library made
+-- none (bad arguments: a bug here, reported with its code).
 local function decide_once(self, route, no_wait)
     local req, headers, n = request.build(no_wait)
     local err = failed(lib.jwtgate_verifier_decide(self.verifier, req, route, decision_out, error_out))
@@ -237,7 +238,12 @@ function Gate:decide(route, opts)
     if err then
         return nil, err
     end
-    return (decide_waiting(self, r, not (opts and opts.wait == false)))
+    local d
+    d, err = decide_waiting(self, r, not (opts and opts.wait == false))
+    if not d then
+        return nil, err
+    end
+    return d
 end
 
 --- access_by_lua*: decides the request and applies the whole decision.
@@ -253,7 +259,7 @@ function Gate:access(route)
     end
     local d, headers, n = decide_waiting(self, r, true)
     if not d then
-        ngx.log(ngx.ERR, tostring(headers))
+        ngx.log(ngx.ERR, tostring(headers)) -- (nil, err) when no decision was made
         return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
     end
     ngx.ctx.jwtgate = d
