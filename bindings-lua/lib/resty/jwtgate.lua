@@ -209,7 +209,7 @@ end
 -- Decides, waiting (ngx.sleep) while keys are being fetched.
 local function decide_waiting(self, route, wait)
     local d, headers, n = decide_once(self, route, true)
-    if not d or not d:pending() or not wait then
+    if not d or not wait or not lib.jwtgate_decision_pending(d) then
         return d, headers, n
     end
     ngx.update_time()
@@ -263,7 +263,7 @@ function Gate:access(route)
         return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
     end
     ngx.ctx.jwtgate = d
-    return apply.apply(d, headers, n)
+    apply.apply(d, headers, n)
 end
 
 --- Starts fetching every remote key set that has no keys yet (done by

@@ -89,10 +89,13 @@ function _M.forward(d)
         local name, value = name_out[0], value_out[0]
         ngx_req.set_header(ffi_string(name.data, name.len), ffi_string(value.data, value.len))
     end
-    local url = lib.jwtgate_decision_upstream_url(d)
-    if url.data ~= nil then
+    -- The out-parameter form: LuaJIT compiles no call that returns a
+    -- struct by value (jwtgate_decision_upstream_url), and would leave every
+    -- request with a query to its interpreter.
+    if lib.jwtgate_decision_upstream_url_into(d, value_out) then
         -- Only the query changes (a query token is cut): the path stays
         -- the one nginx routed on.
+        local url = value_out[0]
         local target = ffi_string(url.data, url.len)
         local q = find(target, "?", 1, true)
         ngx_req.set_uri_args(q and sub(target, q + 1) or "")
@@ -105,7 +108,7 @@ function _M.apply(d, headers, n)
     if not lib.jwtgate_decision_allow(d) then
         return _M.reject(d)
     end
-    return _M.forward(d)
+    _M.forward(d)
 end
 
 return _M

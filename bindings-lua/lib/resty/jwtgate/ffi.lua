@@ -7,6 +7,13 @@
 --
 -- The enums of the header are `uint32_t` typedefs in C; their values live
 -- in resty.jwtgate.codes (checked against the header by the same test).
+--
+-- LuaJIT compiles no call to a function that returns a struct by value
+-- (every `jwtgate_str` accessor): such calls run in its interpreter, and
+-- so does the rest of any trace through them. The per-request path uses
+-- only calls that return scalars or write out-parameters
+-- (`jwtgate_decision_upstream_url_into`); the `jwtgate_str` accessors
+-- serve decision:code(), :body() and the like.
 local ffi = require "ffi"
 
 local _M = {}
@@ -68,6 +75,7 @@ jwtgate_code jwtgate_decision_response_header(const jwtgate_decision *decision,
                                               jwtgate_str *name,
                                               jwtgate_str *value);
 jwtgate_str jwtgate_decision_upstream_url(const jwtgate_decision *decision);
+bool jwtgate_decision_upstream_url_into(const jwtgate_decision *decision, jwtgate_str *out);
 bool jwtgate_decision_token_in_query(const jwtgate_decision *decision);
 bool jwtgate_decision_pending(const jwtgate_decision *decision);
 uint64_t jwtgate_decision_pending_wait_ms(const jwtgate_decision *decision);
