@@ -47,19 +47,30 @@ def policy(cache_entries):
     }, ec["keys"]["jwks"]["keys"][0].get("kid")
 
 
-def wrk(port, path, headers):
+def cpu_seconds(pid):
+    """User plus system CPU time of process `pid` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port, path, headers, worker):
+    """(requests/s, p99 ms, the worker's CPU µs per request) of one run."""
     cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     for h in headers:
         cmd += ["-H", h]
+    cpu_before = cpu_seconds(worker)
     out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
                          timeout=SECONDS + 30, check=True).stdout
+    cpu = cpu_seconds(worker) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{path}: {non2xx.group(1)} failed responses:\n{out}")
-    return rps, p99_ms
+    return rps, p99_ms, cpu / requests * 1e6
 
 
 def load_average():
@@ -154,18 +165,23 @@ http {{
                                       [f"Authorization: Bearer {token}"]))
             # The machine is shared: run every case ROUNDS times in rotating
             # order and keep each case's best run (the least disturbed one).
-            # A Lua row runs right after its C row, so each round also
-            # gives a paired Lua/C ratio, less exposed to load that comes
-            # and goes than the ratio of two best runs.
-            best, runs = {}, {}
+            # Requests/s move with whatever else runs on the machine; the
+            # worker's CPU time per request moves much less (other processes
+            # take turns on the core, they do not add to the worker's time),
+            # so ratios are also given from it: the median over the rounds.
+            workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                                     text=True, check=True).stdout.split()
+            if len(workers) != 1:
+                raise SystemExit(f"expected one nginx worker, found {workers}")
+            best, cpu = {}, {}
             for round_ in range(ROUNDS):
                 for i in range(len(cases)):
                     case = cases[(i + round_) % len(cases)]
-                    rps, p99 = wrk(port, case[3], case[4])
-                    runs.setdefault(case[:3], []).append((round_, rps))
+                    rps, p99, us = wrk(port, case[3], case[4], int(workers[0]))
+                    cpu.setdefault(case[:3], []).append(us)
                     if case[:3] not in best or rps > best[case[:3]][0]:
                         best[case[:3]] = (rps, p99)
-            rows = [(*c[:3], *best[c[:3]]) for c in cases]
+            rows = [(*c[:3], *best[c[:3]], statistics.median(cpu[c[:3]])) for c in cases]
             base = rows[0][3:]
         finally:
             proc.terminate()
@@ -195,24 +211,26 @@ http {{
         f"{nginx_version}; load average before the run {load_before}, after {load_after}; "
         "wrk and nginx share the machine.",
         "",
-        "| location | alg | cache | requests/s | p99 latency (ms) | vs no authentication | Lua / C (best) "
-        "| Lua / C (median of rounds) |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| location | alg | cache | requests/s | p99 latency (ms) | vs no authentication | Lua / C "
+        "| worker CPU per request (µs) | vs no authentication by CPU | Lua / C by CPU |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    c_rps = {}
-    for what, alg, cache, rps, p99 in rows:
-        ratio = paired = ""
+    c_row = {}
+    for what, alg, cache, rps, p99, us in rows:
+        ratio = by_cpu = ""
         if what == "C module":
-            c_rps[(alg, cache)] = rps
+            c_row[(alg, cache)] = (rps, us)
         elif what == "Lua binding":
-            ratio = f"{rps / c_rps[(alg, cache)]:.1%}"
-            c_runs = dict(runs[("C module", alg, cache)])
-            per_round = sorted(r / c_runs[n] for n, r in runs[(what, alg, cache)])
-            paired = f"{statistics.median(per_round):.1%}"
+            c_rps, c_us = c_row[(alg, cache)]
+            ratio, by_cpu = f"{rps / c_rps:.1%}", f"{c_us / us:.1%}"
         lines.append(f"| {what} | {alg} | {cache} | {rps:,.0f} | {p99:.2f} | {rps / base[0]:.0%} | {ratio} "
-                     f"| {paired} |")
+                     f"| {us:.2f} | {base[2] / us:.0%} | {by_cpu} |")
     lines.append("")
     lines += [
+        "Requests/s are the best run of each row; CPU per request is the nginx worker's user + system time",
+        "(/proc) over a run divided by the requests wrk counted, median of the rounds; the ratios \"by CPU\"",
+        "divide those times (C's by Lua's, no authentication's by the row's): the requests/s ratios one",
+        "worker reaches with a core to itself.",
         "Runs vary with whatever else the machine is doing; compare rows of the same run. With the",
         "cache on, a repeat token costs a hash lookup; with it off every request pays the signature",
         "check, the floor of a verification (see the core's criterion benches).",
