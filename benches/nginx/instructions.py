@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Instructions per request of nginx with no authentication, the C module
+and the Lua binding (lua-resty-jwtgate), counted by callgrind: exact and
+unaffected by whatever else runs on the machine, unlike requests/s.
+
+nginx runs as one process (master_process off) under callgrind, serving a
+small static file; one run per location answers N and then 2N keep-alive
+requests with the same ES256 token (verified-token cache on), and the
+difference of the two totals over N is the cost of one request, start-up
+excluded. With `--query` every request carries `?page=2`.
+
+Usage: benches/nginx/instructions.py [N, default 2000] [--query]
+(bindings-c/nginx/build.sh must have built the module; bindings-lua/test.sh
+installs nginx's Lua module; valgrind must be installed.)
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
+from harness import LIB, MODULE, NGINX, Signer, free_port, read  # noqa: E402
+
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+N = int(ARGS[0]) if ARGS else 2000
+QUERY = "?page=2" if "--query" in sys.argv else ""
+LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
+LOCATIONS = {"no authentication": "/none/", "C module": "/c/", "Lua binding": "/lua/"}
+
+
+def policy():
+    gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
+    ec = next(i for i in gateway["issuers"] if i["issuer"] == "https://ec.example.com/")
+    jwks = ec["keys"]["jwks"]
+    doc = {"issuers": [{"issuer": ec["issuer"], "algorithms": ["ES256"], "keys": {"jwks": jwks}}],
+           "cache": {"max_entries": 10000}}
+    return doc, jwks["keys"][0].get("kid")
+
+
+def total(path, requests, token):
+    """Callgrind's instruction total for nginx answering `requests` GETs of `path`."""
+    d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
+    try:
+        os.chmod(d, 0o755)
+        os.makedirs(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
+            f.write("ok\n")
+        with open(os.path.join(d, "policy.json"), "w") as f:
+            json.dump(policy()[0], f)
+        port = free_port()
+        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write(f"""{loads}master_process off; daemon off; error_log {d}/error.log warn; pid {d}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off; keepalive_requests 1000000;
+    lua_package_path "{ROOT}/bindings-lua/lib/?.lua;;";
+    init_worker_by_lua_block {{ require("resty.jwtgate").init_worker("{d}/policy.json", {{ library = "{LIB}" }}) }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /none/ {{ alias {d}/www/; }}
+        location /c/ {{ jwtgate on; jwtgate_policy {d}/policy.json; alias {d}/www/; }}
+        location /lua/ {{ access_by_lua_block {{ require("resty.jwtgate").access() }} alias {d}/www/; }}
+    }}
+}}
+""")
+        out = os.path.join(d, "callgrind.out")
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--smc-check=all-non-file",
+                                 f"--callgrind-out-file={out}", NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn.connect()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise SystemExit("nginx did not start under callgrind")
+                    time.sleep(0.1)
+            for _ in range(requests):
+                conn.request("GET", path + "ok.txt" + QUERY, headers={"Authorization": f"Bearer {token}"})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    raise SystemExit(f"{path}: status {resp.status}")
+            conn.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=120)
+        with open(out) as f:
+            return int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    token = Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=policy()[1]).sign(
+        {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=10 * 365 * 86400)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {(name, n): pool.submit(total, path, n, token)
+                for name, path in LOCATIONS.items() for n in (N, 2 * N)}
+        per_request = {name: (runs[(name, 2 * N)].result() - runs[(name, N)].result()) / N for name in LOCATIONS}
+    base, c = per_request["no authentication"], per_request["C module"]
+    print(f"Instructions per request (callgrind, {N} and {2 * N} requests{', with ' + QUERY if QUERY else ''}):\n")
+    print("| location | instructions | added to no authentication | C / row |")
+    print("|---|---:|---:|---:|")
+    for name, value in per_request.items():
+        print(f"| {name} | {value:,.0f} | {value - base:,.0f} | {c / value:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
