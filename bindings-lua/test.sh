@@ -16,22 +16,27 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 
+apt_install() {
+    echo "== apt-get install $*"
+    local sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get install -y -q "$@" \
+        || { "${sudo_cmd[@]}" apt-get update -q && "${sudo_cmd[@]}" apt-get install -y -q "$@"; } \
+        || { echo "FAILED: could not install $*" >&2; exit 1; }
+}
+
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
 [[ -x /usr/sbin/nginx ]] || need_apt+=(nginx)
 [[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]] || need_apt+=(libnginx-mod-http-lua)
 [[ -f /usr/share/lua/5.1/resty/core.lua ]] || need_apt+=(lua-resty-core)
-command -v luajit >/dev/null || need_apt+=(luajit2)
 compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need_apt+=(faketime)
 if ((${#need_apt[@]})); then
-    echo "== apt-get install ${need_apt[*]}"
-    sudo_cmd=()
-    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo_cmd[@]}" apt-get install -y -q "${need_apt[@]}" \
-        || { "${sudo_cmd[@]}" apt-get update -q && "${sudo_cmd[@]}" apt-get install -y -q "${need_apt[@]}"; } \
-        || { echo "FAILED: could not install ${need_apt[*]}" >&2; exit 1; }
+    apt_install "${need_apt[@]}"
 fi
+# Only now: installing libnginx-mod-http-lua removes Debian's other luajit.
+command -v luajit >/dev/null || apt_install luajit2
 
 echo "== cargo build -p jwtgate-c --release"
 cargo build -p jwtgate-c --release --quiet
