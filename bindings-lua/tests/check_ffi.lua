@@ -5,7 +5,7 @@
 -- Every declaration of resty.jwtgate.ffi's CDEF (typedef, struct, function)
 -- must appear in the header with the same text once comments, C++-only
 -- blocks and spacing are set aside; resty.jwtgate.codes' numbers must be
--- the header's `enum jwtgate_code`. With the library, every declared
+-- the header's `enum jwtgate_code`, and its CODES list their names in order. With the library, every declared
 -- function must resolve in it and `jwtgate_code_name` must give the names
 -- of codes.lua. Then the check is run on headers changed on purpose (a
 -- field's type, a parameter, a code number, a missing function), each of
@@ -139,6 +139,18 @@ local function check(header_text, cdef, numbers)
             if not in_header[name] then
                 problems[#problems + 1] = "code " .. name .. " of codes.lua is not in the header"
             end
+        end
+    end
+    -- CODES: the codes of docs/policy.md (1 and up, below the binding's
+    -- own 1000s) in C enum order.
+    for i, name in ipairs(codes.CODES) do
+        if numbers[name] ~= i then
+            problems[#problems + 1] = string.format("CODES[%d] is %s, numbered %s", i, name, tostring(numbers[name]))
+        end
+    end
+    for name, number in pairs(numbers) do
+        if number >= 1 and number < 1000 and codes.CODES[number] ~= name then
+            problems[#problems + 1] = "code " .. name .. " is missing from CODES"
         end
     end
     return problems
