@@ -132,7 +132,7 @@ function _M.new(policy, opts)
     if opts.prefetch ~= false then
         lib.jwtgate_verifier_prefetch(v)
     end
-    return setmetatable({ verifier = v, key_wait_ms = opts.key_wait_ms, routes = {} }, Gate)
+    return setmetatable({ verifier = v, key_wait_ms = opts.key_wait_ms, routes = {}, route_count = 0 }, Gate)
 end
 
 --- A route (what one location adds to the policy: claims, scopes,
@@ -170,6 +170,11 @@ function Gate:route(doc, parent)
     return merged
 end
 
+-- Most route texts a gate keeps compiled. Route text is meant to be
+-- written in nginx.conf; text built per request would otherwise grow the
+-- cache without end (beyond this it is compiled for each request).
+local MAX_ROUTE_TEXTS = 1024
+
 -- A route object for `access`/`decide`: nil (none), a route, or JSON text
 -- compiled once and kept by its text (Lua strings are interned, so the
 -- lookup is one hash probe). A bad document is kept as its error.
@@ -182,7 +187,10 @@ local function resolve(self, route)
         if cached == nil then
             local r, err = self:route(route)
             cached = r or err
-            self.routes[route] = cached
+            if self.route_count < MAX_ROUTE_TEXTS then
+                self.route_count = self.route_count + 1
+                self.routes[route] = cached
+            end
         end
         if codes.is_error(cached) then
             return nil, cached
