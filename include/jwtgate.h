@@ -355,6 +355,17 @@ jwtgate_code jwtgate_decision_response_header(const jwtgate_decision *decision,
 // `decision` must be NULL or a live decision.
 jwtgate_str jwtgate_decision_upstream_url(const jwtgate_decision *decision);
 
+// `jwtgate_decision_upstream_url` through an out-parameter: true, with the
+// request target to pass upstream (a query token removed) in `*out`; false,
+// with `*out` untouched, to keep the original (also when `decision` or
+// `out` is NULL). For foreign-function interfaces that cannot compile a
+// call returning a struct by value: LuaJIT's JIT compiler leaves such
+// calls, and every trace through them, to its interpreter.
+//
+// # Safety
+// `decision` must be NULL or a live decision; `out` NULL or writable.
+bool jwtgate_decision_upstream_url_into(const jwtgate_decision *decision, jwtgate_str *out);
+
 // Whether the token came from the query string.
 //
 // # Safety

@@ -1,23 +1,18 @@
 #!/usr/bin/env python3
-"""Instructions per request that ngx_http_jwtgate_module adds to nginx,
-counted by callgrind: a measure that other work on a shared machine does
-not disturb (wrk's requests/s in bench.py do move with it).
+"""Instructions per request of nginx with no authentication, the C module
+and the Lua binding (lua-resty-jwtgate), counted by callgrind: exact and
+unaffected by whatever else runs on the machine, unlike requests/s.
 
-One nginx process (master_process off) under callgrind serves K keep-alive
-requests of a typical client (7 headers, an RS256 token with a few claims)
-to a static file, once without authentication and once through
-jwtgate (cache on: the gateway's steady state). A run with one request is
-subtracted from each, so startup cancels out. With several `--module`
-paths, every build is measured on the same inputs in the same run.
+nginx runs as one process (master_process off) under callgrind, serving a
+small static file; one run per location answers N and then 2N keep-alive
+requests with the same ES256 token (verified-token cache on), and the
+difference of the two totals over N is the cost of one request, start-up
+excluded. With `--query` every request carries `?page=2`.
 
-Usage: benches/nginx/instructions.py [--requests K] [--module PATH ...] [--keep DIR]
-(default: the module bindings-c/nginx/build.sh built). Needs valgrind.
-User-space instructions only: the kernel's share of a request (accept,
-read, write) is not in them, so they bound the module's cost, they do not
-give requests/s. `--keep DIR` keeps each run's callgrind profile there
-(`callgrind_annotate DIR/<n>-jwtgate.cg` shows where the instructions go).
+Usage: benches/nginx/instructions.py [N, default 2000] [--query]
+(bindings-c/nginx/build.sh must have built the module; bindings-lua/test.sh
+installs nginx's Lua module; valgrind must be installed.)
 """
-import argparse
 import http.client
 import json
 import os
@@ -28,137 +23,114 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import MODULE, NGINX, free_port  # noqa: E402
-from test_nginx import Signer, read  # noqa: E402
+from harness import LIB, MODULE, NGINX, Signer, free_port, read  # noqa: E402
 
-HEADERS = {"User-Agent": "bench/1.0", "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
-           "X-Request-Id": "3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f", "Cookie": "theme=dark; lang=en"}
-
-
-def conf(d, module, port):
-    return f"""
-load_module {module};
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location /none/ {{ alias {d}/www/; }}
-        location /jwtgate/ {{ jwtgate on; jwtgate_policy {d}/policy.json; alias {d}/www/; }}
-    }}
-}}
-"""
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+N = int(ARGS[0]) if ARGS else 2000
+QUERY = "?page=2" if "--query" in sys.argv else ""
+LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
+LOCATIONS = {"no authentication": "/none/", "C module": "/c/", "Lua binding": "/lua/"}
 
 
-def total_ir(d, module, path, headers, k, out):
-    """Instructions callgrind counts for nginx's start, k requests and exit."""
-    port = free_port()
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(conf(d, module, port))
-    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", NGINX, "-p", d,
-                             "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off; master_process off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"nginx exited: see {d}/error.log")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", "/none/ok.txt")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("nginx did not start under callgrind")
-                time.sleep(0.2)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(k):
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.status != 200:
-                raise SystemExit(f"{path}: status {r.status}")
-        conn.close()
-    finally:
-        proc.terminate()
-        # Under valgrind a signal may not interrupt nginx's epoll_wait: a
-        # connection wakes it to see the signal.
-        for _ in range(60):
-            try:
-                proc.wait(timeout=2)
-                break
-            except subprocess.TimeoutExpired:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                except OSError:
-                    pass
-        else:
-            proc.kill()
-            raise SystemExit("nginx did not exit under callgrind")
-    with open(out) as f:
-        text = f.read()
-    m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-    if not m:
-        raise SystemExit(f"no totals in {out}")
-    return int(m.group(1))
+def policy():
+    gateway = json.loads(read("tests/vectors/attacks.json"))["policies"]["gateway"]
+    ec = next(i for i in gateway["issuers"] if i["issuer"] == "https://ec.example.com/")
+    jwks = ec["keys"]["jwks"]
+    doc = {"issuers": [{"issuer": ec["issuer"], "algorithms": ["ES256"], "keys": {"jwks": jwks}}],
+           "cache": {"max_entries": 10000}}
+    return doc, jwks["keys"][0].get("kid")
 
 
-def per_request(d, module, path, headers, k, keep):
-    one = total_ir(d, module, path, headers, 1, os.path.join(d, "one.cg"))
-    many = total_ir(d, module, path, headers, k + 1, keep or os.path.join(d, "many.cg"))
-    return (many - one) / k
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--module", action="append", help="a module build to measure (repeatable)")
-    ap.add_argument("--keep", help="a folder to keep the callgrind profiles in")
-    args = ap.parse_args()
-    if not shutil.which("valgrind"):
-        raise SystemExit("valgrind is not installed")
-    modules = args.module or [MODULE]
+def total(path, requests, token):
+    """Callgrind's instruction total for nginx answering `requests` GETs of `path`."""
     d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
-    os.chmod(d, 0o755)
     try:
+        os.chmod(d, 0o755)
         os.makedirs(os.path.join(d, "www"))
         with open(os.path.join(d, "www", "ok.txt"), "w") as f:
             f.write("ok\n")
-        shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
         with open(os.path.join(d, "policy.json"), "w") as f:
-            json.dump({"issuers": [{"issuer": "https://rs.example.com/", "algorithms": ["RS256"],
-                                    "keys": {"pem_file": "rsa.pub.pem"}}],
-                       "cache": {"max_entries": 10000}}, f)
-        for root, dirs, files in os.walk(d):
-            for x in dirs + files:
-                os.chmod(os.path.join(root, x), 0o755)
-        token = Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
-            {"iss": "https://rs.example.com/", "sub": "ada", "name": "Ada Lovelace", "roles": ["reader", "writer"]},
-            lifetime=10 * 365 * 86400)
-        authed = dict(HEADERS, Authorization=f"Bearer {token}")
-        print(f"{args.requests} keep-alive requests per run, 7 headers, RS256, cache on")
-        print("| module | nginx alone (Ir/request) | with jwtgate (Ir/request) | jwtgate adds |")
-        print("|---|---:|---:|---:|")
-        if args.keep:
-            os.makedirs(args.keep, exist_ok=True)
-        for n, module in enumerate(modules):
-            keep = (lambda what: os.path.join(args.keep, f"{n}-{what}.cg")) if args.keep else (lambda what: None)
-            none = per_request(d, module, "/none/ok.txt", HEADERS, args.requests, keep("none"))
-            gate = per_request(d, module, "/jwtgate/ok.txt", authed, args.requests, keep("jwtgate"))
-            print(f"| {module} | {none:,.0f} | {gate:,.0f} | {gate - none:,.0f} ({gate / none:.2f}x) |", flush=True)
+            json.dump(policy()[0], f)
+        port = free_port()
+        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write(f"""{loads}master_process off; daemon off; error_log {d}/error.log warn; pid {d}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off; keepalive_requests 1000000;
+    lua_package_path "{ROOT}/bindings-lua/lib/?.lua;;";
+    init_worker_by_lua_block {{ require("resty.jwtgate").init_worker("{d}/policy.json", {{ library = "{LIB}" }}) }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /none/ {{ alias {d}/www/; }}
+        location /c/ {{ jwtgate on; jwtgate_policy {d}/policy.json; alias {d}/www/; }}
+        location /lua/ {{ access_by_lua_block {{ require("resty.jwtgate").access() }} alias {d}/www/; }}
+    }}
+}}
+""")
+        out = os.path.join(d, "callgrind.out")
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--smc-check=all-non-file",
+                                 f"--callgrind-out-file={out}", NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn.connect()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise SystemExit("nginx did not start under callgrind")
+                    time.sleep(0.1)
+            for _ in range(requests):
+                conn.request("GET", path + "ok.txt" + QUERY, headers={"Authorization": f"Bearer {token}"})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    raise SystemExit(f"{path}: status {resp.status}")
+            conn.close()
+        finally:
+            proc.terminate()
+            # Under valgrind a signal may not interrupt nginx's epoll_wait: a
+            # connection wakes it to see the signal.
+            for _ in range(60):
+                try:
+                    proc.wait(timeout=2)
+                    break
+                except subprocess.TimeoutExpired:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    except OSError:
+                        pass
+            else:
+                proc.kill()
+                raise SystemExit("nginx did not exit under callgrind")
+        with open(out) as f:
+            return int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    token = Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=policy()[1]).sign(
+        {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=10 * 365 * 86400)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {(name, n): pool.submit(total, path, n, token)
+                for name, path in LOCATIONS.items() for n in (N, 2 * N)}
+        per_request = {name: (runs[(name, 2 * N)].result() - runs[(name, N)].result()) / N for name in LOCATIONS}
+    base, c = per_request["no authentication"], per_request["C module"]
+    print(f"Instructions per request (callgrind, {N} and {2 * N} requests{', with ' + QUERY if QUERY else ''}):\n")
+    print("| location | instructions | added to no authentication | C module / Lua |")
+    print("|---|---:|---:|---:|")
+    for name, value in per_request.items():
+        ratio = f"{c / value:.1%}" if name == "Lua binding" else ""
+        print(f"| {name} | {value:,.0f} | {value - base:,.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

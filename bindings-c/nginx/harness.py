@@ -93,7 +93,8 @@ def free_port():
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
-    """Answers every request with the headers it received, as JSON pairs."""
+    """Answers every request (any method; a request body is not read)
+    with the target and headers it received, as JSON pairs."""
 
     def do_GET(self):
         body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
@@ -102,6 +103,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def log_message(self, *args):
         pass
@@ -117,8 +120,11 @@ class Nginx:
 
     The caller writes its files into `dir` (world-readable: the workers run
     as an unprivileged user under root) and its config, using `port` and
-    `upstream_url`, then calls `start(conf)`.
+    `upstream_url`, then calls `start(conf)`. `modules` are the dynamic
+    modules `preamble` loads (a subclass may load others).
     """
+
+    modules = (MODULE,)
 
     def __init__(self, now=None):
         self.dir = tempfile.mkdtemp(prefix="jwtgate-nginx-")
@@ -151,9 +157,9 @@ class Nginx:
         """The start of a config: the module, logs and pid in `dir`, and the
         opening of the http block with its temp paths in `dir`."""
         d = self.dir
+        loads = "".join(f"load_module {m};\n" for m in self.modules)
         return f"""
-load_module {MODULE};
-worker_processes {workers};
+{loads}worker_processes {workers};
 error_log {d}/error.log info;
 pid {d}/nginx.pid;
 events {{ worker_connections 128; }}

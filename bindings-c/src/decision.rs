@@ -377,6 +377,32 @@ pub unsafe extern "C" fn jwtgate_decision_upstream_url(decision: *const jwtgate_
     ffi_boundary! { jwtgate_str::of_option(unsafe { read(decision) }.and_then(|d| d.inner.upstream_url.as_deref())) }
 }
 
+/// `jwtgate_decision_upstream_url` through an out-parameter: true, with the
+/// request target to pass upstream (a query token removed) in `*out`; false,
+/// with `*out` untouched, to keep the original (also when `decision` or
+/// `out` is NULL). For foreign-function interfaces that cannot compile a
+/// call returning a struct by value: LuaJIT's JIT compiler leaves such
+/// calls, and every trace through them, to its interpreter.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_decision_upstream_url_into(
+    decision: *const jwtgate_decision,
+    out: *mut jwtgate_str,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        match (unsafe { read(decision) }.and_then(|d| d.inner.upstream_url.as_deref()), unsafe { out.as_mut() }) {
+            (Some(url), Some(out)) => {
+                *out = jwtgate_str::of(url);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Whether the token came from the query string.
 ///
 /// # Safety

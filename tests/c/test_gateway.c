@@ -115,6 +115,11 @@ static void run(const jwtgate_verifier *verifier, struct kase *k) {
         int ok = target ? strcmp(target, k->upstream_url) == 0
                         : url.len == strlen(k->upstream_url) && memcmp(url.data, k->upstream_url, url.len) == 0;
         if (!ok) fail(k, "upstream URL");
+        jwtgate_str into = {"unchanged", 9};
+        bool has = jwtgate_decision_upstream_url_into(d, &into);
+        if (has != (url.data != NULL) || (has ? into.data != url.data || into.len != url.len
+                                              : into.data[0] != 'u' || into.len != 9))
+            fail(k, "upstream URL through the out-parameter");
         jwtgate_str claims = jwtgate_decision_claims_json(d);
         for (size_t i = 0; i < claims.len; i++)
             if ((unsigned char)claims.data[i] < 0x20 || (unsigned char)claims.data[i] > 0x7e) { fail(k, "claims JSON not ASCII"); break; }
@@ -136,6 +141,12 @@ static void clear(struct kase *k) {
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: %s LINES\n", argv[0]); return 2; }
+    jwtgate_str none = {"kept", 4};
+    if (jwtgate_decision_upstream_url_into(NULL, &none) || none.len != 4
+        || jwtgate_decision_upstream_url_into(NULL, NULL)) {
+        fprintf(stderr, "FAIL: jwtgate_decision_upstream_url_into with NULL\n");
+        return 1;
+    }
     FILE *in = fopen(argv[1], "r");
     if (!in) { perror(argv[1]); return 2; }
     char *line = NULL; size_t cap = 0; ssize_t n;

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Instructions per request that builds of ngx_http_jwtgate_module add to
+nginx, side by side (an older commit's build against this one), counted by
+callgrind: a measure that other work on a shared machine does not disturb
+(wrk's requests/s in bench.py do move with it). instructions.py compares
+the C module with the Lua binding; this one compares builds.
+
+One nginx process (master_process off) under callgrind serves K keep-alive
+requests of a typical client (7 headers, an RS256 token with a few claims)
+to a static file, once without authentication and once through
+jwtgate (cache on: the gateway's steady state). A run with one request is
+subtracted from each, so startup cancels out. With several `--module`
+paths, every build is measured on the same inputs in the same run.
+
+Usage: benches/nginx/compare_builds.py [--requests K] [--module PATH ...] [--keep DIR]
+(default: the module bindings-c/nginx/build.sh built). Needs valgrind.
+User-space instructions only: the kernel's share of a request (accept,
+read, write) is not in them, so they bound the module's cost, they do not
+give requests/s. `--keep DIR` keeps each run's callgrind profile there
+(`callgrind_annotate DIR/<n>-jwtgate.cg` shows where the instructions go).
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
+from harness import MODULE, NGINX, free_port  # noqa: E402
+from test_nginx import Signer, read  # noqa: E402
+
+HEADERS = {"User-Agent": "bench/1.0", "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
+           "X-Request-Id": "3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f", "Cookie": "theme=dark; lang=en"}
+
+
+def conf(d, module, port):
+    return f"""
+load_module {module};
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location /none/ {{ alias {d}/www/; }}
+        location /jwtgate/ {{ jwtgate on; jwtgate_policy {d}/policy.json; alias {d}/www/; }}
+    }}
+}}
+"""
+
+
+def total_ir(d, module, path, headers, k, out):
+    """Instructions callgrind counts for nginx's start, k requests and exit."""
+    port = free_port()
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf(d, module, port))
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", NGINX, "-p", d,
+                             "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off; master_process off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"nginx exited: see {d}/error.log")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", "/none/ok.txt")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("nginx did not start under callgrind")
+                time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(k):
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                raise SystemExit(f"{path}: status {r.status}")
+        conn.close()
+    finally:
+        proc.terminate()
+        # Under valgrind a signal may not interrupt nginx's epoll_wait: a
+        # connection wakes it to see the signal.
+        for _ in range(60):
+            try:
+                proc.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except OSError:
+                    pass
+        else:
+            proc.kill()
+            raise SystemExit("nginx did not exit under callgrind")
+    with open(out) as f:
+        text = f.read()
+    m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+    if not m:
+        raise SystemExit(f"no totals in {out}")
+    return int(m.group(1))
+
+
+def per_request(d, module, path, headers, k, keep):
+    one = total_ir(d, module, path, headers, 1, os.path.join(d, "one.cg"))
+    many = total_ir(d, module, path, headers, k + 1, keep or os.path.join(d, "many.cg"))
+    return (many - one) / k
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--module", action="append", help="a module build to measure (repeatable)")
+    ap.add_argument("--keep", help="a folder to keep the callgrind profiles in")
+    args = ap.parse_args()
+    if not shutil.which("valgrind"):
+        raise SystemExit("valgrind is not installed")
+    modules = args.module or [MODULE]
+    d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
+    os.chmod(d, 0o755)
+    try:
+        os.makedirs(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
+            f.write("ok\n")
+        shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
+        with open(os.path.join(d, "policy.json"), "w") as f:
+            json.dump({"issuers": [{"issuer": "https://rs.example.com/", "algorithms": ["RS256"],
+                                    "keys": {"pem_file": "rsa.pub.pem"}}],
+                       "cache": {"max_entries": 10000}}, f)
+        for root, dirs, files in os.walk(d):
+            for x in dirs + files:
+                os.chmod(os.path.join(root, x), 0o755)
+        token = Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
+            {"iss": "https://rs.example.com/", "sub": "ada", "name": "Ada Lovelace", "roles": ["reader", "writer"]},
+            lifetime=10 * 365 * 86400)
+        authed = dict(HEADERS, Authorization=f"Bearer {token}")
+        print(f"{args.requests} keep-alive requests per run, 7 headers, RS256, cache on")
+        print("| module | nginx alone (Ir/request) | with jwtgate (Ir/request) | jwtgate adds |")
+        print("|---|---:|---:|---:|")
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+        for n, module in enumerate(modules):
+            keep = (lambda what: os.path.join(args.keep, f"{n}-{what}.cg")) if args.keep else (lambda what: None)
+            none = per_request(d, module, "/none/ok.txt", HEADERS, args.requests, keep("none"))
+            gate = per_request(d, module, "/jwtgate/ok.txt", authed, args.requests, keep("jwtgate"))
+            print(f"| {module} | {none:,.0f} | {gate:,.0f} | {gate - none:,.0f} ({gate / none:.2f}x) |", flush=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
