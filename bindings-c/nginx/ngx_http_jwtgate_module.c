@@ -1211,8 +1211,9 @@ ngx_http_jwtgate_nginx_answers(ngx_http_request_t *r, ngx_uint_t status)
     return 0;
 }
 
-/* Answers a rejection: the decision's status, response headers and JSON
- * body (or, see above, the status with the challenge for nginx to answer). */
+/* Answers a decision that does not go upstream: a rejection (the
+ * decision's status, response headers and JSON body, or, see above, the
+ * status with the challenge for nginx to answer) or the metadata document. */
 static ngx_int_t
 ngx_http_jwtgate_reject(ngx_http_request_t *r, const jwtgate_decision *d)
 {
@@ -1222,10 +1223,12 @@ ngx_http_jwtgate_reject(ngx_http_request_t *r, const jwtgate_decision *d)
     ngx_chain_t   out;
     ngx_int_t     rc;
 
-    if (status < 400 || status > 599) {
+    /* 200: the protected resource metadata (RFC 9728) the gateway answers
+     * itself; 4xx and 5xx: a rejection. */
+    if (status < 200 || status > 599 || (status >= 300 && status < 400)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    nginx_answers = ngx_http_jwtgate_nginx_answers(r, status);
+    nginx_answers = status >= 400 && ngx_http_jwtgate_nginx_answers(r, status);
     n = jwtgate_decision_response_headers_len(d);
     for (i = 0; i < n; i++) {
         if (jwtgate_decision_response_header(d, i, &name, &value) != JWTGATE_OK) {

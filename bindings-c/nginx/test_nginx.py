@@ -8,7 +8,7 @@ status and WWW-Authenticate, exempt locations, claims forwarded as headers and
 variables, cookie and query token sources, per-location claim rules, a policy
 reload with `nginx -s reload`, and that `nginx -t` refuses a broken policy.
 Tokens are signed through libjwtgate's C ABI (ctypes). The gateway suite
-(test_nginx_gateway.py) runs with it.
+(test_nginx_gateway.py) and the DPoP suite (test_nginx_dpop.py) run with it.
 """
 import base64
 import json
@@ -340,6 +340,8 @@ class ValgrindFilterTest(unittest.TestCase):
 # bindings-c/test.sh runs it too, also under valgrind.
 from test_nginx_gateway import (  # noqa: E402,F401
     Attacks, GatewayVectorsThroughNginx, KeyFetchNeverBlocks, RemoteKeys)
+# The sender-constrained vectors (DPoP, the RFC 9728 metadata) likewise.
+from test_nginx_dpop import DpopVectors  # noqa: E402,F401
 
 
 if __name__ == "__main__":

@@ -10,17 +10,12 @@ use_dpop_nonce, the metadata document of RFC 9728, and for allowed
 requests the upstream's headers.
 """
 import json
-import os
 import unittest
 
-from luanginx import ROOT, LuaNginx, close_checked, echoed_all, free_port, lua_string
+from luanginx import LuaNginx, close_checked, free_port, lua_string  # first: puts the C harness on the path
 
-DPOP = os.path.join(ROOT, "tests", "dpop")
-
-
-def load(name):
-    with open(os.path.join(DPOP, name), encoding="utf-8") as f:
-        return json.load(f)
+import dpop_cases  # noqa: E402
+from dpop_cases import load  # noqa: E402
 
 
 def start(ng, policies):
@@ -46,44 +41,7 @@ def start(ng, policies):
 
 class DpopVectors(unittest.TestCase):
     def check(self, ng, host, case):
-        req, expect = case["request"], case["expect"]
-        status, headers, body, echoed = ng.request(req["url"], req["headers"], method=req["method"], host=host)
-        if [n.lower() for n, _ in req["headers"]].count("authorization") > 1:
-            self.assertEqual(status, 400)  # nginx refuses a second Authorization line itself
-            return
-        self.assertEqual(status, expect["status"], body[:300])
-        code = headers.get("X-Jwtgate-Code")
-        if expect["code"]:
-            self.assertEqual(code, expect["code"])
-        elif expect["allow"]:
-            self.assertEqual(code, "ok")
-        else:
-            self.assertIsNone(code)  # the metadata document: no code
-        challenges = headers.get_all("WWW-Authenticate") or []
-        if case.get("prefix_only") and expect.get("www_authenticate") is None:
-            # dpop.json gives the start of the challenge, or null for "any"
-            self.assertEqual(len(challenges), 1 if status == 401 else 0, challenges)
-        elif "www_authenticate" not in expect:  # the vector does not say: one challenge on a 401
-            self.assertEqual(len(challenges), 1 if status == 401 else 0, challenges)
-        elif expect["www_authenticate"] is None:
-            self.assertEqual(challenges, [])
-        elif case.get("prefix_only"):
-            self.assertEqual(len(challenges), 1, challenges)
-            self.assertTrue(challenges[0].startswith(expect["www_authenticate"]), challenges)
-        else:
-            self.assertEqual(challenges, [expect["www_authenticate"]])
-        if expect.get("dpop_nonce"):
-            self.assertEqual(headers.get("DPoP-Nonce"), expect["dpop_nonce"])
-        if expect["allow"]:
-            self.assertIsNotNone(echoed, "the upstream was not reached")
-            for name, value in expect.get("upstream_headers", {}).items():
-                self.assertEqual(echoed_all(echoed, name), [] if value is None else [value], name)
-        else:
-            self.assertIsNone(echoed)
-            if "body" in expect:
-                self.assertEqual(json.loads(body), expect["body"])
-            elif expect["code"]:
-                self.assertEqual(json.loads(body)["error"], expect["code"])
+        dpop_cases.check(self, ng, host, case)
 
     def test_gateway_dpop_vectors(self):
         doc = load("gateway_dpop.json")

@@ -1,0 +1,60 @@
+"""Checks one sender-constrained request vector (tests/dpop/*.json) against
+what a real nginx answered, for the C module's tests and the Lua binding's
+alike: status, code (`X-Jwtgate-Code`), the challenge (whole, or its start
+where the vector gives only that), the DPoP-Nonce of use_dpop_nonce, the
+metadata document of RFC 9728, and for allowed requests the upstream's
+headers.
+"""
+import json
+import os
+
+from harness import ROOT, echoed_all
+
+DPOP = os.path.join(ROOT, "tests", "dpop")
+
+
+def load(name):
+    with open(os.path.join(DPOP, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def check(test, ng, host, case):
+    """Sends `case` to `ng` with Host `host`; `test` is the unittest.TestCase."""
+    req, expect = case["request"], case["expect"]
+    status, headers, body, echoed = ng.request(req["url"], req["headers"], method=req["method"], host=host)
+    if [n.lower() for n, _ in req["headers"]].count("authorization") > 1:
+        test.assertEqual(status, 400)  # nginx refuses a second Authorization line itself
+        return
+    test.assertEqual(status, expect["status"], body[:300])
+    code = headers.get("X-Jwtgate-Code")
+    if expect["code"]:
+        test.assertEqual(code, expect["code"])
+    elif expect["allow"]:
+        test.assertEqual(code, "ok")
+    else:
+        test.assertFalse(code)  # the metadata document: no code
+    challenges = headers.get_all("WWW-Authenticate") or []
+    if case.get("prefix_only") and expect.get("www_authenticate") is None:
+        # dpop.json gives the start of the challenge, or null for "any"
+        test.assertEqual(len(challenges), 1 if status == 401 else 0, challenges)
+    elif "www_authenticate" not in expect:  # the vector does not say: one challenge on a 401
+        test.assertEqual(len(challenges), 1 if status == 401 else 0, challenges)
+    elif expect["www_authenticate"] is None:
+        test.assertEqual(challenges, [])
+    elif case.get("prefix_only"):
+        test.assertEqual(len(challenges), 1, challenges)
+        test.assertTrue(challenges[0].startswith(expect["www_authenticate"]), challenges)
+    else:
+        test.assertEqual(challenges, [expect["www_authenticate"]])
+    if expect.get("dpop_nonce"):
+        test.assertEqual(headers.get("DPoP-Nonce"), expect["dpop_nonce"])
+    if expect["allow"]:
+        test.assertIsNotNone(echoed, "the upstream was not reached")
+        for name, value in expect.get("upstream_headers", {}).items():
+            test.assertEqual(echoed_all(echoed, name), [] if value is None else [value], name)
+    else:
+        test.assertIsNone(echoed)
+        if "body" in expect:
+            test.assertEqual(json.loads(body), expect["body"])
+        elif expect["code"]:
+            test.assertEqual(json.loads(body)["error"], expect["code"])
