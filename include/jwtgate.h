@@ -831,6 +831,15 @@ jwtgate_code jwtgate_verifier_find_token(const jwtgate_verifier *verifier,
 // `verifier` must be NULL or a live verifier.
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 
+// Whether a decision can use the client's TLS certificate (an issuer has
+// `mtls_binding`): a gateway copies the certificate out of the connection
+// into `jwtgate_request.client_cert` only then. False when `verifier` is
+// NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+bool jwtgate_verifier_reads_client_cert(const jwtgate_verifier *verifier);
+
 // Starts fetching every remote key set that has no usable keys yet and
 // returns at once: call it where a process (an Nginx worker) starts, after
 // any `fork()`, so its first requests find keys. Fetches run on background

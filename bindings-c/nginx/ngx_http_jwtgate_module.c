@@ -56,6 +56,7 @@
 typedef struct {
     ngx_str_t          policy;
     jwtgate_verifier  *verifier;    /* master: while reading the configuration; then per worker */
+    ngx_uint_t         reads_cert;  /* an issuer binds tokens to TLS client certificates */
 } ngx_http_jwtgate_gate_t;
 
 typedef struct {
@@ -556,6 +557,7 @@ ngx_http_jwtgate_load(ngx_log_t *log, ngx_http_jwtgate_gate_t *gate)
         jwtgate_error_free(error);
         return NULL;
     }
+    gate->reads_cert = jwtgate_verifier_reads_client_cert(verifier);
     return verifier;
 }
 
@@ -928,7 +930,7 @@ ngx_http_jwtgate_next_header(ngx_list_part_t **part, ngx_uint_t *i)
  * one nginx passes on: the raw path of the request line while it is
  * unchanged, else nginx's current URI (escaped), with the current query. */
 static ngx_int_t
-ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req)
+ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req, ngx_uint_t verifier_reads_cert)
 {
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -1002,6 +1004,28 @@ ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req)
         req->peer = (const char *) r->connection->addr_text.data;
         req->peer_len = r->connection->addr_text.len;
     }
+#if (NGX_HTTP_SSL)
+    /* The client's certificate from the TLS handshake (ssl_verify_client
+     * on, optional or optional_no_ca), which proved possession of its key:
+     * what a certificate-bound token is checked against (RFC 8705). Copied
+     * only where an issuer binds tokens to certificates. */
+    if (r->connection->ssl && verifier_reads_cert) {
+        X509  *cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+        int    len;
+        u_char *der, *end;
+
+        if (cert != NULL) {
+            len = i2d_X509(cert, NULL);
+            der = len > 0 ? ngx_pnalloc(r->pool, len) : NULL;
+            end = der;
+            if (der != NULL && i2d_X509(cert, &end) == len) {
+                req->client_cert = der;
+                req->client_cert_len = len;
+            }
+            X509_free(cert);
+        }
+    }
+#endif
     req->no_wait = true;
     return NGX_OK;
 }
@@ -1434,7 +1458,7 @@ ngx_http_jwtgate_run(ngx_http_request_t *r, ngx_uint_t subrequest)
         ctx->wake.data = ctx;
         ctx->wake.log = r->connection->log;
         ngx_http_set_ctx(r, ctx, ngx_http_jwtgate_module);
-        if (ngx_http_jwtgate_build_request(r, &ctx->req) != NGX_OK) {
+        if (ngx_http_jwtgate_build_request(r, &ctx->req, lcf->gate->reads_cert) != NGX_OK) {
             ctx->state = NGX_HTTP_JWTGATE_DECIDED;
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

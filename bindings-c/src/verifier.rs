@@ -241,6 +241,21 @@ pub unsafe extern "C" fn jwtgate_verifier_cached_tokens(verifier: *const jwtgate
     }
 }
 
+/// Whether a decision can use the client's TLS certificate (an issuer has
+/// `mtls_binding`): a gateway copies the certificate out of the connection
+/// into `jwtgate_request.client_cert` only then. False when `verifier` is
+/// NULL.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_reads_client_cert(verifier: *const jwtgate_verifier) -> bool {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        unsafe { handle(verifier, "verifier") }.is_ok_and(|v| v.inner.reads_client_cert())
+    }
+}
+
 /// Starts fetching every remote key set that has no usable keys yet and
 /// returns at once: call it where a process (an Nginx worker) starts, after
 /// any `fork()`, so its first requests find keys. Fetches run on background
