@@ -409,6 +409,14 @@ impl Verifier {
             .map_err(|e| to_pyerr(py, &e))
     }
 
+    /// Whether a decision can use the client's TLS certificate (an issuer
+    /// has `mtls_binding`): the integrations read it from the server only
+    /// then.
+    #[getter]
+    fn reads_client_cert(&self) -> bool {
+        self.inner.reads_client_cert()
+    }
+
     /// Whether a decision may wait on the network (`jwks_uri`, `discovery`
     /// or allow-listed `jku`): async integrations then decide off the loop.
     #[getter]

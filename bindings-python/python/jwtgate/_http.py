@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
+import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
 
@@ -74,6 +75,19 @@ async def call_hook(hook: Optional[OnDecision], decision: Decision, where: Any) 
 def query_of(url: str) -> str:
     """The query part of a request target (empty when there is none)."""
     return url.partition("#")[0].partition("?")[2]
+
+
+def client_cert_der(pem: Any) -> Optional[bytes]:
+    """A PEM certificate as a server hands it over (the ASGI TLS
+    extension's ``client_cert_chain[0]``, WSGI's ``SSL_CLIENT_CERT``) as
+    DER, or None when there is none or it is no certificate (the binding
+    check then finds no certificate)."""
+    if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
+        return None
+    try:
+        return ssl.PEM_cert_to_DER_cert(pem.strip())
+    except ValueError:
+        return None
 
 
 def peer_address(host: Any) -> Optional[str]:

@@ -46,6 +46,7 @@ from ._http import (
     call_hook,
     has_remote_keys,
     middleware_route,
+    client_cert_der,
     peer_address,
     query_of,
 )
@@ -87,15 +88,25 @@ async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: 
     headers = list(scope.get("headers") or [])
     scope[REQUEST_KEY] = (method, url, headers)
     scope[VERIFIER_KEY] = verifier
+    cert = _client_cert(scope) if verifier.reads_client_cert else None
     if offload:
-        decision: Decision = await verifier.decide_async(method, url, headers, route=route, peer=_peer(scope))
+        decision: Decision = await verifier.decide_async(
+            method, url, headers, route=route, peer=_peer(scope), client_cert=cert)
         return decision
-    return verifier.decide(method, url, headers, route=route, peer=_peer(scope))
+    return verifier.decide(method, url, headers, route=route, peer=_peer(scope), client_cert=cert)
 
 
 def _peer(scope: Scope) -> Optional[str]:
     client = scope.get("client")
     return peer_address(client[0]) if client else None
+
+
+def _client_cert(scope: Scope) -> Optional[bytes]:
+    """The client's certificate from the ASGI TLS extension (servers that
+    terminate TLS and implement it; the handshake proved the key)."""
+    tls = (scope.get("extensions") or {}).get("tls")
+    chain = tls.get("client_cert_chain") if isinstance(tls, dict) else None
+    return client_cert_der(chain[0]) if chain else None
 
 
 def apply_to_scope(decision: Decision, scope: Scope) -> None:

@@ -38,6 +38,7 @@ from ._http import (
     RouteLike,
     as_verifier,
     middleware_route,
+    client_cert_der,
     peer_address,
     query_of,
 )
@@ -106,7 +107,11 @@ class JwtMiddleware:
         headers = _headers(environ)
         environ[REQUEST_KEY] = (method, url, headers)
         environ[VERIFIER_KEY] = self.verifier
-        return self.verifier.decide(method, url, headers, route=self.route, peer=peer_address(environ.get("REMOTE_ADDR")))
+        # SSL_CLIENT_CERT: the client's certificate where the server
+        # terminates TLS and exports it (Apache mod_ssl's ExportCertData).
+        cert = client_cert_der(environ.get("SSL_CLIENT_CERT")) if self.verifier.reads_client_cert else None
+        return self.verifier.decide(method, url, headers, route=self.route,
+                                    peer=peer_address(environ.get("REMOTE_ADDR")), client_cert=cert)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         decision = self.decide(environ)
