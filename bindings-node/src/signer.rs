@@ -8,13 +8,7 @@ use napi_derive::napi;
 use crate::errors::{throw, type_error};
 
 fn algorithm(name: &str) -> Result<jwtgate::Algorithm> {
-    jwtgate::Algorithm::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = jwtgate::Algorithm::ALL.iter().map(|a| a.name()).collect();
-        Error::new(
-            Status::InvalidArg,
-            format!("unknown algorithm {name:?}; expected one of {}", names.join(", ")),
-        )
-    })
+    name.parse().map_err(|e: jwtgate::UnknownAlgorithm| Error::new(Status::InvalidArg, e.to_string()))
 }
 
 /// Signs tokens with one private key.

@@ -44,7 +44,7 @@ pub mod unverified;
 mod verified;
 mod verifier;
 
-pub use alg::{Algorithm, AlgorithmSet, KeyType};
+pub use alg::{Algorithm, AlgorithmSet, KeyType, UnknownAlgorithm};
 pub use claims::{ClaimPath, json_eq};
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::{
