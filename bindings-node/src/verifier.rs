@@ -155,7 +155,7 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn policy_json(&self) -> Result<String> {
         serde_json::to_string(self.inner.policy().doc())
-            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+            .map_err(|e| throw(&jwtgate::Error::serialization(e.to_string())))
     }
 
     /// The core's counters (verifications by outcome, cache hits and
@@ -164,7 +164,7 @@ impl NativeVerifier {
     pub fn stats_json(&self, now: Option<f64>) -> Result<String> {
         let now = clock(now)?;
         serde_json::to_string(&self.inner.stats(now))
-            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+            .map_err(|e| throw(&jwtgate::Error::serialization(e.to_string())))
     }
 
     /// Whether a verification may wait on the network (remote key sets):

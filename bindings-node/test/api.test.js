@@ -59,13 +59,13 @@ test('Signer.fromPem, fromSecret (string and Buffer) and fromJwk', () => {
   const a = Signer.fromSecret('HS256', secret).sign({ n: 1 })
   const b = Signer.fromSecret('HS256', Buffer.from(secret)).sign({ n: 1 })
   assert.equal(a, b)
-  assert.throws(() => Signer.fromSecret('HS256', 'short'), { name: 'JwtError' })
+  assert.throws(() => Signer.fromSecret('HS256', 'short'), { name: 'JwtError', code: 'key' })
 
   const jwk = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), alg: 'HS256', kid: 'o' }
   assert.equal(Signer.fromJwk(jwk).kid, 'o')
   assert.equal(Signer.fromJwk(JSON.stringify(jwk)).algorithm, 'HS256')
   assert.throws(() => Signer.fromJwk({ kty: 'oct', k: 'AAAA' }), (e) => e instanceof JwtError)
-  assert.throws(() => Signer.fromPem('RS256', 'not a pem'), (e) => e instanceof JwtError && e.status === null)
+  assert.throws(() => Signer.fromPem('RS256', 'not a pem'), (e) => e instanceof JwtError && e.code === 'key' && e.status === null)
 })
 
 test('sign: lifetimeS and now set iat and exp', () => {

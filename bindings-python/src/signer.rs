@@ -89,7 +89,7 @@ impl Signer {
         let alg = alg.map(algorithm).transpose()?;
         let jwk = if let Ok(text) = jwk.cast::<PyString>() {
             serde_json::from_str(&text.extract::<String>()?)
-                .map_err(|e| to_pyerr(py, &jwtgate::Error::policy(format!("JWK is not JSON: {e}"))))?
+                .map_err(|e| to_pyerr(py, &jwtgate::Error::key(format!("JWK is not JSON: {e}"))))?
         } else if jwk.cast::<PyDict>().is_ok() {
             to_json(jwk)?
         } else {

@@ -420,7 +420,7 @@ impl Verifier {
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let doc = serde_json::to_value(self.inner.policy().doc())
-            .map_err(|e| to_pyerr(py, &jwtgate::Error::policy(e.to_string())))?;
+            .map_err(|e| to_pyerr(py, &jwtgate::Error::serialization(e.to_string())))?;
         to_py(py, &doc)
     }
 
@@ -431,7 +431,7 @@ impl Verifier {
     fn stats<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let now = clock(now)?;
         let stats = py.detach(|| serde_json::to_value(self.inner.stats(now)));
-        let stats = stats.map_err(|e| to_pyerr(py, &jwtgate::Error::policy(e.to_string())))?;
+        let stats = stats.map_err(|e| to_pyerr(py, &jwtgate::Error::serialization(e.to_string())))?;
         to_py(py, &stats)
     }
 

@@ -99,11 +99,11 @@ def test_signer_from_jwk() -> None:
         assert signer.algorithm == "HS256" and signer.kid == "h1"
         verifier = jwtgate.Verifier({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": secret}}]})
         assert verifier.verify(signer.sign({"a": 1})).claims == {"a": 1}
-    with pytest.raises(jwtgate.PolicyError):
+    with pytest.raises(jwtgate.InvalidKeyError):
         jwtgate.Signer.from_jwk({"kty": "oct", "k": secret})  # no alg anywhere
     long_secret = jwtgate.generate_key("HS512")["private_key"]
     assert jwtgate.Signer.from_jwk({"kty": "oct", "k": long_secret}, alg="HS384").algorithm == "HS384"
-    with pytest.raises(jwtgate.PolicyError):  # 32 bytes are too short for HS384
+    with pytest.raises(jwtgate.InvalidKeyError):  # 32 bytes are too short for HS384
         jwtgate.Signer.from_jwk({"kty": "oct", "k": secret}, alg="HS384")
 
 

@@ -41,7 +41,7 @@ impl std::fmt::Debug for Signer {
 }
 
 fn key_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Policy, message)
+    Error::key(message)
 }
 
 /// The ECDSA signing algorithm of an EC algorithm, from the table.

@@ -104,13 +104,13 @@ impl Verifier {
     }
 
     /// Verifies a compact JWS token. `now` (unix seconds) pins the clock;
-    /// `None` uses the system clock; a non-finite `now` is a `policy` error.
+    /// `None` uses the system clock; a non-finite `now` is an `invalid_argument` error.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
         let result = match now {
             // A NaN clock would make every time comparison false and so
             // accept any exp and nbf: refuse it rather than guess.
             Some(now) if !now.is_finite() => {
-                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+                Err(Error::invalid_argument("now must be a finite number of unix seconds"))
             }
             now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::Policy),
         };
@@ -126,7 +126,7 @@ impl Verifier {
     pub fn verify_nowait(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
         let result = match now {
             Some(now) if !now.is_finite() => {
-                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+                Err(Error::invalid_argument("now must be a finite number of unix seconds"))
             }
             now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::No),
         };

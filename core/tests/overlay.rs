@@ -34,7 +34,7 @@ fn extra_rules_hold_together_with_the_policys() {
     assert!(route.verify(&both, Some(NOW)).is_ok());
     let no_sub = token(json!({"sub": "a", "roles": ["user", "admin"], "subscribedAPIs": ["billing"]}));
     let e = route.verify(&no_sub, Some(NOW)).unwrap_err();
-    assert_eq!((e.kind(), e.http_status(), e.claim()), (ErrorKind::Claim, 403, Some("subscribedAPIs")));
+    assert_eq!((e.kind(), e.http_status(), e.claim()), (ErrorKind::Claim, Some(403), Some("subscribedAPIs")));
     // The route's roles rule and the policy's both hold.
     let not_admin = token(json!({"sub": "a", "roles": ["user"], "subscribedAPIs": ["orders"]}));
     assert_eq!(route.verify(&not_admin, Some(NOW)).unwrap_err().claim(), Some("roles"));

@@ -105,8 +105,12 @@ static void test_codes_and_version(void) {
     CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_REQUEST), "invalid_request"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_DPOP_PROOF), "invalid_dpop_proof"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_REPLAY_STORE_UNAVAILABLE), "replay_store_unavailable"));
-    CHECK(jwtgate_code_name(22).data == NULL);
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_KEY), "key"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_ARGUMENT), "invalid_argument"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_SERIALIZATION), "serialization"));
+    CHECK(jwtgate_code_name(25).data == NULL);
     CHECK(JWTGATE_MALFORMED == 1 && JWTGATE_POLICY == 13 && JWTGATE_INVALID_REQUEST == 16 && JWTGATE_NULL_PARAMETER == 1000);
+    CHECK(JWTGATE_KEY == 22 && JWTGATE_INVALID_ARGUMENT == 23 && JWTGATE_SERIALIZATION == 24);
 }
 
 static void test_policy_errors(void) {
@@ -228,10 +232,10 @@ static void test_verify_and_accessors(void) {
     jwtgate_signer *bad = NULL;
     CHECK(jwtgate_signer_from_secret(S("HS999"), SECRET, 32, NULL, 0, &bad, NULL) == JWTGATE_INVALID_PARAMETER);
     e = NULL;
-    CHECK(jwtgate_signer_from_secret(S("HS256"), SECRET, 8, NULL, 0, &bad, &e) == JWTGATE_POLICY);
-    CHECK(bad == NULL && jwtgate_error_message(e).len > 0);
+    CHECK(jwtgate_signer_from_secret(S("HS256"), SECRET, 8, NULL, 0, &bad, &e) == JWTGATE_KEY);
+    CHECK(bad == NULL && jwtgate_error_message(e).len > 0 && jwtgate_error_http_status(e) == 0);
     jwtgate_error_free(e);
-    CHECK(jwtgate_signer_from_pem(S("RS256"), S("not a pem"), NULL, 0, &bad, NULL) == JWTGATE_POLICY);
+    CHECK(jwtgate_signer_from_pem(S("RS256"), S("not a pem"), NULL, 0, &bad, NULL) == JWTGATE_KEY);
     char *t2 = NULL;
     CHECK(jwtgate_signer_sign(signer, S("[1,2]"), false, 0, false, 0, &t2, NULL, NULL) == JWTGATE_MALFORMED);
     CHECK(jwtgate_signer_sign(signer, S("{\"a\":"), false, 0, false, 0, &t2, NULL, NULL) == JWTGATE_MALFORMED);

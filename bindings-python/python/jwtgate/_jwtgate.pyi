@@ -30,6 +30,9 @@ __all__ = [
     "DpopBindingError",
     "MtlsBindingError",
     "ReplayStoreUnavailableError",
+    "InvalidKeyError",
+    "InvalidArgumentError",
+    "SerializationError",
     "Verifier",
     "Decision",
     "Route",
@@ -56,7 +59,8 @@ class JwtError(Exception):
     code: str
     """The stable code, e.g. ``"expired"`` (see ``ERROR_CODES``)."""
     status: Optional[int]
-    """The HTTP status to answer with (401, 403 or 503); None for ``policy``."""
+    """The HTTP status to answer with (400, 401, 403 or 503); None for ``policy``,
+    ``key``, ``invalid_argument`` and ``serialization``, which never answer a request."""
     claim: Optional[str]
     """The claim to blame, where one is."""
     www_authenticate: str
@@ -85,6 +89,9 @@ class UseDpopNonceError(JwtError): ...
 class DpopBindingError(JwtError): ...
 class MtlsBindingError(JwtError): ...
 class ReplayStoreUnavailableError(JwtError): ...
+class InvalidKeyError(JwtError): ...
+class InvalidArgumentError(JwtError): ...
+class SerializationError(JwtError): ...
 
 @final
 class Verified:
