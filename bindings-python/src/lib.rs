@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod gateway;
 mod signer;
+mod verified;
 mod verifier;
 
 use pyo3::prelude::*;
@@ -22,7 +23,7 @@ fn _jwtgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
     errors::register(m)?;
     m.add_class::<verifier::Verifier>()?;
-    m.add_class::<verifier::Verified>()?;
+    m.add_class::<verified::Verified>()?;
     m.add_class::<gateway::Decision>()?;
     m.add_class::<gateway::Route>()?;
     m.add_class::<signer::Signer>()?;

@@ -7,7 +7,8 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-use crate::json::{ClaimRef, Member, short_eq};
+use crate::json::{ClaimRef, Member};
+use crate::names::short_eq;
 use crate::policy::ClaimRuleDoc;
 
 /// Largest compiled regex accepted in a policy, so a hostile or careless

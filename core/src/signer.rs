@@ -15,9 +15,9 @@ use serde_json::{Map, Value, json};
 
 use crate::alg::{Algorithm, KeyType, Primitive};
 use crate::base64url;
+use crate::clock::unix_now;
 use crate::error::{Error, ErrorKind};
 use crate::keys::MIN_RSA_BITS;
-use crate::verifier::unix_now;
 
 /// Signs tokens with one private key.
 pub struct Signer {

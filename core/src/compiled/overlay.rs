@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Issuer, Policy, is_header_name};
+use super::{Issuer, Policy};
 use crate::claims::{ClaimPath, Rule};
 use crate::error::Error;
+use crate::forward::is_header_name;
 use crate::policy::{ClaimRuleDoc, TokenSourceDoc};
 use crate::sources::TokenSource;
 
@@ -41,13 +42,13 @@ impl PolicyOverlay {
     /// An overlay from JSON (`{"claims": {...}, "claims_to_headers": {...}}`);
     /// unknown fields are errors that name the field.
     pub fn from_value(value: Value) -> Result<PolicyOverlay, Error> {
-        serde_path_to_error::deserialize(value).map_err(super::path_error)
+        serde_path_to_error::deserialize(value).map_err(crate::policy::path_error)
     }
 
     /// An overlay of claim rules only (`{"claim": {rule}, ...}`).
     pub fn from_claims(rules: Value) -> Result<PolicyOverlay, Error> {
         let claims = serde_path_to_error::deserialize(rules)
-            .map_err(|e| Error::policy(format!("claims.{}", super::path_error(e).message())))?;
+            .map_err(|e| Error::policy(format!("claims.{}", crate::policy::path_error(e).message())))?;
         Ok(PolicyOverlay { claims, ..PolicyOverlay::default() })
     }
 }
