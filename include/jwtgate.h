@@ -757,9 +757,9 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
                                         jwtgate_verifier **out,
                                         jwtgate_error **out_error);
 
-// Makes a verifier from a policy file plus additions for one place of use
-// (an Nginx `location`), given as a JSON object (`overlay_len` bytes at
-// `overlay_json`; NULL for none) with the optional members:
+// Makes a verifier from a policy file plus additions for one place of use,
+// given as a JSON object (`overlay_len` bytes at `overlay_json`; NULL for
+// none) with the optional members:
 //
 // - `"token_sources"`: replaces the policy's token sources (same syntax);
 // - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
@@ -770,6 +770,12 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
 // - `"payload_header"`: a header that receives the whole payload.
 //
 // Ownership and errors as for `jwtgate_verifier_new`.
+//
+// Deprecated: per-place additions are routes now (`jwtgate_route_from_json`
+// with `jwtgate_verifier_decide`, as the Nginx module uses them), which
+// share one verifier instead of compiling one per place. This entry point
+// stays, working, for callers of `jwtgate_verifier_verify` that need
+// per-place rules.
 //
 // # Safety
 // As for `jwtgate_verifier_new`; `overlay_json` must be NULL or point at

@@ -54,6 +54,13 @@ impl ClaimPath {
         &self.display
     }
 
+    /// The claim a failed rule names: the top-level name for a plain name
+    /// and for a pointer to a top-level claim (`/dept` is `dept`), the
+    /// pointer as written for a nested claim.
+    pub fn claim_name(&self) -> &str {
+        if self.rest.is_none() { &self.root } else { &self.display }
+    }
+
     /// The top-level claim the path starts at.
     pub fn root(&self) -> &str {
         &self.root
@@ -176,7 +183,7 @@ impl Rule {
 
     /// Checks the claim's value (`None` when absent).
     pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
-        let name = self.path.display();
+        let name = self.path.claim_name();
         let fail =
             |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
         let Some(value) = value else {

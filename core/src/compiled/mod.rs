@@ -119,6 +119,20 @@ impl Policy {
 
     /// Compiles a policy document. `base` resolves relative file names.
     pub fn from_doc(doc: PolicyDoc, base: Option<&Path>) -> Result<Policy, Error> {
+        Policy::compile(doc, base, None)
+    }
+
+    /// Compiles `doc`. With `shared`, a policy whose document `doc` extends
+    /// (the same issuers, in the same order, with more rules or forwarded
+    /// headers), the issuers' keys, JWKS caches, allowed `jku` sets and DPoP
+    /// settings and the sender configuration (replay store, nonces) are
+    /// `shared`'s own: a derived policy fetches nothing, and a DPoP proof
+    /// accepted through one is a replay through the other.
+    pub(crate) fn compile(
+        doc: PolicyDoc,
+        base: Option<&Path>,
+        shared: Option<&Policy>,
+    ) -> Result<Policy, Error> {
         if doc.issuers.is_empty() {
             return Err(Error::policy("issuers: list at least one issuer"));
         }
@@ -129,7 +143,8 @@ impl Policy {
         let resource = doc.resource.as_ref().map(ResourceConfig::compile).transpose()?;
         let mut issuers = Vec::with_capacity(doc.issuers.len());
         for (i, entry) in doc.issuers.iter().enumerate() {
-            let issuer = compile_issuer(entry, base, resource.as_ref())
+            let same = shared.and_then(|p| p.issuers.get(i));
+            let issuer = compile_issuer(entry, base, resource.as_ref(), same)
                 .map_err(|e| Error::policy(format!("issuers[{i}].{}", e.message())))?;
             if several && issuer.iss.is_none() {
                 return Err(Error::policy(format!(
@@ -147,7 +162,10 @@ impl Policy {
             return Err(Error::policy("token_sources: list at least one source"));
         }
 
-        let sender = Arc::new(SenderConfig::compile(&doc, resource, &issuers, &token_sources)?);
+        let sender = match shared {
+            Some(shared) => Arc::clone(&shared.sender),
+            None => Arc::new(SenderConfig::compile(&doc, resource, &issuers, &token_sources)?),
+        };
         let mut policy = Policy {
             sender,
             issuers,
@@ -242,10 +260,13 @@ impl Policy {
     }
 }
 
+/// Compiles one issuer entry; with `shared`, the same entry of the policy
+/// this one extends, whose keys and DPoP settings are reused as they are.
 fn compile_issuer(
     doc: &IssuerDoc,
     base: Option<&Path>,
     resource: Option<&ResourceConfig>,
+    shared: Option<&Issuer>,
 ) -> Result<Issuer, Error> {
     if doc.leeway_s > MAX_LEEWAY_S {
         return Err(Error::policy(format!("leeway_s: at most {MAX_LEEWAY_S}")));
@@ -259,20 +280,9 @@ fn compile_issuer(
     if algorithms.is_empty() {
         return Err(Error::policy("algorithms: list the allowed algorithms"));
     }
-    let remote = remote::remote_keys(&doc.keys, doc.issuer.as_deref(), algorithms, base)?;
-    if remote.is_none() && doc.allowed_jku.is_empty() && remote::has_remote_settings(&doc.keys) {
-        return Err(Error::policy("keys: fetch settings apply only to jwks_uri, discovery or allowed_jku"));
-    }
-    let keys = match remote {
-        Some(remote) => {
-            keys::check_single_source(&doc.keys)?;
-            IssuerKeys::Remote(remote)
-        }
-        None => IssuerKeys::Static(Arc::new(keys::load_static_keys(&doc.keys, algorithms, base)?)),
-    };
-    let jku = match doc.allowed_jku.as_slice() {
-        [] => None,
-        prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms, base)?)),
+    let (keys, jku) = match shared {
+        Some(shared) => (shared.keys.clone(), shared.jku.clone()),
+        None => issuer_keys(doc, algorithms, base)?,
     };
     // RFC 8707: without audiences of its own, an issuer's tokens must be
     // meant for the protected resource.
@@ -330,7 +340,35 @@ fn compile_issuer(
         rules,
         forward,
         payload_header,
-        dpop: sender::compile_dpop(doc.dpop.as_ref(), resource)?.map(Arc::new),
+        dpop: match shared {
+            Some(shared) => shared.dpop.clone(),
+            None => sender::compile_dpop(doc.dpop.as_ref(), resource)?.map(Arc::new),
+        },
         mtls: doc.mtls_binding,
     })
+}
+
+/// The keys of an issuer entry: a remote set or static keys, and the
+/// allowed `jku` sets.
+fn issuer_keys(
+    doc: &IssuerDoc,
+    algorithms: AlgorithmSet,
+    base: Option<&Path>,
+) -> Result<(IssuerKeys, Option<Arc<JkuSets>>), Error> {
+    let remote = remote::remote_keys(&doc.keys, doc.issuer.as_deref(), algorithms, base)?;
+    if remote.is_none() && doc.allowed_jku.is_empty() && remote::has_remote_settings(&doc.keys) {
+        return Err(Error::policy("keys: fetch settings apply only to jwks_uri, discovery or allowed_jku"));
+    }
+    let keys = match remote {
+        Some(remote) => {
+            keys::check_single_source(&doc.keys)?;
+            IssuerKeys::Remote(remote)
+        }
+        None => IssuerKeys::Static(Arc::new(keys::load_static_keys(&doc.keys, algorithms, base)?)),
+    };
+    let jku = match doc.allowed_jku.as_slice() {
+        [] => None,
+        prefixes => Some(Arc::new(JkuSets::new(prefixes, &doc.keys, algorithms, base)?)),
+    };
+    Ok((keys, jku))
 }

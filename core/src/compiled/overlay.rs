@@ -3,21 +3,20 @@
 //! asks for (e.g. "`subscribedAPIs` must contain this API").
 //!
 //! An overlay only adds: every rule of the policy still holds, and a rule on
-//! a claim the policy already checks holds as well as the policy's. The
-//! derived policy shares the original's keys (static sets and JWKS caches),
-//! so a route with extra rules never fetches keys of its own.
+//! a claim the policy already checks holds as well as the policy's. It is
+//! merged into the policy's document, which is then compiled once, as any
+//! document is (rules, claim names and header names are checked there);
+//! the derived policy shares the original's keys (static sets and JWKS
+//! caches), so a route with extra rules never fetches keys of its own.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Issuer, Policy};
-use crate::claims::{ClaimPath, Rule};
+use super::Policy;
 use crate::error::Error;
-use crate::forward::is_header_name;
-use crate::policy::{ClaimRuleDoc, TokenSourceDoc};
-use crate::sources::TokenSource;
+use crate::policy::{ClaimRuleDoc, IssuerDoc, PolicyDoc, TokenSourceDoc};
 
 /// Additions to every issuer of a policy.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -53,10 +52,10 @@ impl PolicyOverlay {
     }
 }
 
-/// The doc name for an added rule: the claim's own name, or, when the policy
-/// already has a rule under it, the same claim as a JSON Pointer, so both
-/// rules stay in the document and both hold.
-fn doc_name(existing: &BTreeMap<String, ClaimRuleDoc>, name: &str) -> Result<String, Error> {
+/// A free key for `name` in a map the policy already uses: the name itself,
+/// or, when the policy already has an entry under it, the same claim as a
+/// JSON Pointer, so both entries stay in the document and both hold.
+fn doc_name<V>(existing: &BTreeMap<String, V>, name: &str, what: &str) -> Result<String, Error> {
     if !existing.contains_key(name) {
         return Ok(name.to_owned());
     }
@@ -66,66 +65,60 @@ fn doc_name(existing: &BTreeMap<String, ClaimRuleDoc>, name: &str) -> Result<Str
             return Ok(pointer);
         }
     }
-    Err(Error::policy(format!("claims.{name}: the policy already has two rules for this claim")))
+    Err(Error::policy(format!("{what}.{name}: the policy already has two entries for this claim")))
 }
 
-fn extend_issuer(issuer: &mut Issuer, overlay: &PolicyOverlay) -> Result<(), Error> {
-    for (name, rule) in &overlay.claims {
-        issuer.rules.push(Rule::compile(name, rule)?);
+impl PolicyOverlay {
+    /// `doc` with this overlay added to every issuer: the one place the two
+    /// documents are merged. Conflicts only a merge can have are refused
+    /// here (a header the policy already forwards, a second payload
+    /// header); everything else is checked when the result is compiled.
+    pub fn merge_into(&self, doc: &PolicyDoc) -> Result<PolicyDoc, Error> {
+        let mut merged = doc.clone();
+        for entry in &mut merged.issuers {
+            self.merge_issuer(entry)?;
+        }
+        if let Some(sources) = &self.token_sources {
+            merged.token_sources = sources.clone();
+        }
+        Ok(merged)
     }
-    for (claim, header) in &overlay.claims_to_headers {
-        if !is_header_name(header) {
-            return Err(Error::policy(format!("claims_to_headers: {header:?} is not a header name")));
+
+    fn merge_issuer(&self, entry: &mut IssuerDoc) -> Result<(), Error> {
+        for (name, rule) in &self.claims {
+            let key = doc_name(&entry.claims, name, "claims")?;
+            entry.claims.insert(key, rule.clone());
         }
-        if issuer.forward.iter().any(|(_, h)| h.eq_ignore_ascii_case(header)) {
-            return Err(Error::policy(format!("claims_to_headers: the policy already forwards {header}")));
+        if self.claims_to_headers.is_empty() && self.payload_header.is_none() {
+            return Ok(());
         }
-        let path = ClaimPath::parse(claim).map_err(|e| Error::policy(format!("claims_to_headers: {e}")))?;
-        issuer.forward.push((path, header.clone()));
-    }
-    if let Some(header) = &overlay.payload_header {
-        if !is_header_name(header) {
-            return Err(Error::policy(format!("payload_header: {header:?} is not a header name")));
-        }
-        match &issuer.payload_header {
-            Some(own) if !own.eq_ignore_ascii_case(header) => {
-                return Err(Error::policy(format!("payload_header: the policy already uses {own}")));
+        let forward = entry.forward.get_or_insert_with(Default::default);
+        for (claim, header) in &self.claims_to_headers {
+            if forward.claims_to_headers.values().any(|h| h.eq_ignore_ascii_case(header)) {
+                return Err(Error::policy(format!(
+                    "claims_to_headers: the policy already forwards {header}"
+                )));
             }
-            _ => issuer.payload_header = Some(header.clone()),
+            let key = doc_name(&forward.claims_to_headers, claim, "claims_to_headers")?;
+            forward.claims_to_headers.insert(key, header.clone());
         }
+        if let Some(header) = &self.payload_header {
+            match &forward.payload_header {
+                Some(own) if !own.eq_ignore_ascii_case(header) => {
+                    return Err(Error::policy(format!("payload_header: the policy already uses {own}")));
+                }
+                Some(_) => {}
+                None => forward.payload_header = Some(header.clone()),
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Policy {
-    /// This policy with `overlay` added to every issuer, sharing its keys.
+    /// This policy with `overlay` added to every issuer: the merged
+    /// document compiled once, sharing this policy's keys.
     pub fn with_overlay(&self, overlay: &PolicyOverlay) -> Result<Policy, Error> {
-        let mut derived = self.clone();
-        for issuer in &mut derived.issuers {
-            extend_issuer(issuer, overlay)?;
-        }
-        for entry in &mut derived.doc.issuers {
-            for (name, rule) in &overlay.claims {
-                let key = doc_name(&entry.claims, name)?;
-                entry.claims.insert(key, rule.clone());
-            }
-            if !overlay.claims_to_headers.is_empty() || overlay.payload_header.is_some() {
-                let forward = entry.forward.get_or_insert_with(Default::default);
-                forward.claims_to_headers.extend(overlay.claims_to_headers.clone());
-                if overlay.payload_header.is_some() {
-                    forward.payload_header = overlay.payload_header.clone();
-                }
-            }
-        }
-        if let Some(sources) = &overlay.token_sources {
-            derived.token_sources =
-                sources.iter().map(TokenSource::compile).collect::<Result<Vec<_>, _>>()?;
-            if derived.token_sources.is_empty() {
-                return Err(Error::policy("token_sources: list at least one source"));
-            }
-            derived.doc.token_sources = sources.clone();
-        }
-        derived.refresh_wanted();
-        Ok(derived)
+        Policy::compile(overlay.merge_into(self.doc())?, None, Some(self))
     }
 }
