@@ -57,7 +57,7 @@ pub use gateway::{
     Decision, Request, Route, ascii_json, claim_header_value, exclusion_path, is_header_safe, is_plain_path,
 };
 pub use jwks::RemoteStats;
-pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
+pub use keys::{MAX_JWKS_KEYS, MIN_RSA_BITS};
 pub use policy::{
     BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
     DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,

@@ -3,7 +3,9 @@
 //!
 //! A [`VerifyKey`] holds one ready aws-lc-rs key object per algorithm the
 //! issuer allows and the key can serve, so the hot path is a lookup and the
-//! public-key operation itself.
+//! public-key operation itself. Keys and key sets are built only from
+//! policy documents and fetched JWKS, so they stay inside the crate: the
+//! public way to verify is a `Verifier`.
 
 mod jwk;
 mod jwks;
@@ -228,11 +230,6 @@ impl VerifyKey {
     /// The key id, if the key has one.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
-    }
-
-    /// The key type.
-    pub fn key_type(&self) -> KeyType {
-        self.key_type
     }
 
     /// Whether this key was bound to `alg`.
