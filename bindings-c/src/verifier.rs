@@ -25,8 +25,7 @@ pub struct jwtgate_verifier {
 fn from_file_with(path: &str, overlay: Option<&str>) -> Result<Verifier, jwtgate::Error> {
     let verifier = Verifier::from_file(path)?;
     let Some(overlay) = overlay else { return Ok(verifier) };
-    let value = jwtgate::json::parse_strict(overlay)
-        .map_err(|e| jwtgate::Error::policy(format!("location overlay: {e}")))?;
+    let value = jwtgate::document_from_json(overlay, "overlay")?;
     verifier.with_overlay(&jwtgate::PolicyOverlay::from_value(value)?)
 }
 

@@ -61,7 +61,7 @@ impl NativeSigner {
     #[napi(factory, catch_unwind)]
     pub fn from_jwk(jwk: String, alg: Option<String>, typ: Option<String>) -> Result<NativeSigner> {
         let jwk: serde_json::Value =
-            serde_json::from_str(&jwk).map_err(|e| type_error(format!("jwk is not JSON: {e}")))?;
+            jwtgate::json::parse_strict(&jwk).map_err(|e| type_error(format!("jwk is not JSON: {e}")))?;
         let alg = alg.as_deref().map(algorithm).transpose()?;
         jwtgate::Signer::from_jwk(&jwk, alg).map(|s| NativeSigner::new(s, typ)).map_err(|e| throw(&e))
     }

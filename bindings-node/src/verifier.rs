@@ -143,8 +143,7 @@ impl NativeVerifier {
     /// and the keys and JWKS caches are shared.
     #[napi(catch_unwind)]
     pub fn with_claims(&self, rules: String) -> Result<NativeVerifier> {
-        let rules: serde_json::Value = serde_json::from_str(&rules)
-            .map_err(|e| throw(&jwtgate::Error::policy(format!("claims: {e}"))))?;
+        let rules = jwtgate::document_from_json(&rules, "claims").map_err(|e| throw(&e))?;
         if !rules.is_object() {
             return Err(type_error("claim rules must be an object"));
         }
@@ -183,8 +182,7 @@ impl NativeVerifier {
     /// Compiles a route document (JSON text) against this policy.
     #[napi(catch_unwind)]
     pub fn route(&self, doc: String) -> Result<NativeRoute> {
-        let value: serde_json::Value = jwtgate::json::parse_strict(&doc)
-            .map_err(|e| throw(&jwtgate::Error::policy(format!("route: not valid JSON: {e}"))))?;
+        let value = jwtgate::document_from_json(&doc, "route").map_err(|e| throw(&e))?;
         self.inner.route(value).map(|r| NativeRoute { inner: Arc::new(r) }).map_err(|e| throw(&e))
     }
 

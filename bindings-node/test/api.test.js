@@ -223,6 +223,21 @@ test('the raw addon rejects wrong types with an error, not a crash', () => {
   assert.equal(verifier.verify(f.good()).claims.sub, 'ada', 'the process is still fine')
 })
 
+test('policy, route and claim documents are strict JSON: a name given twice is refused', () => {
+  const text = JSON.stringify(f.policy)
+  const twice = `${text.slice(0, -1)},"max_token_bytes":100,"max_token_bytes":200}`
+  assert.throws(() => new Verifier(twice), (e) => e instanceof JwtError && e.code === 'policy' && /duplicate/.test(e.message))
+  const native = require('../binding.js')
+  const raw = native.NativeVerifier.fromJson(text)
+  assert.throws(() => raw.route('{"mode":"off","mode":"required"}'), /duplicate/)
+  assert.throws(() => raw.withClaims('{"sub":{"equals":"a"},"sub":{"equals":"b"}}'), /duplicate/)
+  assert.ok(raw.route('{"mode":"off"}'))
+  const secret = Buffer.from('a-secret-that-is-at-least-32-bytes!!').toString('base64url')
+  const jwk = JSON.stringify({ kty: 'oct', k: secret, alg: 'HS256' })
+  assert.equal(Signer.fromJwk(jwk).algorithm, 'HS256')
+  assert.throws(() => Signer.fromJwk(`${jwk.slice(0, -1)},"alg":"HS384"}`), /duplicate/)
+})
+
 test('huge and hostile inputs get a code, not a hang', () => {
   assert.throws(() => verifier.verify('a'.repeat(10_000_000)), { code: 'too_large' })
   assert.throws(() => verifier.verify(''), { code: 'malformed' })

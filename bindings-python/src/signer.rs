@@ -88,7 +88,7 @@ impl Signer {
     ) -> PyResult<Signer> {
         let alg = alg.map(algorithm).transpose()?;
         let jwk = if let Ok(text) = jwk.cast::<PyString>() {
-            serde_json::from_str(&text.extract::<String>()?)
+            jwtgate::json::parse_strict(&text.extract::<String>()?)
                 .map_err(|e| to_pyerr(py, &jwtgate::Error::key(format!("JWK is not JSON: {e}"))))?
         } else if jwk.cast::<PyDict>().is_ok() {
             to_json(jwk)?

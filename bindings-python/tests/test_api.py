@@ -206,6 +206,18 @@ def test_with_claims_narrows_the_policy(rsa_signer: jwtgate.Signer) -> None:
         verifier.with_claims({"sub": {"regex": "("}})
 
 
+def test_documents_and_jwk_text_are_strict_json() -> None:
+    text = json.dumps(gateway_policy())
+    twice = text[:-1] + ', "max_token_bytes": 100, "max_token_bytes": 200}'
+    with pytest.raises(jwtgate.PolicyError, match="duplicate"):
+        jwtgate.Verifier(twice)
+    assert jwtgate.Verifier(text[:-1] + ', "max_token_bytes": 100}').policy["max_token_bytes"] == 100
+    secret = jwtgate.generate_key("HS256")["private_key"]
+    jwk = json.dumps({"kty": "oct", "k": secret, "alg": "HS256"})
+    with pytest.raises(jwtgate.InvalidKeyError, match="duplicate"):
+        jwtgate.Signer.from_jwk(jwk[:-1] + ', "alg": "HS384"}')
+
+
 def test_with_claims_keeps_relative_key_files(tmp_path: pathlib.Path, rsa_signer: jwtgate.Signer) -> None:
     (tmp_path / "rsa.pub.pem").write_text(key_text("rsa.pub.pem"))
     (tmp_path / "policy.json").write_text(json.dumps(gateway_policy(keys={"pem_file": "rsa.pub.pem"})))

@@ -61,7 +61,7 @@ pub use keys::{MAX_JWKS_KEYS, MIN_RSA_BITS};
 pub use policy::{
     BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
     DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,
-    OnStoreError, PolicyDoc, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc,
+    OnStoreError, PolicyDoc, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc, document_from_json,
 };
 pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};
 pub use signer::{GeneratedKey, Signer, generate_key, jwks, thumbprint};

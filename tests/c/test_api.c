@@ -136,6 +136,34 @@ static void test_policy_errors(void) {
     CHECK(jwtgate_verifier_new(S("[]"), &v, NULL) == JWTGATE_POLICY);
 }
 
+/* Policy and route documents are read by the one rule of every runtime:
+ * strict JSON, a member name given twice is refused. */
+static void test_documents_are_strict_json(void) {
+    jwtgate_verifier *v = NULL;
+    jwtgate_error *e = NULL;
+    char twice[1024];
+    snprintf(twice, sizeof twice, "%.*s,\"max_token_bytes\":100,\"max_token_bytes\":200}", (int)strlen(POLICY) - 1,
+             POLICY);
+    CHECK(jwtgate_verifier_new(twice, strlen(twice), &v, &e) == JWTGATE_POLICY && v == NULL);
+    jwtgate_str msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "duplicate", 9) != NULL);
+    jwtgate_error_free(e);
+
+    CHECK(jwtgate_verifier_new(POLICY, strlen(POLICY), &v, NULL) == JWTGATE_OK);
+    jwtgate_route *route = NULL;
+    e = NULL;
+    const char *route_twice = "{\"mode\":\"off\",\"mode\":\"required\"}";
+    CHECK(jwtgate_route_from_json(v, route_twice, strlen(route_twice), &route, &e) == JWTGATE_POLICY);
+    CHECK(route == NULL);
+    msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "duplicate", 9) != NULL);
+    jwtgate_error_free(e);
+    const char *route_once = "{\"mode\":\"off\"}";
+    CHECK(jwtgate_route_from_json(v, route_once, strlen(route_once), &route, NULL) == JWTGATE_OK);
+    jwtgate_route_free(route);
+    jwtgate_verifier_free(v);
+}
+
 static void test_verify_and_accessors(void) {
     jwtgate_verifier *verifier = NULL;
     CHECK(jwtgate_verifier_new(POLICY, strlen(POLICY), &verifier, NULL) == JWTGATE_OK);
@@ -464,6 +492,7 @@ int main(void) {
     test_nulls_and_frees();
     test_codes_and_version();
     test_policy_errors();
+    test_documents_are_strict_json();
     test_verify_and_accessors();
     test_cache_off();
     test_pem_signer_and_policy_file();

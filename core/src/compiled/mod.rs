@@ -21,7 +21,7 @@ use crate::header::normalize_typ;
 use crate::jwks::RemoteKeys;
 use crate::keys::KeySet;
 use crate::names::NameSet;
-use crate::policy::{BindingMode, IssuerDoc, MAX_LEEWAY_S, Mode, PolicyDoc, path_error};
+use crate::policy::{BindingMode, IssuerDoc, MAX_LEEWAY_S, Mode, PolicyDoc, document_from_json, path_error};
 use crate::sources::TokenSource;
 pub use overlay::PolicyOverlay;
 pub(crate) use remote::JkuSets;
@@ -111,8 +111,7 @@ impl Policy {
     }
 
     fn from_json_in(text: &str, base: Option<&Path>) -> Result<Policy, Error> {
-        let value = crate::json::parse_strict(text)
-            .map_err(|e| Error::policy(format!("policy is not valid JSON: {e}")))?;
+        let value = document_from_json(text, "policy")?;
         let doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
         Policy::from_doc(doc, base)
     }
