@@ -120,23 +120,6 @@ impl NativeVerifier {
         self.inner.find_token_by_lookup(&lookup, query.as_deref()).map_err(|e| throw(&e))
     }
 
-    /// Lower-case names of the request headers `findToken` reads.
-    #[napi]
-    pub fn token_headers(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for source in self.inner.token_sources() {
-            let name = match source {
-                jwtgate::TokenSource::Header { name, .. } => name.to_ascii_lowercase(),
-                jwtgate::TokenSource::Cookie(_) => "cookie".to_owned(),
-                jwtgate::TokenSource::Query(_) => continue,
-            };
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        names
-    }
-
     /// A new verifier for the same policy with extra claim rules (JSON text
     /// of an object in the policy's `claims` syntax) added to every issuer
     /// by the core (`Verifier::with_claims`): the policy's rules still hold,
