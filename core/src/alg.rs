@@ -13,7 +13,8 @@ use aws_lc_rs::signature::{
 use aws_lc_rs::{digest, hmac};
 
 /// A JWS `alg` value (RFC 7518, RFC 8037). `none` is deliberately absent:
-/// it never verifies. The discriminant is the algorithm's row in [`TABLE`].
+/// it never verifies. The discriminant is the algorithm's row in the
+/// crate's algorithm table, which holds every per-algorithm fact.
 #[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {

@@ -6,7 +6,7 @@
 //! the last of a duplicate), and nesting is bounded by [`MAX_DEPTH`].
 //!
 //! The verify hot path does not build a `serde_json::Value` for the whole
-//! payload: [`scan_object`] validates every byte but builds values only for
+//! payload: `scan_object` validates every byte but builds values only for
 //! the members the policy reads. The full claims are parsed lazily when a
 //! caller asks for them.
 
@@ -114,7 +114,7 @@ pub(crate) fn scan_object_into<'a>(
     de.end()
 }
 
-/// Parses `text` into a `Value` with the same strictness as [`scan_object`].
+/// Parses `text` into a `Value` with the same strictness as `scan_object`.
 pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = StrictValue { depth: MAX_DEPTH }.deserialize(&mut de)?;
