@@ -21,6 +21,8 @@ fn _jwtgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", jwtgate::VERSION)?;
     let codes: Vec<&str> = jwtgate::ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    let algorithms: Vec<&str> = jwtgate::Algorithm::ALL.iter().map(|a| a.name()).collect();
+    m.add("ALGORITHMS", PyTuple::new(py, algorithms)?)?;
     errors::register(m)?;
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<verified::Verified>()?;

@@ -12,7 +12,14 @@ from _support import AUD, ISS, NOW, b64url_decode, claims, gateway_policy, key_t
 
 import jwtgate
 
-ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+# Every algorithm of the core's table: a new row is tested here without an edit.
+ALGORITHMS = list(jwtgate.ALGORITHMS)
+
+
+def test_the_algorithm_list_is_the_core_table() -> None:
+    rfc = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+    assert set(rfc + ["EdDSA"]) <= set(ALGORITHMS)
+    assert len(set(ALGORITHMS)) == len(ALGORITHMS)
 
 
 def test_policy_as_dict_json_bytes_and_path(tmp_path: pathlib.Path, rsa_signer: jwtgate.Signer) -> None:

@@ -7,6 +7,7 @@ dependency) and ``jwtgate.wsgi`` (Flask and any WSGI app).
 """
 
 from ._jwtgate import (
+    ALGORITHMS,
     ERROR_CODES,
     AlgorithmError,
     AudienceError,
@@ -45,6 +46,7 @@ from ._jwtgate import (
 )
 
 __all__ = [
+    "ALGORITHMS",
     "ERROR_CODES",
     "AlgorithmError",
     "AudienceError",

@@ -8,6 +8,7 @@ from typing import Any, Optional, Union, final
 __all__ = [
     "__version__",
     "ERROR_CODES",
+    "ALGORITHMS",
     "JwtError",
     "MalformedTokenError",
     "TokenTooLargeError",
@@ -45,6 +46,8 @@ __all__ = [
 
 __version__: str
 ERROR_CODES: tuple[str, ...]
+ALGORITHMS: tuple[str, ...]
+"""Every supported ``alg`` name, in the order of the core's algorithm table."""
 
 _Token = Union[str, bytes]
 _Now = Union[int, float, None]
