@@ -177,13 +177,14 @@ export type ErrorCode =
   | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'claim' | 'jwks_unavailable' | 'policy'
   | 'missing_token' | 'missing_claim' | 'invalid_request'
   | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'dpop_binding' | 'mtls_binding' | 'replay_store_unavailable'
+  | 'key' | 'invalid_argument' | 'serialization'
 
 /** A rejected token or an invalid policy or key. */
 export class JwtError extends Error {
   readonly name: 'JwtError'
   /** The stable code. */
   readonly code: ErrorCode
-  /** 400, 401, 403 or 503; null for `policy`. */
+  /** 400, 401, 403 or 503; null for `policy`, `key`, `invalid_argument` and `serialization`. */
   readonly status: number | null
   /** The claim to blame, or null. */
   readonly claim: string | null

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The result of a call. `JWTGATE_OK` (0) is success; 1 to 13 are the
-// verification and policy codes of the design brief, numbered in the order
-// of the core's `ErrorKind::ALL`; 1000 and up are the C binding's own codes
-// (misuse of the API). Numbers are never reused.
+// The result of a call. `JWTGATE_OK` (0) is success; 1 to 24 are the
+// core's codes, numbered in the order of its `ErrorKind::ALL`; 1000 and up
+// are the C binding's own codes (misuse of the API). Numbers are never
+// reused.
 enum jwtgate_code
 #ifdef __cplusplus
   : uint32_t
@@ -50,7 +50,7 @@ enum jwtgate_code
   JWTGATE_CLAIM = 11,
   // `jwks_unavailable`: keys could not be fetched and none are cached.
   JWTGATE_JWKS_UNAVAILABLE = 12,
-  // `policy`: the policy document (or a signing key) is invalid.
+  // `policy`: the policy or route document is invalid.
   JWTGATE_POLICY = 13,
   // `missing_token`: the request carries no token (401, plain `Bearer` challenge).
   JWTGATE_MISSING_TOKEN = 14,
@@ -68,6 +68,14 @@ enum jwtgate_code
   JWTGATE_MTLS_BINDING = 20,
   // `replay_store_unavailable`: the DPoP replay store cannot be reached (503).
   JWTGATE_REPLAY_STORE_UNAVAILABLE = 21,
+  // `key`: a signing key is unusable (wrong type, RSA under 2048 bits,
+  // an HMAC secret shorter than the hash).
+  JWTGATE_KEY = 22,
+  // `invalid_argument`: an argument the core checks is out of range,
+  // e.g. a `now` that is not a finite number of unix seconds.
+  JWTGATE_INVALID_ARGUMENT = 23,
+  // `serialization`: a value could not be written as JSON.
+  JWTGATE_SERIALIZATION = 24,
   // A pointer argument that must not be NULL was NULL.
   JWTGATE_NULL_PARAMETER = 1000,
   // Text that must be UTF-8 was not.
@@ -449,9 +457,12 @@ jwtgate_str jwtgate_error_message(const jwtgate_error *error);
 // `error` must be NULL or a live error from this library.
 jwtgate_str jwtgate_error_claim(const jwtgate_error *error);
 
-// The HTTP status a gateway answers with: 401, 403 (`claim`) or 503
-// (`jwks_unavailable`); 0 for `policy` and the binding's own codes, which
-// are configuration or programming errors. 0 when `error` is NULL.
+// The HTTP status a gateway answers with: 400 (`invalid_request`), 401,
+// 403 (`claim`) or 503 (`jwks_unavailable`, `replay_store_unavailable`).
+// 0 means "no status": `policy`, `key`, `invalid_argument`,
+// `serialization` and the binding's own codes are configuration or
+// programming errors, never the answer to a request. 0 when `error` is
+// NULL.
 //
 // # Safety
 // `error` must be NULL or a live error from this library.
@@ -472,7 +483,7 @@ jwtgate_str jwtgate_error_www_authenticate(const jwtgate_error *error);
 // `error` must be NULL or an error from this library not freed before.
 void jwtgate_error_free(jwtgate_error *error);
 
-// The stable name of a code: the design brief's code string for 1 to 13
+// The stable name of a code: the core's code string for 1 to 24
 // (`"expired"`, `"claim"`, ...), `"ok"` for 0, `"null_parameter"` and so on
 // for the binding's codes. Static (never free it); `{NULL, 0}` for a number
 // that is not a code.
@@ -757,9 +768,9 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
                                         jwtgate_verifier **out,
                                         jwtgate_error **out_error);
 
-// Makes a verifier from a policy file plus additions for one place of use
-// (an Nginx `location`), given as a JSON object (`overlay_len` bytes at
-// `overlay_json`; NULL for none) with the optional members:
+// Makes a verifier from a policy file plus additions for one place of use,
+// given as a JSON object (`overlay_len` bytes at `overlay_json`; NULL for
+// none) with the optional members:
 //
 // - `"token_sources"`: replaces the policy's token sources (same syntax);
 // - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
@@ -770,6 +781,12 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
 // - `"payload_header"`: a header that receives the whole payload.
 //
 // Ownership and errors as for `jwtgate_verifier_new`.
+//
+// Deprecated: per-place additions are routes now (`jwtgate_route_from_json`
+// with `jwtgate_verifier_decide`, as the Nginx module uses them), which
+// share one verifier instead of compiling one per place. This entry point
+// stays, working, for callers of `jwtgate_verifier_verify` that need
+// per-place rules.
 //
 // # Safety
 // As for `jwtgate_verifier_new`; `overlay_json` must be NULL or point at

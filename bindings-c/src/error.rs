@@ -1,13 +1,12 @@
-//! Result codes and the error handle.
+//! Result codes and the error type behind the error handle: the bottom of
+//! the C binding (the accessors C calls live in `error_access`).
 
 use jwtgate::{Error, ErrorKind};
 
-use crate::ffi::{handle, jwtgate_str};
-
-/// The result of a call. `JWTGATE_OK` (0) is success; 1 to 13 are the
-/// verification and policy codes of the design brief, numbered in the order
-/// of the core's `ErrorKind::ALL`; 1000 and up are the C binding's own codes
-/// (misuse of the API). Numbers are never reused.
+/// The result of a call. `JWTGATE_OK` (0) is success; 1 to 24 are the
+/// core's codes, numbered in the order of its `ErrorKind::ALL`; 1000 and up
+/// are the C binding's own codes (misuse of the API). Numbers are never
+/// reused.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum jwtgate_code {
@@ -37,7 +36,7 @@ pub enum jwtgate_code {
     JWTGATE_CLAIM = 11,
     /// `jwks_unavailable`: keys could not be fetched and none are cached.
     JWTGATE_JWKS_UNAVAILABLE = 12,
-    /// `policy`: the policy document (or a signing key) is invalid.
+    /// `policy`: the policy or route document is invalid.
     JWTGATE_POLICY = 13,
     /// `missing_token`: the request carries no token (401, plain `Bearer` challenge).
     JWTGATE_MISSING_TOKEN = 14,
@@ -55,6 +54,14 @@ pub enum jwtgate_code {
     JWTGATE_MTLS_BINDING = 20,
     /// `replay_store_unavailable`: the DPoP replay store cannot be reached (503).
     JWTGATE_REPLAY_STORE_UNAVAILABLE = 21,
+    /// `key`: a signing key is unusable (wrong type, RSA under 2048 bits,
+    /// an HMAC secret shorter than the hash).
+    JWTGATE_KEY = 22,
+    /// `invalid_argument`: an argument the core checks is out of range,
+    /// e.g. a `now` that is not a finite number of unix seconds.
+    JWTGATE_INVALID_ARGUMENT = 23,
+    /// `serialization`: a value could not be written as JSON.
+    JWTGATE_SERIALIZATION = 24,
     /// A pointer argument that must not be NULL was NULL.
     JWTGATE_NULL_PARAMETER = 1000,
     /// Text that must be UTF-8 was not.
@@ -76,7 +83,7 @@ use jwtgate_code::*;
 
 impl jwtgate_code {
     /// Every code, for the tests and `jwtgate_code_name`.
-    pub(crate) const ALL: [jwtgate_code; 28] = [
+    pub(crate) const ALL: [jwtgate_code; 31] = [
         JWTGATE_OK,
         JWTGATE_MALFORMED,
         JWTGATE_TOO_LARGE,
@@ -99,6 +106,9 @@ impl jwtgate_code {
         JWTGATE_DPOP_BINDING,
         JWTGATE_MTLS_BINDING,
         JWTGATE_REPLAY_STORE_UNAVAILABLE,
+        JWTGATE_KEY,
+        JWTGATE_INVALID_ARGUMENT,
+        JWTGATE_SERIALIZATION,
         JWTGATE_NULL_PARAMETER,
         JWTGATE_INVALID_UTF8,
         JWTGATE_BUFFER_TOO_SMALL,
@@ -131,11 +141,14 @@ impl jwtgate_code {
             ErrorKind::DpopBinding => JWTGATE_DPOP_BINDING,
             ErrorKind::MtlsBinding => JWTGATE_MTLS_BINDING,
             ErrorKind::ReplayStoreUnavailable => JWTGATE_REPLAY_STORE_UNAVAILABLE,
+            ErrorKind::Key => JWTGATE_KEY,
+            ErrorKind::InvalidArgument => JWTGATE_INVALID_ARGUMENT,
+            ErrorKind::Serialization => JWTGATE_SERIALIZATION,
             _ => JWTGATE_UNKNOWN_ERROR,
         }
     }
 
-    /// The stable name: the core's code for 1 to 21.
+    /// The stable name: the core's code for 1 to 24.
     pub(crate) fn name(self) -> &'static str {
         match self {
             JWTGATE_OK => "ok",
@@ -160,6 +173,9 @@ impl jwtgate_code {
             JWTGATE_DPOP_BINDING => ErrorKind::DpopBinding.code(),
             JWTGATE_MTLS_BINDING => ErrorKind::MtlsBinding.code(),
             JWTGATE_REPLAY_STORE_UNAVAILABLE => ErrorKind::ReplayStoreUnavailable.code(),
+            JWTGATE_KEY => ErrorKind::Key.code(),
+            JWTGATE_INVALID_ARGUMENT => ErrorKind::InvalidArgument.code(),
+            JWTGATE_SERIALIZATION => ErrorKind::Serialization.code(),
             JWTGATE_NULL_PARAMETER => "null_parameter",
             JWTGATE_INVALID_UTF8 => "invalid_utf8",
             JWTGATE_BUFFER_TOO_SMALL => "buffer_too_small",
@@ -177,16 +193,18 @@ impl jwtgate_code {
 /// owns it and frees it with `jwtgate_error_free`.
 pub struct jwtgate_error {
     pub(crate) code: jwtgate_code,
-    message: String,
-    claim: Option<String>,
-    status: u16,
-    www_authenticate: Option<String>,
+    pub(crate) message: String,
+    pub(crate) claim: Option<String>,
+    /// `None` for configuration and programming errors; the C accessor
+    /// reads it as 0.
+    pub(crate) status: Option<u16>,
+    pub(crate) www_authenticate: Option<String>,
 }
 
 impl jwtgate_error {
     /// An error of the C binding itself (misuse of the API).
     pub(crate) fn binding(code: jwtgate_code, message: impl Into<String>) -> jwtgate_error {
-        jwtgate_error { code, message: message.into(), claim: None, status: 0, www_authenticate: None }
+        jwtgate_error { code, message: message.into(), claim: None, status: None, www_authenticate: None }
     }
 
     /// A NULL argument.
@@ -200,136 +218,10 @@ impl From<Error> for jwtgate_error {
         let status = e.http_status();
         jwtgate_error {
             code: jwtgate_code::from_kind(e.kind()),
-            www_authenticate: (status != 0).then(|| e.www_authenticate()),
+            www_authenticate: status.map(|_| e.www_authenticate()),
             message: e.message().to_owned(),
             claim: e.claim().map(str::to_owned),
             status,
         }
-    }
-}
-
-/// The error's code; `JWTGATE_NULL_PARAMETER` when `error` is NULL.
-///
-/// # Safety
-/// `error` must be NULL or a live error from this library.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_code(error: *const jwtgate_error) -> jwtgate_code {
-    ffi_boundary! {
-        // SAFETY: the caller passes NULL or a live error.
-        unsafe { handle(error, "error") }.map_or(JWTGATE_NULL_PARAMETER, |e| e.code)
-    }
-}
-
-/// The human-readable message (not stable: match on the code). Owned by
-/// `error`: valid until `jwtgate_error_free(error)`. `{NULL, 0}` when
-/// `error` is NULL.
-///
-/// # Safety
-/// `error` must be NULL or a live error from this library.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_message(error: *const jwtgate_error) -> jwtgate_str {
-    ffi_boundary! {
-        // SAFETY: the caller passes NULL or a live error.
-        unsafe { handle(error, "error") }.map_or(jwtgate_str::NONE, |e| jwtgate_str::of(&e.message))
-    }
-}
-
-/// The claim the error is about (e.g. `"exp"` for `JWTGATE_EXPIRED`, the
-/// rule's claim for `JWTGATE_CLAIM`), or `{NULL, 0}` when none is named.
-/// Owned by `error`: valid until `jwtgate_error_free(error)`.
-///
-/// # Safety
-/// `error` must be NULL or a live error from this library.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_claim(error: *const jwtgate_error) -> jwtgate_str {
-    ffi_boundary! {
-        // SAFETY: the caller passes NULL or a live error.
-        unsafe { handle(error, "error") }.map_or(jwtgate_str::NONE, |e| jwtgate_str::of_option(e.claim.as_deref()))
-    }
-}
-
-/// The HTTP status a gateway answers with: 401, 403 (`claim`) or 503
-/// (`jwks_unavailable`); 0 for `policy` and the binding's own codes, which
-/// are configuration or programming errors. 0 when `error` is NULL.
-///
-/// # Safety
-/// `error` must be NULL or a live error from this library.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_http_status(error: *const jwtgate_error) -> u16 {
-    ffi_boundary! {
-        // SAFETY: the caller passes NULL or a live error.
-        unsafe { handle(error, "error") }.map_or(0, |e| e.status)
-    }
-}
-
-/// A ready `WWW-Authenticate` header value (RFC 6750), e.g.
-/// `Bearer error="invalid_token", error_description="token expired"`;
-/// `{NULL, 0}` when the HTTP status is 0. Owned by `error`: valid until
-/// `jwtgate_error_free(error)`.
-///
-/// # Safety
-/// `error` must be NULL or a live error from this library.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_www_authenticate(error: *const jwtgate_error) -> jwtgate_str {
-    ffi_boundary! {
-        // SAFETY: the caller passes NULL or a live error.
-        unsafe { handle(error, "error") }
-            .map_or(jwtgate_str::NONE, |e| jwtgate_str::of_option(e.www_authenticate.as_deref()))
-    }
-}
-
-/// Frees an error. `jwtgate_error_free(NULL)` does nothing.
-///
-/// # Safety
-/// `error` must be NULL or an error from this library not freed before.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtgate_error_free(error: *mut jwtgate_error) {
-    ffi_boundary! {
-        if !error.is_null() {
-            // SAFETY: error came from Box::into_raw in this library and is
-            // freed once, as the caller promises.
-            drop(unsafe { Box::from_raw(error) });
-        }
-    }
-}
-
-/// The stable name of a code: the design brief's code string for 1 to 13
-/// (`"expired"`, `"claim"`, ...), `"ok"` for 0, `"null_parameter"` and so on
-/// for the binding's codes. Static (never free it); `{NULL, 0}` for a number
-/// that is not a code.
-#[unsafe(no_mangle)]
-pub extern "C" fn jwtgate_code_name(code: u32) -> jwtgate_str {
-    ffi_boundary! {
-        jwtgate_code::ALL
-            .iter()
-            .chain(std::iter::once(&JWTGATE_PANIC))
-            .find(|c| **c as u32 == code)
-            .map_or(jwtgate_str::NONE, |c| jwtgate_str::of(c.name()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_follow_the_core_order_and_names_match_the_core_codes() {
-        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
-            let code = jwtgate_code::from_kind(kind);
-            assert_eq!(code as u32, i as u32 + 1, "{kind}");
-            assert_eq!(code.name(), kind.code());
-            let name = jwtgate_code_name(code as u32);
-            // SAFETY: the view points at a static string.
-            let text = unsafe { std::slice::from_raw_parts(name.data.cast::<u8>(), name.len) };
-            assert_eq!(text, kind.code().as_bytes());
-        }
-        assert_eq!(ErrorKind::ALL.len(), 21, "a new core kind needs a C code");
-        assert!(jwtgate_code_name(22).data.is_null());
-        assert!(jwtgate_code_name(999).data.is_null());
-        assert_eq!(jwtgate_code_name(1099).len, "panic".len());
-        let mut names: Vec<_> = jwtgate_code::ALL.iter().map(|c| c.name()).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), jwtgate_code::ALL.len());
     }
 }

@@ -23,6 +23,7 @@
 mod panic;
 mod decision;
 mod error;
+mod error_access;
 mod ffi;
 mod route;
 mod signer;

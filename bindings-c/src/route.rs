@@ -87,8 +87,7 @@ pub unsafe extern "C" fn jwtgate_route_from_json(
             let verifier = unsafe { handle(verifier, "verifier") }?;
             // SAFETY: the caller promises json_len readable bytes.
             let json = unsafe { text(json, json_len, "json") }?;
-            let value = jwtgate::json::parse_strict(json)
-                .map_err(|e| jwtgate::Error::policy(format!("route is not valid JSON: {e}")))?;
+            let value = jwtgate::document_from_json(json, "route")?;
             Ok((out, verifier.inner.route(value)?))
         })();
         // SAFETY: out was checked non-NULL; out_error is NULL or writable.

@@ -15,8 +15,8 @@ pub struct jwtgate_signer {
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, jwtgate_error> {
-    Algorithm::from_name(name).ok_or_else(|| {
-        jwtgate_error::binding(jwtgate_code::JWTGATE_INVALID_PARAMETER, format!("unknown algorithm {name:?}"))
+    name.parse().map_err(|e: jwtgate::UnknownAlgorithm| {
+        jwtgate_error::binding(jwtgate_code::JWTGATE_INVALID_PARAMETER, e.to_string())
     })
 }
 

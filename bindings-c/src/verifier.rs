@@ -17,15 +17,15 @@ pub struct jwtgate_verifier {
     pub(crate) inner: Verifier,
 }
 
-/// A verifier for a policy file plus the additions of one place of use (an
-/// Nginx `location`), applied by the core's [`jwtgate::PolicyOverlay`]:
-/// extra rules and forwarded headers for every issuer and the token sources;
-/// the file's own rules keep holding.
+/// A verifier for a policy file plus the additions of one place of use,
+/// merged into the file's document by the core ([`jwtgate::PolicyOverlay`])
+/// and compiled once, sharing the file's keys: extra rules and forwarded
+/// headers for every issuer and the token sources; the file's own rules
+/// keep holding.
 fn from_file_with(path: &str, overlay: Option<&str>) -> Result<Verifier, jwtgate::Error> {
     let verifier = Verifier::from_file(path)?;
     let Some(overlay) = overlay else { return Ok(verifier) };
-    let value = jwtgate::json::parse_strict(overlay)
-        .map_err(|e| jwtgate::Error::policy(format!("location overlay: {e}")))?;
+    let value = jwtgate::document_from_json(overlay, "overlay")?;
     verifier.with_overlay(&jwtgate::PolicyOverlay::from_value(value)?)
 }
 
@@ -80,9 +80,9 @@ pub unsafe extern "C" fn jwtgate_verifier_from_file(
     unsafe { jwtgate_verifier_from_file_with(path, path_len, std::ptr::null(), 0, out, out_error) }
 }
 
-/// Makes a verifier from a policy file plus additions for one place of use
-/// (an Nginx `location`), given as a JSON object (`overlay_len` bytes at
-/// `overlay_json`; NULL for none) with the optional members:
+/// Makes a verifier from a policy file plus additions for one place of use,
+/// given as a JSON object (`overlay_len` bytes at `overlay_json`; NULL for
+/// none) with the optional members:
 ///
 /// - `"token_sources"`: replaces the policy's token sources (same syntax);
 /// - `"claims"`: claim rules (policy rule syntax) added to every issuer; a
@@ -93,6 +93,12 @@ pub unsafe extern "C" fn jwtgate_verifier_from_file(
 /// - `"payload_header"`: a header that receives the whole payload.
 ///
 /// Ownership and errors as for `jwtgate_verifier_new`.
+///
+/// Deprecated: per-place additions are routes now (`jwtgate_route_from_json`
+/// with `jwtgate_verifier_decide`, as the Nginx module uses them), which
+/// share one verifier instead of compiling one per place. This entry point
+/// stays, working, for callers of `jwtgate_verifier_verify` that need
+/// per-place rules.
 ///
 /// # Safety
 /// As for `jwtgate_verifier_new`; `overlay_json` must be NULL or point at

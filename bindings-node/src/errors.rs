@@ -43,7 +43,9 @@ pub struct RawError {
     pub code: String,
     /// The human message (not stable).
     pub message: String,
-    /// 401, 403 or 503; `null` for `policy`, which never answers a request.
+    /// 400, 401, 403 or 503; `null` for the configuration and programming
+    /// errors (`policy`, `key`, `invalid_argument`, `serialization`),
+    /// which never answer a request.
     pub status: Option<u32>,
     /// The claim to blame, where there is one.
     pub claim: Option<String>,
@@ -53,11 +55,10 @@ pub struct RawError {
 
 impl From<&jwtgate::Error> for RawError {
     fn from(e: &jwtgate::Error) -> Self {
-        let status = e.http_status();
         RawError {
             code: e.code().to_owned(),
             message: e.message().to_owned(),
-            status: (status != 0).then_some(u32::from(status)),
+            status: e.http_status().map(u32::from),
             claim: e.claim().map(str::to_owned),
             www_authenticate: e.www_authenticate(),
         }
@@ -77,11 +78,10 @@ pub fn outcome(result: &Result<jwtgate::Verified, jwtgate::Error>) -> Outcome {
 
 /// A core error to throw: [`ERROR_PREFIX`] then its fields as JSON.
 pub fn throw(e: &jwtgate::Error) -> Error {
-    let status = e.http_status();
     let fields = serde_json::json!({
         "code": e.code(),
         "message": e.message(),
-        "status": (status != 0).then_some(status),
+        "status": e.http_status(),
         "claim": e.claim(),
         "wwwAuthenticate": e.www_authenticate(),
     });

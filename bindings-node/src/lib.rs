@@ -42,6 +42,12 @@ pub fn exclusion_path(url: String) -> Option<String> {
     jwtgate::exclusion_path(&url).map(str::to_owned)
 }
 
+/// Every supported `alg` name, in the order of the core's algorithm table.
+#[napi]
+pub fn algorithms() -> Vec<String> {
+    jwtgate::Algorithm::ALL.iter().map(|a| a.name().to_owned()).collect()
+}
+
 /// Every stable error code, in the order of the C enum.
 #[napi]
 pub fn error_codes() -> Vec<String> {

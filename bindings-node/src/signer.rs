@@ -8,13 +8,7 @@ use napi_derive::napi;
 use crate::errors::{throw, type_error};
 
 fn algorithm(name: &str) -> Result<jwtgate::Algorithm> {
-    jwtgate::Algorithm::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = jwtgate::Algorithm::ALL.iter().map(|a| a.name()).collect();
-        Error::new(
-            Status::InvalidArg,
-            format!("unknown algorithm {name:?}; expected one of {}", names.join(", ")),
-        )
-    })
+    name.parse().map_err(|e: jwtgate::UnknownAlgorithm| Error::new(Status::InvalidArg, e.to_string()))
 }
 
 /// Signs tokens with one private key.
@@ -67,7 +61,7 @@ impl NativeSigner {
     #[napi(factory, catch_unwind)]
     pub fn from_jwk(jwk: String, alg: Option<String>, typ: Option<String>) -> Result<NativeSigner> {
         let jwk: serde_json::Value =
-            serde_json::from_str(&jwk).map_err(|e| type_error(format!("jwk is not JSON: {e}")))?;
+            jwtgate::json::parse_strict(&jwk).map_err(|e| type_error(format!("jwk is not JSON: {e}")))?;
         let alg = alg.as_deref().map(algorithm).transpose()?;
         jwtgate::Signer::from_jwk(&jwk, alg).map(|s| NativeSigner::new(s, typ)).map_err(|e| throw(&e))
     }

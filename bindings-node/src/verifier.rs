@@ -120,31 +120,13 @@ impl NativeVerifier {
         self.inner.find_token_by_lookup(&lookup, query.as_deref()).map_err(|e| throw(&e))
     }
 
-    /// Lower-case names of the request headers `findToken` reads.
-    #[napi]
-    pub fn token_headers(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for source in self.inner.token_sources() {
-            let name = match source {
-                jwtgate::TokenSource::Header { name, .. } => name.to_ascii_lowercase(),
-                jwtgate::TokenSource::Cookie(_) => "cookie".to_owned(),
-                jwtgate::TokenSource::Query(_) => continue,
-            };
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        names
-    }
-
     /// A new verifier for the same policy with extra claim rules (JSON text
     /// of an object in the policy's `claims` syntax) added to every issuer
     /// by the core (`Verifier::with_claims`): the policy's rules still hold,
     /// and the keys and JWKS caches are shared.
     #[napi(catch_unwind)]
     pub fn with_claims(&self, rules: String) -> Result<NativeVerifier> {
-        let rules: serde_json::Value = serde_json::from_str(&rules)
-            .map_err(|e| throw(&jwtgate::Error::policy(format!("claims: {e}"))))?;
+        let rules = jwtgate::document_from_json(&rules, "claims").map_err(|e| throw(&e))?;
         if !rules.is_object() {
             return Err(type_error("claim rules must be an object"));
         }
@@ -155,7 +137,7 @@ impl NativeVerifier {
     #[napi(catch_unwind)]
     pub fn policy_json(&self) -> Result<String> {
         serde_json::to_string(self.inner.policy().doc())
-            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+            .map_err(|e| throw(&jwtgate::Error::serialization(e.to_string())))
     }
 
     /// The core's counters (verifications by outcome, cache hits and
@@ -164,7 +146,7 @@ impl NativeVerifier {
     pub fn stats_json(&self, now: Option<f64>) -> Result<String> {
         let now = clock(now)?;
         serde_json::to_string(&self.inner.stats(now))
-            .map_err(|e| throw(&jwtgate::Error::policy(e.to_string())))
+            .map_err(|e| throw(&jwtgate::Error::serialization(e.to_string())))
     }
 
     /// Whether a decision can use the client's TLS certificate (an issuer
@@ -191,8 +173,7 @@ impl NativeVerifier {
     /// Compiles a route document (JSON text) against this policy.
     #[napi(catch_unwind)]
     pub fn route(&self, doc: String) -> Result<NativeRoute> {
-        let value: serde_json::Value = jwtgate::json::parse_strict(&doc)
-            .map_err(|e| throw(&jwtgate::Error::policy(format!("route: not valid JSON: {e}"))))?;
+        let value = jwtgate::document_from_json(&doc, "route").map_err(|e| throw(&e))?;
         self.inner.route(value).map(|r| NativeRoute { inner: Arc::new(r) }).map_err(|e| throw(&e))
     }
 

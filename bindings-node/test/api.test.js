@@ -10,7 +10,15 @@ const { fixtures } = require('./helpers.js')
 
 const f = fixtures()
 const verifier = new Verifier(f.policy)
-const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+// Every algorithm of the core's table: a new row is tested here without an edit.
+const ALGS = require('../binding.js').algorithms()
+
+test('the algorithm list is the core table, at least the RFC 7518 and RFC 8037 ones', () => {
+  for (const alg of ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']) {
+    assert.ok(ALGS.includes(alg), alg)
+  }
+  assert.equal(new Set(ALGS).size, ALGS.length)
+})
 
 test('every algorithm: generateKey, Signer, jwks and a verifier round trip', () => {
   for (const alg of ALGS) {
@@ -59,13 +67,13 @@ test('Signer.fromPem, fromSecret (string and Buffer) and fromJwk', () => {
   const a = Signer.fromSecret('HS256', secret).sign({ n: 1 })
   const b = Signer.fromSecret('HS256', Buffer.from(secret)).sign({ n: 1 })
   assert.equal(a, b)
-  assert.throws(() => Signer.fromSecret('HS256', 'short'), { name: 'JwtError' })
+  assert.throws(() => Signer.fromSecret('HS256', 'short'), { name: 'JwtError', code: 'key' })
 
   const jwk = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), alg: 'HS256', kid: 'o' }
   assert.equal(Signer.fromJwk(jwk).kid, 'o')
   assert.equal(Signer.fromJwk(JSON.stringify(jwk)).algorithm, 'HS256')
   assert.throws(() => Signer.fromJwk({ kty: 'oct', k: 'AAAA' }), (e) => e instanceof JwtError)
-  assert.throws(() => Signer.fromPem('RS256', 'not a pem'), (e) => e instanceof JwtError && e.status === null)
+  assert.throws(() => Signer.fromPem('RS256', 'not a pem'), (e) => e instanceof JwtError && e.code === 'key' && e.status === null)
 })
 
 test('sign: lifetimeS and now set iat and exp', () => {
@@ -221,6 +229,21 @@ test('the raw addon rejects wrong types with an error, not a crash', () => {
   assert.throws(() => native.NativeVerifier.fromJson(5), Error)
   assert.throws(() => native.NativeSigner.fromSecret('HS256', 'not a buffer'), Error)
   assert.equal(verifier.verify(f.good()).claims.sub, 'ada', 'the process is still fine')
+})
+
+test('policy, route and claim documents are strict JSON: a name given twice is refused', () => {
+  const text = JSON.stringify(f.policy)
+  const twice = `${text.slice(0, -1)},"max_token_bytes":100,"max_token_bytes":200}`
+  assert.throws(() => new Verifier(twice), (e) => e instanceof JwtError && e.code === 'policy' && /duplicate/.test(e.message))
+  const native = require('../binding.js')
+  const raw = native.NativeVerifier.fromJson(text)
+  assert.throws(() => raw.route('{"mode":"off","mode":"required"}'), /duplicate/)
+  assert.throws(() => raw.withClaims('{"sub":{"equals":"a"},"sub":{"equals":"b"}}'), /duplicate/)
+  assert.ok(raw.route('{"mode":"off"}'))
+  const secret = Buffer.from('a-secret-that-is-at-least-32-bytes!!').toString('base64url')
+  const jwk = JSON.stringify({ kty: 'oct', k: secret, alg: 'HS256' })
+  assert.equal(Signer.fromJwk(jwk).algorithm, 'HS256')
+  assert.throws(() => Signer.fromJwk(`${jwk.slice(0, -1)},"alg":"HS384"}`), /duplicate/)
 })
 
 test('huge and hostile inputs get a code, not a hang', () => {

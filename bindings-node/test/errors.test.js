@@ -15,7 +15,7 @@ test('the code list is the stable set of docs/policy.md, in C enum order', () =>
     ['malformed', 'too_large', 'header', 'algorithm', 'key_not_found', 'signature', 'expired',
       'not_yet_valid', 'issuer', 'audience', 'claim', 'jwks_unavailable', 'policy', 'missing_token',
       'missing_claim', 'invalid_request', 'invalid_dpop_proof', 'use_dpop_nonce', 'dpop_binding', 'mtls_binding',
-      'replay_store_unavailable'],
+      'replay_store_unavailable', 'key', 'invalid_argument', 'serialization'],
   )
   assert.equal(JwtError.CODES, CODES)
 })

@@ -84,6 +84,24 @@ create_exception!(
     JwtError,
     "Code `replay_store_unavailable`: the DPoP replay store cannot be reached (503)."
 );
+create_exception!(
+    jwtgate,
+    InvalidKeyError,
+    JwtError,
+    "Code `key`: a signing key is unusable (wrong type, too short, too small)."
+);
+create_exception!(
+    jwtgate,
+    InvalidArgumentError,
+    JwtError,
+    "Code `invalid_argument`: an argument the core checks is out of range."
+);
+create_exception!(
+    jwtgate,
+    SerializationError,
+    JwtError,
+    "Code `serialization`: a value could not be written as JSON."
+);
 
 /// The exception class of a kind.
 fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
@@ -109,21 +127,19 @@ fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
         ErrorKind::DpopBinding => py.get_type::<DpopBindingError>(),
         ErrorKind::MtlsBinding => py.get_type::<MtlsBindingError>(),
         ErrorKind::ReplayStoreUnavailable => py.get_type::<ReplayStoreUnavailableError>(),
+        ErrorKind::Key => py.get_type::<InvalidKeyError>(),
+        ErrorKind::InvalidArgument => py.get_type::<InvalidArgumentError>(),
+        ErrorKind::Serialization => py.get_type::<SerializationError>(),
         // A kind added to the core later still raises a JwtError with its code.
         _ => py.get_type::<JwtError>(),
     }
-}
-
-/// `None` for `policy`, which is never the answer to a request.
-fn status_of(kind: ErrorKind) -> Option<u16> {
-    Some(kind.http_status()).filter(|s| *s != 0)
 }
 
 /// The exception instance for a core error, with every field set.
 pub fn exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
     let exc = class_of(py, e.kind()).call1((e.message(),))?;
     exc.setattr(intern!(py, "code"), e.code())?;
-    exc.setattr(intern!(py, "status"), status_of(e.kind()))?;
+    exc.setattr(intern!(py, "status"), e.http_status())?;
     exc.setattr(intern!(py, "claim"), e.claim())?;
     exc.setattr(intern!(py, "www_authenticate"), e.www_authenticate())?;
     exc.setattr(intern!(py, "message"), e.message())?;
@@ -149,7 +165,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             continue; // no class of its own yet: never relabel the base
         }
         class.setattr("code", kind.code())?;
-        class.setattr("status", status_of(kind))?;
+        class.setattr("status", kind.http_status())?;
         let name: String = class.name()?.extract()?;
         m.add(name, &class)?;
     }

@@ -16,7 +16,7 @@ use pyo3::{PyTypeInfo, intern};
 
 use crate::convert::{clock, to_py, type_name};
 use crate::errors::to_pyerr;
-use crate::verifier::Verified;
+use crate::verified::Verified;
 
 /// The most a request given to `decide` may hold: method, URL and every
 /// header name and value together. Checked on the Python lengths before
@@ -384,25 +384,6 @@ pub fn route_arg<'py>(route: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Boun
                 type_name(r)
             ))
         }),
-    }
-}
-
-/// A decision run in the event loop's executor by `decide_async`: the
-/// request is converted on the loop's thread, decided on a worker thread
-/// with the GIL released.
-#[pyclass(module = "jwtgate", frozen)]
-pub struct DecideJob {
-    pub verifier: Py<crate::verifier::Verifier>,
-    pub request: OwnedRequest,
-    pub route: Option<Py<Route>>,
-}
-
-#[pymethods]
-impl DecideJob {
-    fn __call__(&self, py: Python<'_>) -> Decision {
-        let verifier = self.verifier.get();
-        let route = self.route.as_ref().map(|r| &r.get().inner);
-        py.detach(|| Decision::new(self.request.with(|r| verifier.inner.decide(r, route))))
     }
 }
 

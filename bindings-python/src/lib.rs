@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod gateway;
 mod signer;
+mod verified;
 mod verifier;
 
 use pyo3::prelude::*;
@@ -20,9 +21,11 @@ fn _jwtgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", jwtgate::VERSION)?;
     let codes: Vec<&str> = jwtgate::ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    let algorithms: Vec<&str> = jwtgate::Algorithm::ALL.iter().map(|a| a.name()).collect();
+    m.add("ALGORITHMS", PyTuple::new(py, algorithms)?)?;
     errors::register(m)?;
     m.add_class::<verifier::Verifier>()?;
-    m.add_class::<verifier::Verified>()?;
+    m.add_class::<verified::Verified>()?;
     m.add_class::<gateway::Decision>()?;
     m.add_class::<gateway::Route>()?;
     m.add_class::<signer::Signer>()?;

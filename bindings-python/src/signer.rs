@@ -10,10 +10,7 @@ use crate::convert::{clock, to_json, to_py, type_name};
 use crate::errors::to_pyerr;
 
 fn algorithm(name: &str) -> PyResult<Algorithm> {
-    Algorithm::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-        PyValueError::new_err(format!("unknown algorithm {name:?}; expected one of {}", names.join(", ")))
-    })
+    name.parse().map_err(|e: jwtgate::UnknownAlgorithm| PyValueError::new_err(e.to_string()))
 }
 
 /// Signs tokens with one private key.
@@ -91,8 +88,8 @@ impl Signer {
     ) -> PyResult<Signer> {
         let alg = alg.map(algorithm).transpose()?;
         let jwk = if let Ok(text) = jwk.cast::<PyString>() {
-            serde_json::from_str(&text.extract::<String>()?)
-                .map_err(|e| to_pyerr(py, &jwtgate::Error::policy(format!("JWK is not JSON: {e}"))))?
+            jwtgate::json::parse_strict(&text.extract::<String>()?)
+                .map_err(|e| to_pyerr(py, &jwtgate::Error::key(format!("JWK is not JSON: {e}"))))?
         } else if jwk.cast::<PyDict>().is_ok() {
             to_json(jwk)?
         } else {

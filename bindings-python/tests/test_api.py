@@ -12,7 +12,14 @@ from _support import AUD, ISS, NOW, b64url_decode, claims, gateway_policy, key_t
 
 import jwtgate
 
-ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+# Every algorithm of the core's table: a new row is tested here without an edit.
+ALGORITHMS = list(jwtgate.ALGORITHMS)
+
+
+def test_the_algorithm_list_is_the_core_table() -> None:
+    rfc = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+    assert set(rfc + ["EdDSA"]) <= set(ALGORITHMS)
+    assert len(set(ALGORITHMS)) == len(ALGORITHMS)
 
 
 def test_policy_as_dict_json_bytes_and_path(tmp_path: pathlib.Path, rsa_signer: jwtgate.Signer) -> None:
@@ -99,11 +106,11 @@ def test_signer_from_jwk() -> None:
         assert signer.algorithm == "HS256" and signer.kid == "h1"
         verifier = jwtgate.Verifier({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": secret}}]})
         assert verifier.verify(signer.sign({"a": 1})).claims == {"a": 1}
-    with pytest.raises(jwtgate.PolicyError):
+    with pytest.raises(jwtgate.InvalidKeyError):
         jwtgate.Signer.from_jwk({"kty": "oct", "k": secret})  # no alg anywhere
     long_secret = jwtgate.generate_key("HS512")["private_key"]
     assert jwtgate.Signer.from_jwk({"kty": "oct", "k": long_secret}, alg="HS384").algorithm == "HS384"
-    with pytest.raises(jwtgate.PolicyError):  # 32 bytes are too short for HS384
+    with pytest.raises(jwtgate.InvalidKeyError):  # 32 bytes are too short for HS384
         jwtgate.Signer.from_jwk({"kty": "oct", "k": secret}, alg="HS384")
 
 
@@ -204,6 +211,18 @@ def test_with_claims_narrows_the_policy(rsa_signer: jwtgate.Signer) -> None:
         verifier.with_claims({"sub": {"regexx": "x"}})
     with pytest.raises(jwtgate.PolicyError):
         verifier.with_claims({"sub": {"regex": "("}})
+
+
+def test_documents_and_jwk_text_are_strict_json() -> None:
+    text = json.dumps(gateway_policy())
+    twice = text[:-1] + ', "max_token_bytes": 100, "max_token_bytes": 200}'
+    with pytest.raises(jwtgate.PolicyError, match="duplicate"):
+        jwtgate.Verifier(twice)
+    assert jwtgate.Verifier(text[:-1] + ', "max_token_bytes": 100}').policy["max_token_bytes"] == 100
+    secret = jwtgate.generate_key("HS256")["private_key"]
+    jwk = json.dumps({"kty": "oct", "k": secret, "alg": "HS256"})
+    with pytest.raises(jwtgate.InvalidKeyError, match="duplicate"):
+        jwtgate.Signer.from_jwk(jwk[:-1] + ', "alg": "HS384"}')
 
 
 def test_with_claims_keeps_relative_key_files(tmp_path: pathlib.Path, rsa_signer: jwtgate.Signer) -> None:

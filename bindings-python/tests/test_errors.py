@@ -35,8 +35,20 @@ CLASSES = {
     "dpop_binding": jwtgate.DpopBindingError,
     "mtls_binding": jwtgate.MtlsBindingError,
     "replay_store_unavailable": jwtgate.ReplayStoreUnavailableError,
+    "key": jwtgate.InvalidKeyError,
+    "invalid_argument": jwtgate.InvalidArgumentError,
+    "serialization": jwtgate.SerializationError,
 }
-STATUS = {"claim": 403, "jwks_unavailable": 503, "replay_store_unavailable": 503, "policy": None, "invalid_request": 400}
+STATUS = {
+    "claim": 403,
+    "jwks_unavailable": 503,
+    "replay_store_unavailable": 503,
+    "policy": None,
+    "key": None,
+    "invalid_argument": None,
+    "serialization": None,
+    "invalid_request": 400,
+}
 
 
 def b64(data: bytes) -> str:
@@ -140,9 +152,10 @@ def test_policy_errors_name_the_problem() -> None:
         jwtgate.Verifier('{"issuers": [')
     with pytest.raises(jwtgate.PolicyError):
         jwtgate.Verifier("/nonexistent/policy.json")
-    with pytest.raises(jwtgate.PolicyError):
+    with pytest.raises(jwtgate.InvalidKeyError) as key_info:
         jwtgate.Signer.from_pem("RS256", key_text("rsa1024.pem"))  # under 2048 bits
-    with pytest.raises(jwtgate.PolicyError):
+    check(key_info.value, "key")
+    with pytest.raises(jwtgate.InvalidKeyError):
         jwtgate.Signer.from_secret("HS256", b"short")
 
 

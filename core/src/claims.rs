@@ -7,7 +7,8 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-use crate::json::{ClaimRef, Member, short_eq};
+use crate::json::{ClaimRef, Member};
+use crate::names::short_eq;
 use crate::policy::ClaimRuleDoc;
 
 /// Largest compiled regex accepted in a policy, so a hostile or careless
@@ -51,6 +52,13 @@ impl ClaimPath {
     /// The name as written in the policy.
     pub fn display(&self) -> &str {
         &self.display
+    }
+
+    /// The claim a failed rule names: the top-level name for a plain name
+    /// and for a pointer to a top-level claim (`/dept` is `dept`), the
+    /// pointer as written for a nested claim.
+    pub fn claim_name(&self) -> &str {
+        if self.rest.is_none() { &self.root } else { &self.display }
     }
 
     /// The top-level claim the path starts at.
@@ -175,7 +183,7 @@ impl Rule {
 
     /// Checks the claim's value (`None` when absent).
     pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
-        let name = self.path.display();
+        let name = self.path.claim_name();
         let fail =
             |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
         let Some(value) = value else {

@@ -13,9 +13,10 @@ use serde_json::{Map, Value};
 use crate::alg::{Algorithm, AlgorithmSet, KeyType};
 use crate::base64url;
 use crate::error::{Error, ErrorKind};
+use crate::header::normalize_typ;
 use crate::json::parse_strict;
 use crate::keys::{JwkError, VerifyKey, parse_jwk};
-use crate::policy::{BindingMode, normalize_typ};
+use crate::policy::BindingMode;
 
 /// The proof algorithms accepted when a policy lists none: every
 /// asymmetric algorithm jwtgate verifies.

@@ -36,7 +36,7 @@ pub enum ErrorKind {
     Claim,
     /// Keys could not be fetched and no usable cached set exists.
     JwksUnavailable,
-    /// The policy document itself is invalid.
+    /// The policy or route document itself is invalid.
     Policy,
     /// The request carries no token (RFC 6750 section 3.1: the challenge
     /// has no `error` attribute).
@@ -63,11 +63,20 @@ pub enum ErrorKind {
     /// The DPoP replay store could not be reached and the policy fails
     /// closed (503, with `Retry-After`).
     ReplayStoreUnavailable,
+    /// A signing key is unusable: not a private key of the algorithm's
+    /// type, RSA under 2048 bits, an HMAC secret shorter than the hash.
+    Key,
+    /// An argument of the call itself is out of range, such as a `now`
+    /// that is not a finite number of unix seconds.
+    InvalidArgument,
+    /// A value could not be turned into JSON (a policy document or the
+    /// counters handed to a binding).
+    Serialization,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of their C numbers (starting at 1).
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 24] = [
         ErrorKind::Malformed,
         ErrorKind::TooLarge,
         ErrorKind::Header,
@@ -89,6 +98,9 @@ impl ErrorKind {
         ErrorKind::DpopBinding,
         ErrorKind::MtlsBinding,
         ErrorKind::ReplayStoreUnavailable,
+        ErrorKind::Key,
+        ErrorKind::InvalidArgument,
+        ErrorKind::Serialization,
     ];
 
     /// The stable code string shared by every runtime.
@@ -115,6 +127,9 @@ impl ErrorKind {
             ErrorKind::DpopBinding => "dpop_binding",
             ErrorKind::MtlsBinding => "mtls_binding",
             ErrorKind::ReplayStoreUnavailable => "replay_store_unavailable",
+            ErrorKind::Key => "key",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Serialization => "serialization",
         }
     }
 
@@ -123,15 +138,33 @@ impl ErrorKind {
         ErrorKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
-    /// The HTTP status a gateway answers with; 0 for `policy`, which is a
-    /// configuration error and never the answer to a request.
-    pub const fn http_status(self) -> u16 {
+    /// The HTTP status a gateway answers with; `None` for the kinds that
+    /// are never the answer to a request: configuration (`policy`, `key`)
+    /// and programming errors (`invalid_argument`, `serialization`).
+    pub const fn http_status(self) -> Option<u16> {
         match self {
-            ErrorKind::Claim => 403,
-            ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
-            ErrorKind::Policy => 0,
-            ErrorKind::InvalidRequest => 400,
-            _ => 401,
+            ErrorKind::Claim => Some(403),
+            ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => Some(503),
+            ErrorKind::InvalidRequest => Some(400),
+            ErrorKind::Malformed
+            | ErrorKind::TooLarge
+            | ErrorKind::Header
+            | ErrorKind::Algorithm
+            | ErrorKind::KeyNotFound
+            | ErrorKind::Signature
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::Issuer
+            | ErrorKind::Audience
+            | ErrorKind::MissingToken
+            | ErrorKind::MissingClaim
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::UseDpopNonce
+            | ErrorKind::DpopBinding
+            | ErrorKind::MtlsBinding => Some(401),
+            ErrorKind::Policy | ErrorKind::Key | ErrorKind::InvalidArgument | ErrorKind::Serialization => {
+                None
+            }
         }
     }
 
@@ -270,6 +303,21 @@ impl Error {
         Error::new(ErrorKind::Policy, message)
     }
 
+    /// An unusable signing key.
+    pub fn key(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Key, message)
+    }
+
+    /// An argument of the call out of range.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// A value that could not be turned into JSON.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Serialization, message)
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -290,8 +338,10 @@ impl Error {
         self.claim.as_deref()
     }
 
-    /// The HTTP status a gateway answers with (401, 403 or 503; 0 for `policy`).
-    pub fn http_status(&self) -> u16 {
+    /// The HTTP status a gateway answers with (400, 401, 403 or 503);
+    /// `None` for configuration and programming errors (see
+    /// [`ErrorKind::http_status`]).
+    pub fn http_status(&self) -> Option<u16> {
         self.kind.http_status()
     }
 
@@ -377,10 +427,13 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_design_table() {
-        assert_eq!(ErrorKind::Expired.http_status(), 401);
-        assert_eq!(ErrorKind::Claim.http_status(), 403);
-        assert_eq!(ErrorKind::JwksUnavailable.http_status(), 503);
-        assert_eq!(ErrorKind::Policy.http_status(), 0);
+        assert_eq!(ErrorKind::Expired.http_status(), Some(401));
+        assert_eq!(ErrorKind::Claim.http_status(), Some(403));
+        assert_eq!(ErrorKind::JwksUnavailable.http_status(), Some(503));
+        for kind in [ErrorKind::Policy, ErrorKind::Key, ErrorKind::InvalidArgument, ErrorKind::Serialization]
+        {
+            assert_eq!(kind.http_status(), None, "{kind}");
+        }
     }
 
     #[test]

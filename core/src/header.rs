@@ -11,7 +11,6 @@ use crate::alg::Algorithm;
 use crate::base64url;
 use crate::error::{Error, ErrorKind};
 use crate::json::scan_object;
-use crate::policy::normalize_typ;
 
 /// What the verifier takes from the header.
 #[derive(Debug)]
@@ -124,6 +123,16 @@ pub(crate) fn parse_header(text: Arc<str>) -> Result<Header, Error> {
         return Err(Error::new(ErrorKind::Header, why));
     }
     Ok(Header { alg, kid, typ: typ.as_deref().map(normalize_typ), jku, json: Arc::clone(&text) })
+}
+
+/// Lower-cases a media type and drops an `application/` prefix (RFC 7515
+/// section 4.1.9).
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
 }
 
 #[cfg(test)]

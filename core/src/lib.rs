@@ -27,14 +27,18 @@ mod alg;
 mod base64url;
 mod cache;
 mod claims;
+mod clock;
+mod compiled;
 mod dpop;
 mod error;
+mod forward;
 mod gateway;
 mod header;
 pub mod json;
 mod jwks;
 mod keys;
 mod mtls;
+mod names;
 mod policy;
 pub mod replay;
 mod signer;
@@ -44,26 +48,28 @@ pub mod unverified;
 mod verified;
 mod verifier;
 
-pub use alg::{Algorithm, AlgorithmSet, KeyType};
+pub use alg::{Algorithm, AlgorithmSet, KeyType, UnknownAlgorithm};
 pub use claims::{ClaimPath, json_eq};
+pub use clock::unix_now;
+pub use compiled::{Policy, PolicyOverlay};
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::{
     Decision, HeaderFilter, Request, Route, ascii_json, claim_header_value, exclusion_path, is_header_safe,
     is_plain_path,
 };
 pub use jwks::RemoteStats;
-pub use keys::{KeySet, MAX_JWKS_KEYS, MIN_RSA_BITS, VerifyKey};
+pub use keys::{MAX_JWKS_KEYS, MIN_RSA_BITS};
 pub use policy::{
     BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
     DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,
-    OnStoreError, Policy, PolicyDoc, PolicyOverlay, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc,
+    OnStoreError, PolicyDoc, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc, document_from_json,
 };
 pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};
 pub use signer::{GeneratedKey, Signer, generate_key, jwks, thumbprint};
 pub use sources::{TokenSource, cookie_value};
 pub use stats::{KeySetStats, Stats};
 pub use verified::Verified;
-pub use verifier::{Verifier, unix_now};
+pub use verifier::Verifier;
 
 /// Encodes bytes as unpadded base64url (the encoding of `hmac_secret`).
 pub fn base64url_encode(bytes: impl AsRef<[u8]>) -> String {

@@ -7,16 +7,17 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
+    EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
+    RsaSignatureEncoding,
 };
 use aws_lc_rs::{digest, hmac, rsa};
 use serde_json::{Map, Value, json};
 
-use crate::alg::{Algorithm, KeyType};
+use crate::alg::{Algorithm, KeyType, Primitive};
 use crate::base64url;
+use crate::clock::unix_now;
 use crate::error::{Error, ErrorKind};
 use crate::keys::MIN_RSA_BITS;
-use crate::verifier::unix_now;
 
 /// Signs tokens with one private key.
 pub struct Signer {
@@ -40,26 +41,26 @@ impl std::fmt::Debug for Signer {
 }
 
 fn key_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Policy, message)
+    Error::key(message)
 }
 
-fn ec_signing(alg: Algorithm) -> Option<&'static EcdsaSigningAlgorithm> {
-    match alg {
-        Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
-        Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
-        Algorithm::ES512 => Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
-        _ => None,
+/// The ECDSA signing algorithm of an EC algorithm, from the table.
+fn ec_signing(alg: Algorithm) -> Result<&'static EcdsaSigningAlgorithm, Error> {
+    match alg.spec().primitive {
+        Primitive::Ecdsa { sign, .. } => Ok(sign),
+        Primitive::Hmac(_) | Primitive::Rsa { .. } | Primitive::Ed25519(_) => {
+            Err(key_error(format!("{alg} is not an ECDSA algorithm")))
+        }
     }
 }
 
-fn rsa_padding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        _ => &signature::RSA_PSS_SHA512,
+/// The RSA padding of an RSA algorithm, from the table.
+fn rsa_padding(alg: Algorithm) -> Result<&'static RsaSignatureEncoding, Error> {
+    match alg.spec().primitive {
+        Primitive::Rsa { sign, .. } => Ok(sign),
+        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => {
+            Err(key_error(format!("{alg} is not an RSA algorithm")))
+        }
     }
 }
 
@@ -92,12 +93,11 @@ impl Signer {
             (KeyType::Ed25519, "PRIVATE KEY") => {
                 SigningKey::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?)
             }
-            (_, "PRIVATE KEY") => {
-                let curve = ec_signing(alg).ok_or_else(|| key_error("no EC algorithm"))?;
-                SigningKey::Ec(EcdsaKeyPair::from_pkcs8(curve, der).map_err(rejected)?)
+            (KeyType::P256 | KeyType::P384 | KeyType::P521, "PRIVATE KEY") => {
+                SigningKey::Ec(EcdsaKeyPair::from_pkcs8(ec_signing(alg)?, der).map_err(rejected)?)
             }
             (KeyType::P256 | KeyType::P384 | KeyType::P521, "EC PRIVATE KEY") => {
-                let curve = ec_signing(alg).ok_or_else(|| key_error("no EC algorithm"))?;
+                let curve = ec_signing(alg)?;
                 SigningKey::Ec(EcdsaKeyPair::from_private_key_der(curve, der).map_err(rejected)?)
             }
             (_, tag) => return Err(key_error(format!("a {tag} PEM block cannot sign {alg}"))),
@@ -151,7 +151,7 @@ impl Signer {
                     .map_err(rejected)?,
             ),
             (KeyType::P256 | KeyType::P384 | KeyType::P521, "EC") => {
-                let curve = ec_signing(alg).ok_or_else(|| key_error("no EC algorithm"))?;
+                let curve = ec_signing(alg)?;
                 let mut point = vec![0x04];
                 point.extend(jwk_bytes(jwk, "x")?);
                 point.extend(jwk_bytes(jwk, "y")?);
@@ -217,7 +217,7 @@ impl Signer {
             SigningKey::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
             SigningKey::Rsa(pair) => {
                 let mut out = vec![0; pair.public_modulus_len()];
-                pair.sign(rsa_padding(self.alg), &SystemRandom::new(), message, &mut out).map_err(failed)?;
+                pair.sign(rsa_padding(self.alg)?, &SystemRandom::new(), message, &mut out).map_err(failed)?;
                 Ok(out)
             }
             SigningKey::Ec(pair) => {
@@ -239,11 +239,7 @@ impl Signer {
             SigningKey::Ec(pair) => {
                 let point = pair.public_key().as_ref();
                 let half = (point.len() - 1) / 2;
-                let crv = match self.alg {
-                    Algorithm::ES256 => "P-256",
-                    Algorithm::ES384 => "P-384",
-                    _ => "P-521",
-                };
+                let crv = self.alg.key_type().jwk_crv();
                 json!({"kty": "EC", "crv": crv,
                        "x": base64url::encode(&point[1..1 + half]), "y": base64url::encode(&point[1 + half..])})
             }
@@ -298,14 +294,15 @@ pub struct GeneratedKey {
 /// Ed25519, or a random HMAC secret as long as the hash output.
 pub fn generate_key(alg: Algorithm, kid: Option<String>) -> Result<GeneratedKey, Error> {
     let failed = |_| key_error("key generation failed");
-    if let Some((_, len)) = alg.hmac() {
-        let mut secret = vec![0u8; len];
-        SystemRandom::new().fill(&mut secret).map_err(failed)?;
-        let private_key = base64url::encode(&secret);
-        let kid = kid.unwrap_or_else(|| thumbprint(&json!({"kty": "oct", "k": private_key})));
-        return Ok(GeneratedKey { algorithm: alg, kid, private_key, public_jwk: None });
-    }
     let der: Vec<u8> = match alg.key_type() {
+        KeyType::Oct => {
+            let (_, len) = alg.hmac().ok_or_else(|| key_error(format!("{alg} is not an HMAC algorithm")))?;
+            let mut secret = vec![0u8; len];
+            SystemRandom::new().fill(&mut secret).map_err(failed)?;
+            let private_key = base64url::encode(&secret);
+            let kid = kid.unwrap_or_else(|| thumbprint(&json!({"kty": "oct", "k": private_key})));
+            return Ok(GeneratedKey { algorithm: alg, kid, private_key, public_jwk: None });
+        }
         KeyType::Rsa => {
             let pair = RsaKeyPair::generate(rsa::KeySize::Rsa2048).map_err(failed)?;
             AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).map_err(failed)?.as_ref().to_vec()
@@ -313,9 +310,9 @@ pub fn generate_key(alg: Algorithm, kid: Option<String>) -> Result<GeneratedKey,
         KeyType::Ed25519 => {
             Ed25519KeyPair::generate().map_err(failed)?.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
-        _ => {
-            let curve = ec_signing(alg).ok_or_else(|| key_error("no EC algorithm"))?;
-            EcdsaKeyPair::generate(curve).map_err(failed)?.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
+        KeyType::P256 | KeyType::P384 | KeyType::P521 => {
+            let pair = EcdsaKeyPair::generate(ec_signing(alg)?).map_err(failed)?;
+            pair.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
     };
     let private_key = ::pem::encode(&::pem::Pem::new("PRIVATE KEY", der));

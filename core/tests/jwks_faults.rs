@@ -114,7 +114,7 @@ fn verify_nowait_reports_pending_then_verifies() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
     assert!(err.is_pending() && err.retry_after_s() == Some(1), "{err:?}");
-    assert_eq!(err.http_status(), 503);
+    assert_eq!(err.http_status(), Some(503));
     eventually("the background load", || v.verify_nowait(token(&k1), Some(NOW)).is_ok());
     // A rotation: the first token of the new key is "pending", not "no such key".
     server.set(Behavior::Slow { body: jwks(&[&k1, &k2]), delay: Duration::from_millis(600) });

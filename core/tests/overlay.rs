@@ -34,7 +34,7 @@ fn extra_rules_hold_together_with_the_policys() {
     assert!(route.verify(&both, Some(NOW)).is_ok());
     let no_sub = token(json!({"sub": "a", "roles": ["user", "admin"], "subscribedAPIs": ["billing"]}));
     let e = route.verify(&no_sub, Some(NOW)).unwrap_err();
-    assert_eq!((e.kind(), e.http_status(), e.claim()), (ErrorKind::Claim, 403, Some("subscribedAPIs")));
+    assert_eq!((e.kind(), e.http_status(), e.claim()), (ErrorKind::Claim, Some(403), Some("subscribedAPIs")));
     // The route's roles rule and the policy's both hold.
     let not_admin = token(json!({"sub": "a", "roles": ["user"], "subscribedAPIs": ["orders"]}));
     assert_eq!(route.verify(&not_admin, Some(NOW)).unwrap_err().claim(), Some("roles"));
@@ -57,12 +57,23 @@ fn overlays_add_forwarded_headers_and_refuse_conflicts() {
     let route = v.with_overlay(&overlay).unwrap();
     let t = token(json!({"sub": "a", "roles": ["user"], "org": {"id": 7}}));
     let verified = route.verify(&t, Some(NOW)).unwrap();
+    // The merged document's order: claims by name (`/org/id` before
+    // `sub`), then the payload header; the same as compiling that document.
     let names: Vec<&str> = verified.headers().iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["X-User", "X-Org", "X-JWT"]);
-    assert_eq!(verified.headers()[1].1, "7");
+    assert_eq!(names, ["X-Org", "X-User", "X-JWT"]);
+    assert_eq!(verified.headers()[0].1, "7");
+    let again = Verifier::new(jwtgate::Policy::from_doc(route.policy().doc().clone(), None).unwrap());
+    assert_eq!(again.verify(&t, Some(NOW)).unwrap().headers(), verified.headers());
 
     let clash = PolicyOverlay::from_value(json!({"claims_to_headers": {"name": "x-user"}})).unwrap();
     assert_eq!(v.with_overlay(&clash).unwrap_err().kind(), ErrorKind::Policy);
+    let payload = PolicyOverlay::from_value(json!({"payload_header": "X-A"})).unwrap();
+    let other = PolicyOverlay::from_value(json!({"payload_header": "X-B"})).unwrap();
+    let with_payload = v.with_overlay(&payload).unwrap();
+    assert!(with_payload.with_overlay(&payload).is_ok(), "the same payload header again");
+    assert_eq!(with_payload.with_overlay(&other).unwrap_err().kind(), ErrorKind::Policy);
+    let bad_name = PolicyOverlay::from_value(json!({"claims_to_headers": {"a": "X Bad"}})).unwrap();
+    assert!(v.with_overlay(&bad_name).unwrap_err().message().contains("not a header name"));
     let typo = PolicyOverlay::from_value(json!({"claim": {}})).unwrap_err();
     assert!(typo.message().contains("claim"), "{typo}");
     assert_eq!(v.with_claims(json!({"x": {"regex": "("}})).unwrap_err().kind(), ErrorKind::Policy);

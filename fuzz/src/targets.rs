@@ -64,18 +64,18 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
     }
     let status = e.http_status();
     let expected_status = match e.kind() {
-        ErrorKind::Policy => 0,
-        ErrorKind::Claim => 403,
-        ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
-        ErrorKind::InvalidRequest => 400,
+        ErrorKind::Policy | ErrorKind::Key | ErrorKind::InvalidArgument | ErrorKind::Serialization => None,
+        ErrorKind::Claim => Some(403),
+        ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => Some(503),
+        ErrorKind::InvalidRequest => Some(400),
         // MissingClaim and MissingToken, like every other token failure.
-        _ => 401,
+        _ => Some(401),
     };
     if status != expected_status {
-        return Err(format!("{} has status {status}", e.code()));
+        return Err(format!("{} has status {status:?}", e.code()));
     }
-    if e.kind() == ErrorKind::Policy && !policy_allowed {
-        return Err(format!("verify returned a policy error: {e}"));
+    if status.is_none() && !(policy_allowed && e.kind() == ErrorKind::Policy) {
+        return Err(format!("verify returned a configuration or argument error: {e}"));
     }
     let www = e.www_authenticate();
     // Two quoted attributes (error, error_description), three with scope.

@@ -105,8 +105,12 @@ static void test_codes_and_version(void) {
     CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_REQUEST), "invalid_request"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_DPOP_PROOF), "invalid_dpop_proof"));
     CHECK(str_eq(jwtgate_code_name(JWTGATE_REPLAY_STORE_UNAVAILABLE), "replay_store_unavailable"));
-    CHECK(jwtgate_code_name(22).data == NULL);
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_KEY), "key"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_INVALID_ARGUMENT), "invalid_argument"));
+    CHECK(str_eq(jwtgate_code_name(JWTGATE_SERIALIZATION), "serialization"));
+    CHECK(jwtgate_code_name(25).data == NULL);
     CHECK(JWTGATE_MALFORMED == 1 && JWTGATE_POLICY == 13 && JWTGATE_INVALID_REQUEST == 16 && JWTGATE_NULL_PARAMETER == 1000);
+    CHECK(JWTGATE_KEY == 22 && JWTGATE_INVALID_ARGUMENT == 23 && JWTGATE_SERIALIZATION == 24);
 }
 
 static void test_policy_errors(void) {
@@ -130,6 +134,34 @@ static void test_policy_errors(void) {
     CHECK(jwtgate_verifier_from_file(S("/nonexistent/policy.json"), &v, NULL) == JWTGATE_POLICY);
     /* No error out-parameter: just the code. */
     CHECK(jwtgate_verifier_new(S("[]"), &v, NULL) == JWTGATE_POLICY);
+}
+
+/* Policy and route documents are read by the one rule of every runtime:
+ * strict JSON, a member name given twice is refused. */
+static void test_documents_are_strict_json(void) {
+    jwtgate_verifier *v = NULL;
+    jwtgate_error *e = NULL;
+    char twice[1024];
+    snprintf(twice, sizeof twice, "%.*s,\"max_token_bytes\":100,\"max_token_bytes\":200}", (int)strlen(POLICY) - 1,
+             POLICY);
+    CHECK(jwtgate_verifier_new(twice, strlen(twice), &v, &e) == JWTGATE_POLICY && v == NULL);
+    jwtgate_str msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "duplicate", 9) != NULL);
+    jwtgate_error_free(e);
+
+    CHECK(jwtgate_verifier_new(POLICY, strlen(POLICY), &v, NULL) == JWTGATE_OK);
+    jwtgate_route *route = NULL;
+    e = NULL;
+    const char *route_twice = "{\"mode\":\"off\",\"mode\":\"required\"}";
+    CHECK(jwtgate_route_from_json(v, route_twice, strlen(route_twice), &route, &e) == JWTGATE_POLICY);
+    CHECK(route == NULL);
+    msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "duplicate", 9) != NULL);
+    jwtgate_error_free(e);
+    const char *route_once = "{\"mode\":\"off\"}";
+    CHECK(jwtgate_route_from_json(v, route_once, strlen(route_once), &route, NULL) == JWTGATE_OK);
+    jwtgate_route_free(route);
+    jwtgate_verifier_free(v);
 }
 
 static void test_verify_and_accessors(void) {
@@ -228,10 +260,10 @@ static void test_verify_and_accessors(void) {
     jwtgate_signer *bad = NULL;
     CHECK(jwtgate_signer_from_secret(S("HS999"), SECRET, 32, NULL, 0, &bad, NULL) == JWTGATE_INVALID_PARAMETER);
     e = NULL;
-    CHECK(jwtgate_signer_from_secret(S("HS256"), SECRET, 8, NULL, 0, &bad, &e) == JWTGATE_POLICY);
-    CHECK(bad == NULL && jwtgate_error_message(e).len > 0);
+    CHECK(jwtgate_signer_from_secret(S("HS256"), SECRET, 8, NULL, 0, &bad, &e) == JWTGATE_KEY);
+    CHECK(bad == NULL && jwtgate_error_message(e).len > 0 && jwtgate_error_http_status(e) == 0);
     jwtgate_error_free(e);
-    CHECK(jwtgate_signer_from_pem(S("RS256"), S("not a pem"), NULL, 0, &bad, NULL) == JWTGATE_POLICY);
+    CHECK(jwtgate_signer_from_pem(S("RS256"), S("not a pem"), NULL, 0, &bad, NULL) == JWTGATE_KEY);
     char *t2 = NULL;
     CHECK(jwtgate_signer_sign(signer, S("[1,2]"), false, 0, false, 0, &t2, NULL, NULL) == JWTGATE_MALFORMED);
     CHECK(jwtgate_signer_sign(signer, S("{\"a\":"), false, 0, false, 0, &t2, NULL, NULL) == JWTGATE_MALFORMED);
@@ -460,6 +492,7 @@ int main(void) {
     test_nulls_and_frees();
     test_codes_and_version();
     test_policy_errors();
+    test_documents_are_strict_json();
     test_verify_and_accessors();
     test_cache_off();
     test_pem_signer_and_policy_file();

@@ -7,6 +7,7 @@ dependency) and ``jwtgate.wsgi`` (Flask and any WSGI app).
 """
 
 from ._jwtgate import (
+    ALGORITHMS,
     ERROR_CODES,
     AlgorithmError,
     AudienceError,
@@ -15,7 +16,9 @@ from ._jwtgate import (
     ExpiredTokenError,
     HeaderError,
     DpopBindingError,
+    InvalidArgumentError,
     InvalidDpopProofError,
+    InvalidKeyError,
     InvalidRequestError,
     InvalidSignatureError,
     IssuerError,
@@ -29,6 +32,7 @@ from ._jwtgate import (
     NotYetValidError,
     PolicyError,
     ReplayStoreUnavailableError,
+    SerializationError,
     Route,
     Signer,
     TokenTooLargeError,
@@ -42,6 +46,7 @@ from ._jwtgate import (
 )
 
 __all__ = [
+    "ALGORITHMS",
     "ERROR_CODES",
     "AlgorithmError",
     "AudienceError",
@@ -56,6 +61,9 @@ __all__ = [
     "DpopBindingError",
     "MtlsBindingError",
     "ReplayStoreUnavailableError",
+    "InvalidKeyError",
+    "InvalidArgumentError",
+    "SerializationError",
     "IssuerError",
     "JwksUnavailableError",
     "JwtError",

@@ -8,6 +8,7 @@ from typing import Any, Optional, Union, final
 __all__ = [
     "__version__",
     "ERROR_CODES",
+    "ALGORITHMS",
     "JwtError",
     "MalformedTokenError",
     "TokenTooLargeError",
@@ -30,6 +31,9 @@ __all__ = [
     "DpopBindingError",
     "MtlsBindingError",
     "ReplayStoreUnavailableError",
+    "InvalidKeyError",
+    "InvalidArgumentError",
+    "SerializationError",
     "Verifier",
     "Decision",
     "Route",
@@ -42,6 +46,8 @@ __all__ = [
 
 __version__: str
 ERROR_CODES: tuple[str, ...]
+ALGORITHMS: tuple[str, ...]
+"""Every supported ``alg`` name, in the order of the core's algorithm table."""
 
 _Token = Union[str, bytes]
 _Now = Union[int, float, None]
@@ -56,7 +62,8 @@ class JwtError(Exception):
     code: str
     """The stable code, e.g. ``"expired"`` (see ``ERROR_CODES``)."""
     status: Optional[int]
-    """The HTTP status to answer with (401, 403 or 503); None for ``policy``."""
+    """The HTTP status to answer with (400, 401, 403 or 503); None for ``policy``,
+    ``key``, ``invalid_argument`` and ``serialization``, which never answer a request."""
     claim: Optional[str]
     """The claim to blame, where one is."""
     www_authenticate: str
@@ -85,6 +92,9 @@ class UseDpopNonceError(JwtError): ...
 class DpopBindingError(JwtError): ...
 class MtlsBindingError(JwtError): ...
 class ReplayStoreUnavailableError(JwtError): ...
+class InvalidKeyError(JwtError): ...
+class InvalidArgumentError(JwtError): ...
+class SerializationError(JwtError): ...
 
 @final
 class Verified:

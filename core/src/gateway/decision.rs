@@ -95,7 +95,9 @@ impl Decision {
             return;
         }
         self.allow = false;
-        self.status = error.http_status();
+        // Only a caller's mistake (a `now` that is not finite) reaches a
+        // decision without a status of its own: the server's fault, 500.
+        self.status = error.http_status().unwrap_or(500);
         self.response_headers = vec![
             ("WWW-Authenticate".to_owned(), challenge),
             ("Content-Type".to_owned(), "application/json".to_owned()),
@@ -200,7 +202,7 @@ impl Decision {
 /// server's address, an I/O error): those stay in the decision's `error`
 /// and in `stats()` for the operator.
 fn rejection_body(error: &Error) -> Value {
-    let message = if error.http_status() >= 500 {
+    let message = if error.http_status().is_none_or(|s| s >= 500) {
         "the token cannot be checked right now; retry later"
     } else {
         error.message()

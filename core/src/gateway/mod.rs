@@ -35,14 +35,13 @@ mod binding;
 mod decision;
 mod request;
 mod route;
-mod values;
 
+pub use crate::forward::{ascii_json, claim_header_value, is_header_safe};
 pub use decision::Decision;
 use decision::Outcome;
 pub use request::Request;
 pub use route::Route;
 pub use route::is_plain_path;
-pub use values::{ascii_json, claim_header_value, is_header_safe};
 
 /// The path of a request target that excluded paths are matched against
 /// (query and fragment cut), or `None` when it must never be excluded
@@ -242,7 +241,7 @@ impl Verifier {
             Some(prior) if prior.verifier == self.id() && prior.token == token => prior.result.clone(),
             _ => {
                 // One clock reading for the token and its binding.
-                let now = request.now.unwrap_or_else(crate::verifier::unix_now);
+                let now = request.now.unwrap_or_else(crate::clock::unix_now);
                 let verified = if request.no_wait {
                     self.verify_nowait(token, Some(now))
                 } else {

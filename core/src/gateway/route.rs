@@ -9,8 +9,10 @@
 use serde_json::Value;
 
 use crate::claims::{ClaimPath, Rule};
+use crate::compiled::Policy;
 use crate::error::{Error, ErrorKind};
-use crate::policy::{ClaimRuleDoc, Mode, Policy, RouteDoc, TokenSourceDoc, is_header_name, path_error};
+use crate::forward::is_header_name;
+use crate::policy::{ClaimRuleDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
 use crate::sources::TokenSource;
 
 /// Compiled route requirements. Build once per route, not per request.

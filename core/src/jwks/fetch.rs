@@ -173,7 +173,7 @@ fn parse_retry_after(value: &str) -> Option<f64> {
         return Some(value.parse::<u64>().map_or(f64::MAX, |s| s as f64));
     }
     let at = parse_http_date(value)?;
-    Some((at - crate::verifier::unix_now()).max(0.0))
+    Some((at - crate::clock::unix_now()).max(0.0))
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ impl RemoteKeys {
     /// a refresh at once.
     fn warm_start(&self) {
         let Some(path) = &self.settings.cache_file else { return };
-        let now = crate::verifier::unix_now();
+        let now = crate::clock::unix_now();
         let saved = match cache_file::load(path, self.source.url(), self.settings.max_bytes) {
             Ok(Some(saved)) => saved,
             Ok(None) => return,

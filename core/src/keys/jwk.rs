@@ -116,20 +116,25 @@ pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
     };
     let material = match (doc.kty.as_str(), doc.crv.as_deref()) {
         ("RSA", _) => KeyMaterial::RsaComponents { n: member(&doc.n, "n")?, e: member(&doc.e, "e")? },
-        ("EC", Some(crv)) => {
-            let (key_type, len) = match crv {
-                "P-256" => (KeyType::P256, 32),
-                "P-384" => (KeyType::P384, 48),
-                "P-521" => (KeyType::P521, 66),
-                other => return Err(JwkError::NotForUs(format!("\"crv\": {other:?}"))),
+        ("EC" | "OKP", Some(crv)) => {
+            let found = KeyType::from_jwk_curve(&doc.kty, crv).and_then(|t| Some((t, t.coordinate_len()?)));
+            let Some((key_type, len)) = found else {
+                return Err(JwkError::NotForUs(if doc.kty == "EC" {
+                    format!("\"crv\": {crv:?}")
+                } else {
+                    format!("\"kty\": {:?}, \"crv\": {:?}", doc.kty, Some(crv))
+                }));
             };
-            let mut point = Vec::with_capacity(1 + 2 * len);
-            point.push(0x04);
-            point.extend(coordinate(&doc.x, "x", len)?);
-            point.extend(coordinate(&doc.y, "y", len)?);
-            KeyMaterial::Public(key_type, point)
+            if doc.kty == "OKP" {
+                KeyMaterial::Public(key_type, coordinate(&doc.x, "x", len)?)
+            } else {
+                let mut point = Vec::with_capacity(1 + 2 * len);
+                point.push(0x04);
+                point.extend(coordinate(&doc.x, "x", len)?);
+                point.extend(coordinate(&doc.y, "y", len)?);
+                KeyMaterial::Public(key_type, point)
+            }
         }
-        ("OKP", Some("Ed25519")) => KeyMaterial::Public(KeyType::Ed25519, coordinate(&doc.x, "x", 32)?),
         ("oct", _) => KeyMaterial::Secret(member(&doc.k, "k")?),
         ("EC", None) => return Err(JwkError::Invalid("EC key without \"crv\"".into())),
         (kty, crv) => return Err(JwkError::NotForUs(format!("\"kty\": {kty:?}, \"crv\": {crv:?}"))),

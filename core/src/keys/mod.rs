@@ -3,7 +3,9 @@
 //!
 //! A [`VerifyKey`] holds one ready aws-lc-rs key object per algorithm the
 //! issuer allows and the key can serve, so the hot path is a lookup and the
-//! public-key operation itself.
+//! public-key operation itself. Keys and key sets are built only from
+//! policy documents and fetched JWKS, so they stay inside the crate: the
+//! public way to verify is a `Verifier`.
 
 mod jwk;
 mod jwks;
@@ -17,9 +19,9 @@ pub(crate) use pem::public_key_from_pem;
 pub use set::KeySet;
 
 use aws_lc_rs::hmac;
-use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 
-use crate::alg::{Algorithm, AlgorithmSet, KeyType};
+use crate::alg::{Algorithm, AlgorithmSet, KeyType, Primitive};
 
 /// Smallest RSA modulus accepted (RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -129,14 +131,13 @@ impl std::fmt::Debug for VerifyKey {
     }
 }
 
-fn rsa_params(alg: Algorithm) -> &'static RsaParameters {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        _ => &signature::RSA_PSS_2048_8192_SHA512,
+/// The RSA verification parameters of an RSA algorithm, from the table.
+fn rsa_params(alg: Algorithm) -> Result<&'static RsaParameters, String> {
+    match alg.spec().primitive {
+        Primitive::Rsa { verify, .. } => Ok(verify),
+        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => {
+            Err(format!("{alg} is not an RSA algorithm"))
+        }
     }
 }
 
@@ -190,7 +191,7 @@ impl VerifyKey {
                 check_rsa_exponent(public.exponent().big_endian_without_leading_zero())?;
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
-                    let parsed = ParsedPublicKey::new(rsa_params(alg), &der)
+                    let parsed = ParsedPublicKey::new(rsa_params(alg)?, &der)
                         .map_err(|e| format!("invalid RSA public key: {e}"))?;
                     keys.push((alg, parsed));
                 }
@@ -203,7 +204,7 @@ impl VerifyKey {
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let parsed = components
-                        .to_parsed_public_key(rsa_params(alg))
+                        .to_parsed_public_key(rsa_params(alg)?)
                         .map_err(|e| format!("invalid RSA public key: {e}"))?;
                     keys.push((alg, parsed));
                 }
@@ -229,11 +230,6 @@ impl VerifyKey {
     /// The key id, if the key has one.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
-    }
-
-    /// The key type.
-    pub fn key_type(&self) -> KeyType {
-        self.key_type
     }
 
     /// Whether this key was bound to `alg`.
@@ -341,7 +337,7 @@ AgMBAAE=
         let identity = ED25519_SMALL_ORDER[1];
         // The attack: the identity key verifies R = identity, S = 0 over anything.
         let forged = [&identity[..], &[0; 32]].concat();
-        let parsed = ParsedPublicKey::new(&signature::ED25519, identity);
+        let parsed = ParsedPublicKey::new(&aws_lc_rs::signature::ED25519, identity);
         assert!(parsed.is_ok_and(|k| k.verify_sig(b"any payload", &forged).is_ok()));
         let spki_prefix = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
         let mut refused = 0;

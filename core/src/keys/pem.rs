@@ -2,11 +2,11 @@
 //! X.509 certificates (`CERTIFICATE`, whose subject key is used; the
 //! certificate itself is not validated, as with NGINX's `auth_jwt_key_file`).
 
-use aws_lc_rs::signature::{self, ParsedPublicKey};
+use aws_lc_rs::signature::ParsedPublicKey;
 use x509_cert::der::{Decode, Encode};
 
 use super::KeyMaterial;
-use crate::alg::KeyType;
+use crate::alg::{Algorithm, KeyType};
 
 /// Reads the first PEM block of `text` as a public key.
 pub(crate) fn public_key_from_pem(text: &str) -> Result<KeyMaterial, String> {
@@ -37,14 +37,12 @@ fn classify_spki(der: Vec<u8>) -> Result<KeyMaterial, String> {
     if aws_lc_rs::rsa::PublicKey::from_der(&der).is_ok() {
         return Ok(KeyMaterial::RsaDer(der));
     }
-    let candidates: [(KeyType, &'static dyn signature::VerificationAlgorithm); 4] = [
-        (KeyType::P256, &signature::ECDSA_P256_SHA256_FIXED),
-        (KeyType::P384, &signature::ECDSA_P384_SHA384_FIXED),
-        (KeyType::P521, &signature::ECDSA_P521_SHA512_FIXED),
-        (KeyType::Ed25519, &signature::ED25519),
-    ];
-    for (key_type, alg) in candidates {
-        if ParsedPublicKey::new(alg, &der).is_ok() {
+    // Each curve type is probed with the verification algorithm of its
+    // first algorithm in the table.
+    for key_type in KeyType::ALL {
+        let Some(alg) = Algorithm::ALL.into_iter().find(|a| a.key_type() == key_type) else { continue };
+        let Some(verification) = alg.verification() else { continue };
+        if key_type != KeyType::Rsa && ParsedPublicKey::new(verification, &der).is_ok() {
             return Ok(KeyMaterial::Public(key_type, der));
         }
     }

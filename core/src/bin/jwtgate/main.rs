@@ -107,10 +107,7 @@ fn main() -> ExitCode {
 
 /// Parses an algorithm name for clap, listing the valid ones on error.
 pub fn parse_alg(name: &str) -> Result<Algorithm, String> {
-    Algorithm::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-        format!("unknown algorithm (one of {})", names.join(", "))
-    })
+    name.parse().map_err(|e: jwtgate::UnknownAlgorithm| e.to_string())
 }
 
 /// Parses `--now` (unix seconds, finite and not negative).

@@ -7,12 +7,13 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 
-use super::doc::{BindingMode, DpopDoc, NonceDoc, OnStoreError, PolicyDoc, ResourceDoc};
-use super::{Issuer, is_header_name};
+use super::Issuer;
 use crate::alg::{Algorithm, AlgorithmSet, KeyType};
 use crate::dpop::{DpopConfig, NonceKey, default_algorithms, origin_of};
 use crate::error::Error;
+use crate::forward::is_header_name;
 use crate::mtls::Cidr;
+use crate::policy::{BindingMode, DpopDoc, NonceDoc, OnStoreError, PolicyDoc, ResourceDoc};
 use crate::replay::{MemoryStore, RedisStore, ReplayStore};
 use crate::sources::TokenSource;
 

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::doc::KeysDoc;
 use crate::alg::AlgorithmSet;
 use crate::error::Error;
 use crate::jwks::{JkuCache, RemoteKeys, RemoteSettings, RemoteSource};
+use crate::policy::KeysDoc;
 
 pub(crate) fn settings(doc: &KeysDoc, base: Option<&Path>) -> Result<RemoteSettings, Error> {
     let s = RemoteSettings {

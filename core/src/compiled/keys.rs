@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use super::doc::KeysDoc;
 use crate::alg::AlgorithmSet;
 use crate::base64url;
 use crate::error::Error;
 use crate::keys::{KeyMaterial, KeySet, Strictness, VerifyKey, keyset_from_jwks, public_key_from_pem};
+use crate::policy::KeysDoc;
 
 fn read(base: Option<&Path>, file: &str, what: &str) -> Result<String, Error> {
     let path = match base {

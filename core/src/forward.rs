@@ -1,5 +1,6 @@
-//! The one rule for every value that reaches a header or an Nginx
-//! variable: printable ASCII and spaces only.
+//! Header forwarding: which claims become upstream headers, and the one
+//! rule for every value that reaches a header or an Nginx variable:
+//! printable ASCII and spaces only.
 //!
 //! CR and LF would split a response or inject an upstream header, NUL
 //! truncates C strings, other controls confuse parsers, and non-ASCII text
@@ -16,6 +17,7 @@ use serde_json::Value;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, Serializer};
 
 use crate::claims::ClaimPath;
+use crate::json::{ClaimRef, Members};
 use crate::verified::Verified;
 
 /// Whether `value` may be put into a header as it is: printable ASCII
@@ -94,6 +96,45 @@ impl Formatter for AsciiFormatter {
     ) -> io::Result<()> {
         CompactFormatter.write_char_escape(writer, escape)
     }
+}
+
+/// An HTTP header name: one or more RFC 9110 `tchar`s.
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Header value for a claim: strings as they are, anything else as compact
+/// JSON; `None` for null and for values that break the one header rule
+/// ([`is_header_safe`]): such a claim is not forwarded.
+fn header_value(value: ClaimRef<'_>) -> Option<String> {
+    let text = match value {
+        ClaimRef::Str(s) => s.to_owned(),
+        ClaimRef::Json(Value::Null) => return None,
+        ClaimRef::Json(other) => other.to_string(),
+    };
+    is_header_safe(&text).then_some(text)
+}
+
+/// The headers a verified token forwards: each `(claim, header)` of
+/// `forward` whose claim is present and header-safe, and the whole payload
+/// segment (base64url) under `payload_header`.
+pub(crate) fn forward_headers(
+    forward: &[(ClaimPath, String)],
+    payload_header: Option<&str>,
+    members: &Members<'_>,
+    payload_b64: &[u8],
+) -> Vec<(String, String)> {
+    let mut headers = Vec::with_capacity(forward.len() + usize::from(payload_header.is_some()));
+    for (path, name) in forward {
+        if let Some(value) = path.lookup(members).and_then(header_value) {
+            headers.push((name.clone(), value));
+        }
+    }
+    if let Some(name) = payload_header {
+        // The segment is already base64url; it was decoded, so it is ASCII.
+        headers.push((name.to_owned(), String::from_utf8_lossy(payload_b64).into_owned()));
+    }
+    headers
 }
 
 #[cfg(test)]

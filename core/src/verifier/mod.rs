@@ -1,22 +1,26 @@
 //! The verifier: one policy, its keys and its cache, shared by any number
 //! of threads.
 
+mod registered;
+
 use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::base64url;
 use crate::cache::TokenCache;
+use crate::clock::unix_now;
+use crate::compiled::{Issuer, IssuerKeys, Policy, PolicyOverlay};
 use crate::error::{Error, ErrorKind};
+use crate::forward::forward_headers;
 use crate::header::{Header, HeaderCache};
 use crate::json::{ClaimRef, Members, scan_object_into};
-use crate::policy::{Issuer, IssuerKeys, Policy, PolicyOverlay};
 use crate::sources::TokenSource;
 use crate::stats::{Counters, KeySetStats, Stats};
-use crate::verified::{Confirmation, Inner, Verified, Window};
+use crate::verified::{Inner, Verified};
+use registered::{check_claims, confirmation, find};
 
 /// Longest signature accepted: RSA-8192.
 const MAX_SIGNATURE_BYTES: usize = 1024;
@@ -35,11 +39,6 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier").field("policy", &self.policy).finish()
     }
-}
-
-/// The current time in unix seconds.
-pub fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 impl Verifier {
@@ -104,13 +103,13 @@ impl Verifier {
     }
 
     /// Verifies a compact JWS token. `now` (unix seconds) pins the clock;
-    /// `None` uses the system clock; a non-finite `now` is a `policy` error.
+    /// `None` uses the system clock; a non-finite `now` is an `invalid_argument` error.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
         let result = match now {
             // A NaN clock would make every time comparison false and so
             // accept any exp and nbf: refuse it rather than guess.
             Some(now) if !now.is_finite() => {
-                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+                Err(Error::invalid_argument("now must be a finite number of unix seconds"))
             }
             now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::Policy),
         };
@@ -126,7 +125,7 @@ impl Verifier {
     pub fn verify_nowait(&self, token: impl AsRef<[u8]>, now: Option<f64>) -> Result<Verified, Error> {
         let result = match now {
             Some(now) if !now.is_finite() => {
-                Err(Error::new(ErrorKind::Policy, "now must be a finite number of unix seconds"))
+                Err(Error::invalid_argument("now must be a finite number of unix seconds"))
             }
             now => self.verify_counted(token.as_ref(), now.unwrap_or_else(unix_now), Wait::No),
         };
@@ -251,7 +250,8 @@ impl Verifier {
         }
         let window = check_claims(issuer, &members, now)?;
         let cnf = confirmation(&members)?;
-        let headers = forward_headers(issuer, &members, payload_b64)?;
+        let headers =
+            forward_headers(&issuer.forward, issuer.payload_header.as_deref(), &members, payload_b64);
         drop(members);
         Ok(Verified(Arc::new(Inner {
             header_json: Arc::clone(&header.json),
@@ -303,139 +303,4 @@ fn verify_signature(
         Wait::No => std::time::Duration::ZERO,
     };
     remote.verify(kid, header.alg, message, signature, now, wait)
-}
-
-fn find<'v>(members: &'v Members<'_>, name: &str) -> Option<ClaimRef<'v>> {
-    members.iter().find(|(n, _)| crate::json::short_eq(n, name)).map(|(_, v)| v.claim())
-}
-
-/// A NumericDate (RFC 7519 section 2): a JSON number, fractions allowed.
-/// Any other type, `null` included, is malformed.
-fn numeric_date(members: &Members<'_>, name: &str) -> Result<Option<f64>, Error> {
-    match find(members, name) {
-        None => Ok(None),
-        Some(ClaimRef::Json(Value::Number(n))) => Ok(n.as_f64()),
-        Some(_) => Err(Error::with_claim(ErrorKind::Malformed, name, format!("{name} must be a number"))),
-    }
-}
-
-/// The token's `cnf` (RFC 7800): an object whose `jkt` and `x5t#S256`, when
-/// present, are strings. Other members are ignored; another type is
-/// malformed.
-fn confirmation(members: &Members<'_>) -> Result<Confirmation, Error> {
-    let bad = |m: &str| Error::with_claim(ErrorKind::Malformed, "cnf", m);
-    let cnf = match find(members, "cnf") {
-        None | Some(ClaimRef::Json(Value::Null)) => return Ok(Confirmation::default()),
-        Some(ClaimRef::Json(Value::Object(cnf))) => cnf,
-        Some(_) => return Err(bad("cnf must be an object")),
-    };
-    let member = |name: &str| match cnf.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(Box::from(s.as_str()))),
-        Some(_) => Err(bad(&format!("cnf.{name} must be a string"))),
-    };
-    Ok(Confirmation { jkt: member("jkt")?, x5t_s256: member("x5t#S256")? })
-}
-
-/// A registered claim the issuer requires is absent or null (401).
-fn missing_claim(name: &str, message: String) -> Error {
-    Error::with_claim(ErrorKind::MissingClaim, name, message)
-}
-
-fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> Result<Window, Error> {
-    // Presence first: a required claim that is absent or null is
-    // `missing_claim`, never `malformed` or a time error.
-    for path in &issuer.require {
-        if path.lookup(members).is_none() {
-            return Err(missing_claim(path.display(), format!("claim {} is required", path.display())));
-        }
-    }
-    if issuer.max_age.is_some() && matches!(find(members, "iat"), None | Some(ClaimRef::Json(Value::Null))) {
-        return Err(missing_claim("iat", "iat is required with max_age_s".into()));
-    }
-    let exp = numeric_date(members, "exp")?;
-    let nbf = numeric_date(members, "nbf")?;
-    let iat = numeric_date(members, "iat")?;
-    let leeway = issuer.leeway;
-    let mut window = Window::ALWAYS;
-    if let Some(exp) = exp {
-        window.expires_at = exp + leeway;
-    }
-    let start = match (nbf, iat.filter(|_| issuer.iat_as_nbf)) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    if let Some(start) = start {
-        window.not_before = start - leeway;
-    }
-    if let Some(max_age) = issuer.max_age {
-        let iat = iat.ok_or_else(|| missing_claim("iat", "iat is required with max_age_s".into()))?;
-        window.too_old_after = iat + max_age + leeway;
-        // An iat in the future would keep the token young for as long as
-        // its issuer claims: beyond the leeway it is not yet valid.
-        window.not_before = window.not_before.max(iat - leeway);
-    }
-    window.check(now)?;
-
-    check_audience(&issuer.audiences, issuer.any_audience, find(members, "aud"))?;
-    for rule in &issuer.rules {
-        rule.check(rule.path().lookup(members))?;
-    }
-    Ok(window)
-}
-
-/// RFC 7519 section 4.1.3: with `audiences` set, `aud` must be present and
-/// share one of them; without, a token that carries `aud` is rejected
-/// unless the issuer sets `any_audience`. A `null` aud is absent.
-fn check_audience(accepted: &[String], any_audience: bool, aud: Option<ClaimRef<'_>>) -> Result<(), Error> {
-    let fail = |m: &str| Err(Error::with_claim(ErrorKind::Audience, "aud", m));
-    let aud = aud.filter(|a| !matches!(a, ClaimRef::Json(Value::Null)));
-    let Some(aud) = aud else {
-        return if accepted.is_empty() { Ok(()) } else { fail("aud is required") };
-    };
-    let shares = |a: &str| accepted.iter().any(|x| x == a);
-    let shared = match aud {
-        ClaimRef::Str(a) => shares(a),
-        ClaimRef::Json(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().any(|a| a.as_str().is_some_and(shares))
-        }
-        _ => return fail("aud must be a string or an array of strings"),
-    };
-    if shared || any_audience {
-        Ok(())
-    } else if accepted.is_empty() {
-        fail("aud given but the issuer accepts no audience")
-    } else {
-        fail("no accepted audience")
-    }
-}
-
-/// Header value for a claim: strings as they are, anything else as compact
-/// JSON; `None` for null and for values that break the one header rule
-/// ([`crate::gateway::is_header_safe`]): such a claim is not forwarded.
-fn header_value(value: ClaimRef<'_>) -> Option<String> {
-    let text = match value {
-        ClaimRef::Str(s) => s.to_owned(),
-        ClaimRef::Json(Value::Null) => return None,
-        ClaimRef::Json(other) => other.to_string(),
-    };
-    crate::gateway::is_header_safe(&text).then_some(text)
-}
-
-fn forward_headers(
-    issuer: &Issuer,
-    members: &Members<'_>,
-    payload_b64: &[u8],
-) -> Result<Vec<(String, String)>, Error> {
-    let mut headers = Vec::with_capacity(issuer.forward.len() + usize::from(issuer.payload_header.is_some()));
-    for (path, name) in &issuer.forward {
-        if let Some(value) = path.lookup(members).and_then(header_value) {
-            headers.push((name.clone(), value));
-        }
-    }
-    if let Some(name) = &issuer.payload_header {
-        // The segment is already base64url; it was decoded, so it is ASCII.
-        headers.push((name.clone(), String::from_utf8_lossy(payload_b64).into_owned()));
-    }
-    Ok(headers)
 }
