@@ -25,7 +25,15 @@ const plugin = require('../fastify.js')
 const { listen } = require('./helpers.js')
 
 const dir = path.join(__dirname, '..', '..', 'tests', 'gateway')
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+// The sender-constrained cases (DPoP schemes and proofs, the RFC 9728
+// metadata the gateway answers itself) run the same way.
+const dpopFile = path.join(__dirname, '..', '..', 'tests', 'dpop', 'gateway_dpop.json')
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => path.join(dir, f))
+  .concat([dpopFile])
 
 /** The upstream's view of a request: its headers minus removeHeaders, plus setHeaders. */
 function upstreamHeaders(pairs, decision) {
@@ -55,6 +63,11 @@ function checkDecision(c, d, request) {
     c.name,
   )
   if (!d.allow) {
+    if (e.body !== undefined) {
+      // The metadata document: answered by the gateway, not a rejection.
+      assert.deepStrictEqual(JSON.parse(d.body), e.body, c.name)
+      return
+    }
     assert.equal(JSON.parse(d.body).error, e.code)
     assert.deepStrictEqual(d.responseHeaders[0], ['WWW-Authenticate', e.www_authenticate])
     return
@@ -95,6 +108,11 @@ function checkAnswer(c, answer, seen) {
   assert.equal(answer.headers['www-authenticate'] ?? null, e.www_authenticate, `${c.name}: WWW-Authenticate`)
   assert.equal(seen.code, e.code, `${c.name}: code`)
   const body = JSON.parse(answer.body)
+  if (!e.allow && e.body !== undefined) {
+    assert.deepStrictEqual(body, e.body, c.name)
+    assert.match(answer.headers['content-type'], /^application\/json/)
+    return
+  }
   if (!e.allow) {
     assert.equal(body.error, e.code, c.name)
     assert.match(answer.headers['content-type'], /^application\/json/)
@@ -150,12 +168,14 @@ async function fastifyApp(verifier, levels, seen, async) {
   return app
 }
 
-for (const file of files) {
-  const doc = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'))
+for (const filePath of files) {
+  const file = path.basename(filePath)
+  const doc = JSON.parse(fs.readFileSync(filePath, 'utf8'))
   const verifier = new Verifier(doc.policy)
   const routeOf = (levels) => levels.map((l) => verifier.route(l)).reduce((a, b) => a.merge(b), verifier.route({}))
 
-  test(`${file}: at least 30 cases`, () => assert.ok(doc.cases.length >= 30, `${doc.cases.length}`))
+  const least = filePath === dpopFile ? 8 : 30
+  test(`${file}: at least ${least} cases`, () => assert.ok(doc.cases.length >= least, `${doc.cases.length}`))
 
   test(`${file}: verifier.decide, decideAsync and layered decideAfter`, async (t) => {
     for (const c of doc.cases) {
@@ -207,7 +227,7 @@ for (const file of files) {
 }
 
 test('Express: app.use(auth) and auth.require(route) verify a request once', async () => {
-  const doc = JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8'))
+  const doc = JSON.parse(fs.readFileSync(files[0], 'utf8'))
   const verifier = new Verifier({ ...doc.policy, cache: { max_entries: 0 } })
   const c = doc.cases.find((x) => x.routes.length === 3 && x.expect.allow)
   for (const async of [false, true]) {
