@@ -17,7 +17,7 @@
 // made for the same request.
 
 const { settings, nested, unless, requestOf, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
-const { JwtError } = require('./index.js')
+const { JwtError } = require('./api.js')
 
 const urlOf = (req) => req.originalUrl ?? req.url
 

@@ -18,7 +18,7 @@
 // verified once whatever the levels.
 
 const { settings, nested, requestOf, decideLayer, applyHeaders, errorOf } = require('./middleware.js')
-const { JwtError } = require('./index.js')
+const { JwtError } = require('./api.js')
 
 const urlOf = (request) => request.raw.url
 

@@ -11,7 +11,7 @@ const {
   _decideWith: decideWith,
   _none: NONE,
   _exclusionPath: exclusionPath,
-} = require('./index.js')
+} = require('./api.js')
 
 const OPTIONS = new Set([
   'exclude', 'skip', 'claims', 'mode', 'route', 'requestProperty', 'async', 'onError', 'onDecision',
