@@ -1,4 +1,5 @@
-"""Every case of the shared gateway vectors (tests/gateway/*.json):
+"""Every case of the shared gateway vectors (tests/gateway/*.json, and the
+sender-constrained ones of tests/dpop/gateway_dpop.json):
 
 (a) through ``Verifier.decide`` (levels merged with ``Route.merge``) and
     through ``decide`` + ``decide_after`` (one call per level);
@@ -69,6 +70,10 @@ def check_decision(case: dict[str, Any], decision: jwtgate.Decision) -> None:
     expect = case["expect"]
     got = (decision.allow, decision.status, decision.code, decision.www_authenticate)
     assert got == (expect["allow"], expect["status"], expect["code"], expect["www_authenticate"]), case["name"]
+    if not decision.allow and "body" in expect:
+        # The metadata document, answered by the gateway: not a rejection.
+        assert decision.body is not None and json.loads(decision.body) == expect["body"]
+        return
     if not decision.allow:
         assert decision.body is not None and json.loads(decision.body)["error"] == expect["code"]
         assert ("WWW-Authenticate", expect["www_authenticate"]) in decision.response_headers
@@ -166,6 +171,9 @@ def over_http(base: str, flavor: str, item: tuple[str, int, dict[str, Any]]) -> 
                          extensions={"target": request["url"].encode()})
     assert r.status_code == expect["status"], (case["name"], r.text)
     assert r.headers.get("www-authenticate") == expect["www_authenticate"], case["name"]
+    if not expect["allow"] and "body" in expect:
+        assert r.json() == expect["body"], case["name"]  # the metadata document
+        return
     if not expect["allow"]:
         body = r.json()  # the core's body as it is, from a middleware and a dependency alike
         assert body["error"] == expect["code"] and "detail" not in body, (case["name"], body)

@@ -30,11 +30,15 @@ from jwtgate.fastapi import JwtAuth
 from jwtgate.wsgi import JwtMiddleware as WsgiMiddleware
 
 VECTORS = Path(__file__).resolve().parents[3] / "tests" / "gateway"
+DPOP_VECTORS = Path(__file__).resolve().parents[3] / "tests" / "dpop" / "gateway_dpop.json"
 CASE_HEADER = "x-gateway-case"
 
 
 def vector_files() -> list[tuple[str, dict[str, Any]]]:
-    return [(p.name, json.loads(p.read_text())) for p in sorted(VECTORS.glob("*.json"))]
+    """The gateway vectors, then the sender-constrained ones (DPoP schemes
+    and proofs, the RFC 9728 metadata the gateway answers itself)."""
+    files = sorted(VECTORS.glob("*.json")) + [DPOP_VECTORS]
+    return [(p.name, json.loads(p.read_text())) for p in files]
 
 
 async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
