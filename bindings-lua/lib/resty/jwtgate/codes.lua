@@ -34,6 +34,9 @@ _M.NUMBERS = {
     dpop_binding = 19,
     mtls_binding = 20,
     replay_store_unavailable = 21,
+    key = 22,
+    invalid_argument = 23,
+    serialization = 24,
     null_parameter = 1000,
     invalid_utf8 = 1001,
     buffer_too_small = 1002,
@@ -48,7 +51,7 @@ _M.CODES = {
     "malformed", "too_large", "header", "algorithm", "key_not_found", "signature", "expired",
     "not_yet_valid", "issuer", "audience", "claim", "jwks_unavailable", "policy", "missing_token",
     "missing_claim", "invalid_request", "invalid_dpop_proof", "use_dpop_nonce", "dpop_binding",
-    "mtls_binding", "replay_store_unavailable",
+    "mtls_binding", "replay_store_unavailable", "key", "invalid_argument", "serialization",
 }
 
 local NAMES = {}
@@ -71,7 +74,7 @@ _M.Error = Error
 
 --- An error value: `code` (a stable name above), `message` (for people:
 -- match on the code), `claim` (or nil), `status` (the HTTP status a
--- gateway answers, or nil for `policy` and misuse). tostring() gives
+-- gateway answers, or nil for `policy`, `key`, `invalid_argument`, `serialization` and misuse). tostring() gives
 -- "jwtgate: code: message", which ngx.log prints as it is.
 function _M.new(code, message, claim, status)
     return setmetatable({ code = code, message = message, claim = claim, status = status }, Error)
