@@ -26,4 +26,7 @@ if ! out="$(cargo test --quiet -p jwtgate-fuzz --lib 2>&1)"; then
 fi
 grep -E "^test result" <<<"$out" || true
 
-exec target/release/mutate --seconds "$seconds" --threads 2 "${seed_args[@]}"
+# Where cargo put it (CARGO_TARGET_DIR may move the target directory).
+target="$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+exec "$target/release/mutate" --seconds "$seconds" --threads 2 "${seed_args[@]}"
