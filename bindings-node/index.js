@@ -241,7 +241,7 @@ const kQueue = Symbol('jwtgate.queue')
 const kMax = Symbol('jwtgate.maxTokenBytes')
 
 /**
- * Verifies tokens against one policy (DESIGN.md schema): a policy object,
+ * Verifies tokens against one policy (docs/policy.md): a policy object,
  * its JSON text, or the path of a JSON file. Share one per process; it
  * holds the verified-token cache and the remote key sets.
  */
