@@ -49,7 +49,8 @@ function load() {
   const detail = errors.map((e) => e.message).join('; ')
   throw new Error(
     `jwtgate: no native addon for ${suffix}: install @jwtgate/${suffix} where it is published, ` +
-      `or reinstall jwtgate with Rust on the PATH (https://rustup.rs) to build it. ${detail}`,
+      `or reinstall jwtgate with Rust on the PATH (https://rustup.rs) and its install script allowed ` +
+      `("allowScripts": {"jwtgate": true} in package.json) to build it. ${detail}`,
   )
 }
 
