@@ -108,3 +108,41 @@ console.log(`optionalDependencies: ${Object.keys(pkg.optionalDependencies).join(
 JS
 (cd "$DIST" && npm pack --silent "$main" >/dev/null)
 echo "dist/jwtgate-$VERSION.tgz"
+
+# Where no platform package fits, jwtgate builds its addon from the sources
+# it carries: check that path once per distinct tarball (skipped when this
+# exact tarball passed before, or with JWTGATE_SKIP_SOURCE_CHECK=1). npm
+# must show cargo's progress with --foreground-scripts and the addon load.
+stamp="$STAGE/npm-source-check.sha256"
+sum="$(sha256sum "$DIST/jwtgate-$VERSION.tgz" | cut -d' ' -f1)"
+if [[ "${JWTGATE_SKIP_SOURCE_CHECK:-}" == 1 ]]; then
+    echo "source build check skipped (JWTGATE_SKIP_SOURCE_CHECK=1)"
+elif [[ "$(cat "$stamp" 2>/dev/null || true)" == "$sum" ]]; then
+    echo "jwtgate-$VERSION.tgz is byte for byte the one whose source build passed last time"
+else
+    step "jwtgate-$VERSION.tgz alone builds its addon from its Rust sources (npm rebuild --foreground-scripts)"
+    # The same project directory each time, so cargo reuses the shared target
+    # directory for the dependencies. npm keeps the tarball's fixed file
+    # times, by which cargo would take changed sources for unchanged ones:
+    # install without building, give the sources fresh times, then let npm
+    # run the install script as it does for a user.
+    project="$STAGE/npm-source-check"
+    rm -rf "$project" "$stamp"
+    mkdir -p "$project"
+    echo '{"name": "source-check", "version": "1.0.0", "private": true, "allowScripts": {"jwtgate": true}}' \
+        >"$project/package.json"
+    (cd "$project" && JWTGATE_SKIP_BUILD=1 npm install --silent --no-audit --no-fund --omit=optional \
+        "$DIST/jwtgate-$VERSION.tgz")
+    find "$project/node_modules/jwtgate/rust" -type f -exec touch {} +
+    (cd "$project" && CARGO_TARGET_DIR="$TARGET_DIR" npm rebuild --foreground-scripts jwtgate \
+        >"$project/install.log" 2>&1) \
+        || { tail -30 "$project/install.log" >&2; echo "FAILED: npm rebuild of jwtgate from its sources" >&2; exit 1; }
+    grep -q 'Compiling jwtgate-node' "$project/install.log" \
+        || { cat "$project/install.log" >&2; echo "FAILED: npm showed no cargo progress under --foreground-scripts" >&2; exit 1; }
+    compgen -G "$project/node_modules/jwtgate/jwtgate.*.node" >/dev/null \
+        || { echo "FAILED: the source build left no jwtgate.<platform>.node" >&2; exit 1; }
+    (cd "$project" && node -e 'const j = require("jwtgate"); if (typeof j.Verifier !== "function") process.exit(1)') \
+        || { echo "FAILED: jwtgate built from source does not load" >&2; exit 1; }
+    echo "the source build shows cargo's progress and loads: $(grep -c Compiling "$project/install.log") crates compiled"
+    echo "$sum" >"$stamp"
+fi
