@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  if ! ../scripts/apt-need nodejs npm; then
-    echo "skipped the Node demo: it needs node and npm (apt-get install nodejs npm)"
+  if ! why="$(../scripts/apt-need nodejs npm 2>&1)"; then
+    echo "skipped the Node demo: it needs node and npm, and ${why##*$'\n'}"
     exit 0
   fi
 fi

@@ -4,8 +4,8 @@
 set -euo pipefail
 # A virtualenv needs python3 with venv and ensurepip (Debian: python3-venv).
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    if ! "$(dirname "${BASH_SOURCE[0]}")/../scripts/apt-need" python3 python3-venv; then
-        echo "skipped the Python demo: it needs python3 with venv (apt-get install python3-venv)"
+    if ! why="$("$(dirname "${BASH_SOURCE[0]}")/../scripts/apt-need" python3 python3-venv 2>&1)"; then
+        echo "skipped the Python demo: it needs python3 with venv, and ${why##*$'\n'}"
         exit 0
     fi
 fi

@@ -13,8 +13,8 @@ command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 [[ -f /usr/share/nginx/src/conf_flags ]] || need+=(nginx-dev)
 command -v cc >/dev/null || need+=(build-essential)
 command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})) && ! "$root/scripts/apt-need" "${need[@]}"; then
-    echo "skipped the Nginx demo: it needs ${need[*]} (apt-get install ${need[*]})"
+if ((${#need[@]})) && ! why="$("$root/scripts/apt-need" "${need[@]}" 2>&1)"; then
+    echo "skipped the Nginx demo: it needs ${need[*]}, and ${why##*$'\n'}"
     exit 0
 fi
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
