@@ -12,16 +12,20 @@ mkdir -p "$DIST"
 rm -f "$DIST"/jwtgate-*.whl "$DIST/jwtgate-$VERSION.tar.gz"
 
 step "maturin build --zig --compatibility manylinux2014 (glibc $GLIBC_FLOOR)"
-# Its own directory under the shared target directory: maturin's zig wrapper
-# scripts live at other paths than cargo-zigbuild's, and cargo rebuilds every
-# crate of a target whose linker path changed, so sharing one directory would
-# make the wheel and the npm/C builds rebuild each other on every run.
+# maturin links with the cargo-zigbuild library it embeds (0.24.0, the
+# version packaging/requirements.txt pins), whose wrapper scripts are named
+# after the executable that writes them; cargo rebuilds every crate of a
+# target whose linker path changes. Naming cargo-zigbuild's executable (its
+# CARGO_BIN_EXE_cargo-zigbuild override) gives maturin the very wrappers
+# packaging/npm.sh and c.sh use, so all three share one build of the
+# dependencies in the shared target directory.
+zig_exe=("CARGO_BIN_EXE_cargo-zigbuild=$TOOLS/bin/cargo-zigbuild")
 for target in ${JWTGATE_WHEEL_TARGETS:-$RUST_TARGET}; do
     case "$target" in
         *-musl) compat=musllinux_1_2 ;;
         *) compat=manylinux2014 ;;
     esac
-    CARGO_TARGET_DIR="$TARGET_DIR/wheel" maturin build --quiet --release --zig --compatibility "$compat" \
+    env "${zig_exe[@]}" maturin build --quiet --release --zig --compatibility "$compat" \
         --target "$target" -m "$manifest" --out "$DIST"
 done
 wheel="$(ls "$DIST"/jwtgate-"$VERSION"-cp39-abi3-manylinux*_x86_64.whl)"
