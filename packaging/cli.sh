@@ -15,7 +15,11 @@ export CARGO_TARGET_DIR="$TARGET_DIR/cli-static"
 RUSTFLAGS="-C target-feature=+crt-static" \
     cargo build --quiet --release --target "$RUST_TARGET" -p jwtgate --features cli
 bin="$CARGO_TARGET_DIR/$RUST_TARGET/release/jwtgate"
-file "$bin" | grep -q 'static' || { echo "FAILED: $bin is not statically linked: $(file "$bin")" >&2; exit 1; }
+# Static: no program interpreter, no shared library needed.
+if readelf -l "$bin" | grep -q INTERP || readelf -d "$bin" | grep -q NEEDED; then
+    echo "FAILED: $bin is not statically linked: $(readelf -d "$bin" | grep NEEDED)" >&2
+    exit 1
+fi
 name="jwtgate-cli-$VERSION-x86_64-linux-gnu"
 out="$STAGE/cli/$name"
 rm -rf "$STAGE/cli"
