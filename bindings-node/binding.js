@@ -1,7 +1,10 @@
 'use strict'
-// Loads the native addon: a platform package (`jwtgate-<triple>`, published
-// with prebuilt binaries), or the `jwtgate.<triple>.node` file that
-// scripts/build.js places next to this file. Laid out as napi-rs does.
+// Loads the native addon, in the order napi-rs's generated loader uses:
+//   1. JWTGATE_NATIVE_PATH, when set (tests, unusual layouts);
+//   2. jwtgate.<triple>.node next to this file (a source build by
+//      scripts/build.js, or a checkout's development build);
+//   3. the prebuilt platform package @jwtgate/<triple>, which npm installs
+//      from this package's optionalDependencies on the platforms it fits.
 
 const { existsSync, readFileSync } = require('node:fs')
 const { join } = require('node:path')
@@ -26,11 +29,11 @@ function triple() {
 
 function load() {
   const suffix = triple()
-  const local = join(__dirname, `jwtgate.${suffix}.node`)
-  const errors = []
   if (process.env.JWTGATE_NATIVE_PATH) {
     return require(process.env.JWTGATE_NATIVE_PATH)
   }
+  const errors = []
+  const local = join(__dirname, `jwtgate.${suffix}.node`)
   if (existsSync(local)) {
     try {
       return require(local)
@@ -39,14 +42,15 @@ function load() {
     }
   }
   try {
-    return require(`jwtgate-${suffix}`)
+    return require(`@jwtgate/${suffix}`)
   } catch (e) {
     errors.push(e)
   }
   const detail = errors.map((e) => e.message).join('; ')
   throw new Error(
-    `jwtgate: no native addon for ${suffix}. Reinstall the package on a machine with Rust ` +
-      `(the install script builds it with cargo), or install jwtgate-${suffix}. ${detail}`,
+    `jwtgate: no native addon for ${suffix}: install @jwtgate/${suffix} where it is published, ` +
+      `or reinstall jwtgate with Rust on the PATH (https://rustup.rs) and its install script allowed ` +
+      `("allowScripts": {"jwtgate": true} in package.json) to build it. ${detail}`,
   )
 }
 

@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if ! why="$(../scripts/apt-need nodejs npm 2>&1)"; then
+    echo "skipped the Node demo: it needs node and npm, and ${why##*$'\n'}"
+    exit 0
+  fi
+fi
 if [ ! -d node_modules/express ]; then
   echo "== npm install (builds the addon with cargo)"
   npm install --no-audit --no-fund --loglevel=error >/dev/null

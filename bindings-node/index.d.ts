@@ -1,6 +1,6 @@
 // Types of the jwtgate package (the CommonJS and ESM entry points).
 
-/** A policy document (DESIGN.md schema); exact: an unknown field is a type error, as it is a load error. */
+/** A policy document (docs/policy.md; docs/policy.schema.json); exact: an unknown field is a type error, as it is a load error. */
 export interface Policy {
   issuers: IssuerPolicy[]
   token_sources?: TokenSource[]

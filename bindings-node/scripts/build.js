@@ -1,22 +1,23 @@
 #!/usr/bin/env node
 'use strict'
-// Install-time build of the native addon, with no dependency beyond node
-// and cargo (no napi CLI, no devDependencies, so `npm install <dir>` from
-// another project works). Order:
+// Install-time step of the native addon, with no dependency beyond node (no
+// napi CLI, no devDependencies, so `npm install <dir>` works from another
+// project). Order:
 //   1. JWTGATE_SKIP_BUILD=1: do nothing.
-//   2. A prebuilt platform package (jwtgate-<triple>) that loads: done.
-//   3. Inside the jwtgate Cargo workspace: `cargo build -p jwtgate-node
-//      --release` (incremental: a no-op when nothing changed) and copy the
-//      library to jwtgate.<triple>.node.
-//   4. Outside it, a jwtgate.<triple>.node already here is used as is.
+//   2. The prebuilt platform package (@jwtgate/<triple>, an optional
+//      dependency) loads here: done.
+//   3. A Cargo workspace to build from: the jwtgate checkout this folder
+//      sits in, or the sources a published package carries under rust/.
+//      `cargo build -p jwtgate-node --release` (cargo's progress shows under
+//      `npm install --foreground-scripts`), then the library is copied to
+//      jwtgate.<triple>.node. Without cargo: one line saying what to install.
+//   4. No sources to build: a jwtgate.<triple>.node already here is used.
 
-const { execFileSync } = require('node:child_process')
+const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
-const workspace = path.resolve(root, '..')
-const manifest = path.join(workspace, 'Cargo.toml')
 
 function triple() {
   const { platform, arch } = process
@@ -35,31 +36,40 @@ function log(message) {
   process.stderr.write(`jwtgate: ${message}\n`)
 }
 
-function prebuiltPackage(suffix) {
+/** Why the prebuilt package does not load here, or null when it does. */
+function prebuiltProblem(suffix) {
   try {
-    require(`jwtgate-${suffix}`)
-    return true
-  } catch {
-    return false
+    require(`@jwtgate/${suffix}`)
+    return null
+  } catch (e) {
+    return e && e.code === 'MODULE_NOT_FOUND' ? 'not installed' : String(e && e.message).split('\n')[0]
   }
 }
 
-function isWorkspace() {
+function isWorkspace(dir) {
   try {
     return (
-      fs.readFileSync(manifest, 'utf8').includes('[workspace]') &&
-      fs.existsSync(path.join(root, 'Cargo.toml'))
+      fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8').includes('[workspace]') &&
+      fs.existsSync(path.join(dir, 'bindings-node', 'Cargo.toml'))
     )
   } catch {
     return false
   }
 }
 
-function targetDir() {
-  if (process.env.CARGO_TARGET_DIR) return path.resolve(workspace, process.env.CARGO_TARGET_DIR)
+/** The workspace to build from: the checkout around this folder, or rust/. */
+function workspace() {
+  for (const dir of [path.resolve(root, '..'), path.join(root, 'rust')]) {
+    if (isWorkspace(dir)) return dir
+  }
+  return null
+}
+
+function targetDir(ws) {
+  if (process.env.CARGO_TARGET_DIR) return path.resolve(ws, process.env.CARGO_TARGET_DIR)
   const out = execFileSync(
     'cargo',
-    ['metadata', '--format-version', '1', '--no-deps', '--manifest-path', manifest],
+    ['metadata', '--format-version', '1', '--no-deps', '--manifest-path', path.join(ws, 'Cargo.toml')],
     { encoding: 'utf8', maxBuffer: 64 << 20 },
   )
   return JSON.parse(out).target_directory
@@ -71,6 +81,16 @@ function libraryName() {
   return 'libjwtgate_node.so'
 }
 
+function hasCargo() {
+  const probe = spawnSync('cargo', ['--version'], { stdio: 'ignore' })
+  return !probe.error && probe.status === 0
+}
+
+function fail(message) {
+  log(message)
+  process.exit(1)
+}
+
 function main() {
   const suffix = triple()
   const dest = path.join(root, `jwtgate.${suffix}.node`)
@@ -78,33 +98,50 @@ function main() {
     log('JWTGATE_SKIP_BUILD=1, not building')
     return
   }
-  if (prebuiltPackage(suffix)) {
-    log(`using the prebuilt jwtgate-${suffix}`)
+  const problem = prebuiltProblem(suffix)
+  if (problem === null) {
+    log(`using the prebuilt @jwtgate/${suffix}`)
     return
   }
-  if (!isWorkspace()) {
+  const ws = workspace()
+  if (ws === null) {
     if (fs.existsSync(dest)) {
       log(`using the prebuilt ${path.basename(dest)}`)
       return
     }
-    throw new Error(`no prebuilt binary for ${suffix} and no Cargo workspace at ${workspace} to build one`)
+    fail(`no prebuilt binary for ${suffix} (@jwtgate/${suffix}: ${problem}) and no Rust sources to build one from`)
   }
-  log(`building the addon with cargo (${manifest})`)
-  execFileSync('cargo', ['build', '-p', 'jwtgate-node', '--release', '--manifest-path', manifest], {
+  if (!hasCargo()) {
+    fail(
+      `no prebuilt binary for ${suffix} (@jwtgate/${suffix}: ${problem}) and no cargo on the PATH to build one: ` +
+        'install Rust (https://rustup.rs) and a C compiler, then npm install again',
+    )
+  }
+  const manifest = path.join(ws, 'Cargo.toml')
+  log(`no prebuilt binary for ${suffix} (@jwtgate/${suffix}: ${problem}): building the addon with cargo (${manifest})`)
+  log('this takes a few minutes; npm shows the progress with --foreground-scripts')
+  const build = spawnSync('cargo', ['build', '-p', 'jwtgate-node', '--release', '--manifest-path', manifest], {
     stdio: ['ignore', 'inherit', 'inherit'],
   })
-  const built = path.join(targetDir(), 'release', libraryName())
+  if (build.error || build.status !== 0) {
+    fail(`cargo build -p jwtgate-node failed for ${suffix} (exit ${build.status ?? build.error})`)
+  }
+  const target = targetDir(ws)
+  const built = path.join(target, 'release', libraryName())
   // Copy then rename: a process that has the old addon loaded keeps its
   // mapping intact, and nobody ever loads a half-written file.
   const tmp = `${dest}.${process.pid}.tmp`
   fs.copyFileSync(built, tmp)
   fs.renameSync(tmp, dest)
   log(`wrote ${dest}`)
+  // A published package's own build tree is only scaffolding: drop it.
+  if (ws === path.join(root, 'rust') && target === path.join(ws, 'target')) {
+    fs.rmSync(target, { recursive: true, force: true })
+  }
 }
 
 try {
   main()
 } catch (e) {
-  log(e && e.message ? e.message : String(e))
-  process.exit(1)
+  fail(e && e.message ? e.message : String(e))
 }

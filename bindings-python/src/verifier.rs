@@ -324,7 +324,7 @@ impl Verifier {
     }
 
     /// A new verifier for the same policy with extra claim rules (the
-    /// `claims` section of DESIGN.md) added to every issuer by the core
+    /// `claims` section of docs/policy.md) added to every issuer by the core
     /// (`Verifier::with_claims`): a route can only narrow what the policy
     /// accepts, a rule on a claim the policy already checks holds as well as
     /// the policy's, and keys and JWKS caches are shared.

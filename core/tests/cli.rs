@@ -502,6 +502,42 @@ fn jwks_output_verifies_tokens_of_the_matching_keys() {
 }
 
 #[test]
+fn jwks_keeps_the_kid_keygen_gave_a_pem_file() {
+    // keygen --kid k1, sign with that key, publish `jwks` of the PEM: the
+    // set names the key k1 (from k1.jwk.json beside it), so the token verifies.
+    let dir = TempDir::new("jwks-kid");
+    let keys = dir.path("keys");
+    assert_eq!(run(&["keygen", "--alg", "ES256", "--kid", "k1", "--out-dir", &keys]).code(), 0);
+    let pem = dir.path("keys/k1.pem");
+    let out = run(&["jwks", "--alg", "ES256", &pem]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    let set = out.json();
+    assert_eq!(set["keys"][0]["kid"], "k1");
+    let policy = json!({"issuers": [{"issuer": ISS, "algorithms": ["ES256"], "keys": {"jwks": set}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    let claims = format!(r#"{{"iss":"{ISS}","sub":"ada"}}"#);
+    for extra in [&["--kid", "k1"][..], &[][..]] {
+        let mut args = vec!["sign", "--alg", "ES256", "--key", &pem, "--lifetime", "300"];
+        args.extend_from_slice(extra);
+        args.push(&claims);
+        let signed = run(&args);
+        let token = signed.stdout.trim_end();
+        assert_eq!(run(&["inspect", token]).json()["header"]["kid"], "k1", "sign {extra:?}");
+        let verified = run(&["verify", "--policy", &policy, token]);
+        assert_eq!(verified.code(), 0, "sign {extra:?}: {}", verified.stdout);
+    }
+
+    // A sibling JWK of another key is not this key's: the thumbprint stays.
+    assert_eq!(run(&["keygen", "--alg", "ES256", "--kid", "k2", "--out-dir", &keys]).code(), 0);
+    std::fs::copy(dir.path("keys/k2.jwk.json"), dir.path("keys/k1.jwk.json")).unwrap();
+    let out = run(&["jwks", "--alg", "ES256", &pem]);
+    let kid = out.json()["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(kid, "k1");
+    assert_ne!(kid, "k2");
+    assert_eq!(kid.len(), 43, "an RFC 7638 SHA-256 thumbprint: {kid}");
+}
+
+#[test]
 fn keygen_prints_without_out_dir() {
     let out = run(&["keygen", "--alg", "ES384"]);
     assert_eq!(out.code(), 0, "{}", out.stderr);

@@ -1,4 +1,5 @@
-//! The policy document exactly as users write it (DESIGN.md's schema).
+//! The policy document exactly as users write it: docs/policy.md describes
+//! it, and docs/policy.schema.json is generated from these types.
 //!
 //! Every struct denies unknown fields, so a typo such as `"leway_s"` is an
 //! error that names the field instead of a silently ignored setting.
@@ -17,6 +18,7 @@ pub const MAX_LEEWAY_S: u64 = 300;
 
 /// The whole policy document.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDoc {
     /// The issuers whose tokens are accepted; the token's `iss` picks one.
@@ -64,6 +66,7 @@ pub struct PolicyDoc {
 
 /// The protected resource (RFC 9728 section 2).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResourceDoc {
     /// The resource identifier: an `https` URL without query or fragment,
@@ -89,6 +92,7 @@ pub struct ResourceDoc {
 
 /// DPoP for one issuer: `"required"`, `"allowed"`, or the full object.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum DpopDoc {
     /// Just the mode.
@@ -99,6 +103,7 @@ pub enum DpopDoc {
 
 /// Whether a sender-constrained token is required or only accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BindingMode {
     /// Every token of the issuer must be bound (and its binding checked).
@@ -109,6 +114,7 @@ pub enum BindingMode {
 
 /// DPoP settings of an issuer (RFC 9449).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DpopSettingsDoc {
     /// `required` or `allowed`. Defaults to `allowed`.
@@ -135,6 +141,7 @@ pub struct DpopSettingsDoc {
 
 /// DPoP server nonces.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum NonceDoc {
     /// `true`: nonces from a random per-process secret; `false`: none.
@@ -145,6 +152,7 @@ pub enum NonceDoc {
 
 /// Stateless DPoP nonces: an HMAC of the time window under a secret.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NonceSettingsDoc {
     /// The HMAC secret, base64url, at least 32 bytes, shared by every
@@ -160,6 +168,7 @@ pub struct NonceSettingsDoc {
 
 /// The DPoP replay store.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReplayStoreDoc {
     /// A Redis URL (`redis://127.0.0.1:6379/0`) shared by every process;
@@ -199,6 +208,7 @@ impl Default for ReplayStoreDoc {
 
 /// What happens to a proof when the replay store fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnStoreError {
     /// Refuse the request (503).
@@ -235,6 +245,7 @@ fn default_key_prefix() -> String {
 
 /// One accepted issuer.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IssuerDoc {
     /// The exact `iss` value. May be left out only when the policy has a
@@ -300,6 +311,7 @@ pub struct IssuerDoc {
 /// The key source of an issuer: exactly one of the sources, plus the
 /// fetch settings that apply to remote sets.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeysDoc {
     /// An inline JWKS object (`{"keys": [...]}`).
@@ -379,6 +391,7 @@ pub struct KeysDoc {
 
 /// A claim rule; every condition given must hold.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRuleDoc {
     /// Equal in JSON type and value (`"4"` is not `4`).
@@ -406,6 +419,7 @@ pub struct ClaimRuleDoc {
 
 /// What to pass on to the backend after a token verifies.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ForwardDoc {
     /// Claim name (or JSON Pointer) to request header name.
@@ -419,6 +433,7 @@ pub struct ForwardDoc {
 /// One place a gateway looks for the token: exactly one of `header`,
 /// `cookie` or `query`; `scheme` only with `header`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenSourceDoc {
     /// A request header, e.g. `Authorization`.
@@ -437,6 +452,7 @@ pub struct TokenSourceDoc {
 
 /// The verified-token cache settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CacheDoc {
     /// Most cached tokens; 0 turns the cache off. Defaults to 10 000.

@@ -10,6 +10,7 @@ use super::{ClaimRuleDoc, TokenSourceDoc};
 
 /// How a request is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// A valid token is required (the default).
@@ -47,6 +48,7 @@ impl Mode {
 /// What one route requires on top of the policy. Every field only adds:
 /// the policy's rules and forwarded headers keep holding.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RouteDoc {
     /// More claim rules, in the policy's rule syntax.

@@ -31,8 +31,9 @@ pub struct SignArgs {
     /// A file holding an HMAC secret in base64url (as `keygen` writes it).
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
-    /// The key id put in the header (for --key, defaults to the RFC 7638
-    /// thumbprint, the kid `keygen` and `jwks` give the key).
+    /// The key id put in the header (for --key, defaults to the kid of the
+    /// KEY.jwk.json that `keygen --out-dir` wrote next to it, else the RFC 7638
+    /// thumbprint: the kid `jwks` publishes for the same file).
     #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     kid: Option<String>,
     /// The header "typ" (defaults to JWT; RFC 9068 access tokens use at+jwt).
@@ -55,10 +56,11 @@ pub fn sign(args: SignArgs) -> Outcome {
         let pem = read_text(path)?;
         let named = |e: jwtgate::Error| Fail(format!("{}: {}", path.display(), e.message()));
         let signer = Signer::from_pem(alg, &pem, args.kid.clone()).map_err(named)?;
-        // Without --kid, the key's thumbprint: the kid `keygen` and `jwks` publish.
+        // Without --kid, the kid `jwks` publishes for this file: its keygen
+        // sibling's, else the thumbprint.
         match (&args.kid, signer.public_jwk()) {
             (None, Some(jwk)) => {
-                let kid = jwk["kid"].as_str().map(str::to_owned);
+                let kid = sibling_kid(path, &jwk).or_else(|| jwk["kid"].as_str().map(str::to_owned));
                 Signer::from_pem(alg, &pem, kid).map_err(named)?
             }
             _ => signer,
@@ -96,6 +98,23 @@ pub fn sign(args: SignArgs) -> Outcome {
     let token = signer.sign(&claims, args.lifetime, args.now)?;
     print_line(&mut io::stdout().lock(), &token)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kid of the public JWK `keygen --out-dir` wrote next to a PEM key
+/// (`NAME.pem` beside `NAME.jwk.json`), when that JWK is the same public key.
+fn sibling_kid(pem_path: &Path, public_jwk: &Value) -> Option<String> {
+    let sibling = pem_path.with_extension("jwk.json");
+    let text = fs::read_to_string(sibling).ok()?;
+    let Value::Object(found) = parse_strict(&text).ok()? else { return None };
+    let Value::Object(ours) = public_jwk else { return None };
+    let same_key = ours
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "kid" | "use" | "alg"))
+        .all(|(name, value)| found.get(name) == Some(value));
+    if !same_key {
+        return None;
+    }
+    found.get("kid")?.as_str().map(str::to_owned)
 }
 
 fn read_json(path: &Path) -> Result<Value, Fail> {
@@ -197,7 +216,9 @@ pub struct JwksArgs {
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     alg: Option<Algorithm>,
     /// Use each PEM file's name without its extension as its kid (as `keygen
-    /// --out-dir` names them) instead of the RFC 7638 thumbprint.
+    /// --out-dir` names them). Without it, a PEM file's kid is the one in the
+    /// NAME.jwk.json `keygen --out-dir` wrote next to it (when that holds the
+    /// same public key), else the RFC 7638 thumbprint.
     #[arg(long)]
     kid_from_file_name: bool,
 }
@@ -218,12 +239,16 @@ pub fn jwks(args: JwksArgs) -> Outcome {
             Signer::from_jwk(&jwk, alg).map_err(named)?
         } else {
             let alg = alg.ok_or_else(|| Fail(format!("{file}: give --alg or write ALG:{file}")))?;
+            let signer = Signer::from_pem(alg, &text, None).map_err(named)?;
             let kid = if args.kid_from_file_name {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned())
             } else {
-                None
+                signer.public_jwk().and_then(|jwk| sibling_kid(path, &jwk))
             };
-            Signer::from_pem(alg, &text, kid).map_err(named)?
+            match kid {
+                Some(kid) => Signer::from_pem(alg, &text, Some(kid)).map_err(named)?,
+                None => signer,
+            }
         };
         let jwk =
             signer.public_jwk().ok_or_else(|| Fail(format!("{file}: an HMAC secret has no public JWK")))?;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The C library from dist/ installed into a fresh prefix with its install.sh,
+# then the README's C quick start, as written (wrapped in main), compiled
+# with `pkg-config --cflags --libs jwtgate` against that prefix: linked to
+# the SONAME with no rpath, it verifies a good token and rejects a bad one;
+# the same program linked with libjwtgate.a needs no library at run time.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+name="jwtgate-c-$VERSION-x86_64-linux-gnu"
+need "$DIST/$name.tar.gz"
+for tool in cc pkg-config readelf; do command -v "$tool" >/dev/null || fail "$tool is needed (apt-get install build-essential pkg-config)"; done
+
+tar -xzf "$DIST/$name.tar.gz" -C "$WORK"
+prefix="$WORK/prefix"
+timed "install.sh --prefix" "$WORK/$name/install.sh" --prefix "$prefix"
+pc() { PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config "$@"; }
+[[ "$(pc --modversion jwtgate)" == "$VERSION" ]] || fail "pkg-config --modversion jwtgate is not $VERSION"
+[[ "$(pc --variable=prefix jwtgate)" == "$prefix" ]] || fail "jwtgate.pc does not name the prefix"
+
+# The README block: its #include lines at the top, the rest as main's body.
+block="$(README_BLOCK C c 0)"
+{
+    echo '#include <stdio.h>'
+    echo '#include <string.h>'
+    grep '^#include' <<<"$block"
+    echo 'int main(int argc, char **argv) {'
+    echo '    (void)argc; const char *path = argv[1]; const char *token = argv[2]; size_t token_len = strlen(token);'
+    grep -v '^#include' <<<"$block"
+    echo '    return 0;'
+    echo '}'
+} >"$WORK/app.c"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -o "$WORK/app" "$WORK/app.c" $(pc --cflags --libs jwtgate)
+dynamic="$(readelf -d "$WORK/app")"
+grep -q "Shared library: \[libjwtgate.so.${VERSION%.*}\]" <<<"$dynamic" || fail "app does not need libjwtgate.so.${VERSION%.*}: $dynamic"
+grep -qE 'R(UN)?PATH' <<<"$dynamic" && fail "app carries an rpath: $dynamic"
+good="$(token '"scope":"orders:read"')"
+forged="${good%?????}AAAAA"
+out="$(LD_LIBRARY_PATH="$prefix/lib" "$WORK/app" "$WORK/policy.json" "$good")"
+[[ "$out" == *'"sub":"ada"'* ]] || fail "the README's C example printed $out for a good token"
+out="$(LD_LIBRARY_PATH="$prefix/lib" "$WORK/app" "$WORK/policy.json" "$forged")"
+[[ "$out" == 'Bearer error="invalid_token"'* ]] || fail "the README's C example printed $out for a forged token"
+ok "the README's C example against the installed prefix (pkg-config, SONAME, no rpath): claims for a good token, a challenge for a forged one"
+
+cc -std=c11 -o "$WORK/app-static" "$WORK/app.c" $(pc --cflags jwtgate) "$prefix/lib/libjwtgate.a" -lpthread -ldl -lm
+readelf -d "$WORK/app-static" | grep -q libjwtgate && fail "app-static still needs libjwtgate.so"
+out="$("$WORK/app-static" "$WORK/policy.json" "$good")"
+[[ "$out" == *'"sub":"ada"'* ]] || fail "the statically linked example printed $out"
+ok "the same example linked with the installed libjwtgate.a"
