@@ -110,6 +110,15 @@ class Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class EchoServer(http.server.ThreadingHTTPServer):
+    """The echo upstream: a listen backlog deeper than socketserver's 5, so
+    a burst of connections from nginx on a loaded machine is never refused
+    (nginx would answer 502)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def echoed_all(echoed, name):
     """Every value the upstream received for header `name`."""
     return [v for k, v in echoed["headers"] if k.lower() == name.lower()]
@@ -137,7 +146,7 @@ class Nginx:
         self.stopped = False
         self.killed = False
         self.conf = None
-        self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+        self.upstream = EchoServer(("127.0.0.1", 0), Echo)
         threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
         self.upstream_url = f"http://127.0.0.1:{self.upstream.server_address[1]}"
         self.log = open(os.path.join(self.dir, "stderr.log"), "w")
