@@ -46,6 +46,26 @@ expect 204 '' -X DELETE -H "Authorization: Bearer $good" "$base/orders/7"
 expect 403 'scope orders:write is required' -X DELETE -H "Authorization: Bearer $unsubscribed" "$base/orders/7"
 ok "the README's Express app: 200 with the forwarded user, 401 without or with an expired token, 403 on claims and scopes"
 
+# The README's decide block as the handler of a plain http server: what it
+# leaves of the request is what an upstream would get.
+{
+    echo "const http = require('node:http')"
+    echo "http.createServer((req, res) => {"
+    README_BLOCK 'Node.js (Express, Fastify)' js 1
+    echo "  if (d.allow) res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ user: req.headers['x-user'] ?? null, url: req.url }))"
+    echo "}).listen(Number(process.env.PORT), '127.0.0.1')"
+} >"$app/decide.js"
+port="$(free_port)"
+(cd "$app" && PORT=$port exec node decide.js) &
+PIDS+=($!)
+wait_port "$port" "${PIDS[-1]}"
+base="http://127.0.0.1:$port"
+read_token="$(token '"subscribedAPIs":["orders"],"scope":"orders:read"')"
+expect 200 '{"user":"ada","url":"/orders"}' -H "Authorization: Bearer $read_token" -H 'X-User: mallory' "$base/orders"
+expect 401 missing_token "$base/orders"
+expect 403 'orders:read' -H "Authorization: Bearer $unsubscribed" "$base/orders"
+ok "the README's decide block in a plain http server: 200 with a token that has orders:read, 401 without one, 403 without the scope"
+
 # No platform package and no cargo: the install script says what to do.
 bare="$WORK/bare"
 mkdir -p "$bare"
