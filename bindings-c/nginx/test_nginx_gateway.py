@@ -788,7 +788,9 @@ class RemoteKeys(unittest.TestCase):
             if os.geteuid() == 0:  # the workers (nobody) write the cache file
                 os.chown(cache_dir, pwd.getpwnam("nobody").pw_uid, -1)
             cache_file = os.path.join(cache_dir, "jwks.json")
-            keys = {"jwks_uri": url, "allow_http": True, "timeout_ms": 1000, "backoff_max_s": 1}
+            # Under valgrind a fetch thread shares one slow core with the
+            # worker: a 1 s timeout could fail every attempt.
+            keys = {"jwks_uri": url, "allow_http": True, "timeout_ms": 10000 if VALGRIND else 1000, "backoff_max_s": 1}
             policy = {"issuers": [
                 {"issuer": "https://cached.test/", "algorithms": ["ES256"], "keys": {**keys, "cache_file": cache_file}},
                 {"issuer": "https://uncached.test/", "algorithms": ["ES256"], "keys": dict(keys)}]}
