@@ -23,9 +23,7 @@ import argparse
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
 from harness import MODULE, NGINX, free_port  # noqa: E402
+
+import callgrind  # noqa: E402
 from test_nginx import Signer, read  # noqa: E402
 
 HEADERS = {"User-Agent": "bench/1.0", "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
@@ -93,27 +93,8 @@ def total_ir(d, module, path, headers, k, out):
                 raise SystemExit(f"{path}: status {r.status}")
         conn.close()
     finally:
-        proc.terminate()
-        # Under valgrind a signal may not interrupt nginx's epoll_wait: a
-        # connection wakes it to see the signal.
-        for _ in range(60):
-            try:
-                proc.wait(timeout=2)
-                break
-            except subprocess.TimeoutExpired:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                except OSError:
-                    pass
-        else:
-            proc.kill()
-            raise SystemExit("nginx did not exit under callgrind")
-    with open(out) as f:
-        text = f.read()
-    m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-    if not m:
-        raise SystemExit(f"no totals in {out}")
-    return int(m.group(1))
+        callgrind.stop(proc, port)
+    return callgrind.total(out)
 
 
 def per_request(d, module, path, headers, k, keep):

@@ -16,9 +16,7 @@ installs nginx's Lua module; valgrind must be installed.)
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
 from harness import LIB, MODULE, NGINX, Signer, free_port, read  # noqa: E402
+
+import callgrind  # noqa: E402
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 N = int(ARGS[0]) if ARGS else 2000
@@ -96,23 +96,8 @@ http {{
                     raise SystemExit(f"{path}: status {resp.status}")
             conn.close()
         finally:
-            proc.terminate()
-            # Under valgrind a signal may not interrupt nginx's epoll_wait: a
-            # connection wakes it to see the signal.
-            for _ in range(60):
-                try:
-                    proc.wait(timeout=2)
-                    break
-                except subprocess.TimeoutExpired:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    except OSError:
-                        pass
-            else:
-                proc.kill()
-                raise SystemExit("nginx did not exit under callgrind")
-        with open(out) as f:
-            return int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+            callgrind.stop(proc, port)
+        return callgrind.total(out)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
