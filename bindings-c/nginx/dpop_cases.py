@@ -58,3 +58,43 @@ def check(test, ng, host, case):
             test.assertEqual(json.loads(body), expect["body"])
         elif expect["code"]:
             test.assertEqual(json.loads(body)["error"], expect["code"])
+
+
+def gateway_vectors(test, ng, doc, host="gateway.test"):
+    """Every case of gateway_dpop.json, in order, against the server `ng`
+    runs for its policy under Host `host`."""
+    test.assertGreater(len(doc["cases"]), 5)
+    for case in doc["cases"]:
+        test.assertEqual(case["routes"], [])
+        with test.subTest(case=case["name"]):
+            check(test, ng, host, case)
+
+
+def proof_policies(doc, free_port):
+    """dpop.json's policies, plus `redis_down`: the `allowed` policy with a
+    replay store that cannot answer."""
+    policies = dict(doc["policies"])
+    policies["redis_down"] = dict(policies["allowed"], replay_store={
+        "redis": f"redis://127.0.0.1:{free_port()}/0", "timeout_ms": 200})
+    return policies
+
+
+def proof_vectors(test, ng, doc):
+    """Every case of dpop.json (server per policy, Host `<policy>.test`, the
+    clock frozen at the vectors' `now`), then the first case against
+    `redis_down.test`: fail closed, 503 replay_store_unavailable."""
+    test.assertGreater(len(doc["cases"]), 30)
+    codes = set()
+    for case in doc["cases"]:
+        test.assertEqual(case["request"]["now"], doc["now"])
+        with test.subTest(case=case["name"]):
+            check(test, ng, f"{case['policy']}.test", dict(case, prefix_only=True))
+            codes.add(case["expect"]["code"])
+    test.assertTrue({"invalid_dpop_proof", "use_dpop_nonce", "dpop_binding"} <= codes, codes)
+    first = doc["cases"][0]
+    test.assertEqual(first["expect"]["status"], 200)
+    status, headers, body, _ = ng.request(first["request"]["url"], first["request"]["headers"],
+                                          host="redis_down.test")
+    test.assertEqual((status, headers.get("X-Jwtgate-Code")), (503, "replay_store_unavailable"), body)
+    test.assertEqual(headers.get("Retry-After"), "1")
+    test.assertEqual(json.loads(body)["error"], "replay_store_unavailable")
