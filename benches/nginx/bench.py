@@ -28,8 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
 from harness import LIB, MODULE, NGINX, free_port  # noqa: E402
 from test_nginx import Signer, read  # noqa: E402
 
-SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+SECONDS, ROUNDS = 4, 3
 THREADS, CONNECTIONS = 1, 32
 LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
 LUA_LIB = os.path.join(ROOT, "bindings-lua", "lib")
@@ -79,6 +78,9 @@ def load_average():
 
 
 def main():
+    global SECONDS, ROUNDS
+    SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
+    ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else ROUNDS
     load_before = load_average()
     d = tempfile.mkdtemp(prefix="jwtgate-bench-")
     os.chmod(d, 0o755)

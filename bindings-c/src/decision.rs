@@ -5,6 +5,7 @@ use std::ffi::c_char;
 use std::sync::{Mutex, OnceLock};
 
 use jwtgate::{Decision, Request};
+use smallvec::SmallVec;
 
 use crate::error::{jwtgate_code, jwtgate_error};
 use crate::ffi::{bytes, finish, handle, jwtgate_str, optional_text, out_ptr, text};
@@ -45,6 +46,8 @@ pub struct jwtgate_request {
     /// Number of headers.
     pub headers_len: usize,
     /// The peer's address as text (`192.0.2.1`, `2001:db8::1`), or NULL.
+    /// Read only where the policy names `trusted_proxies` (then text that
+    /// is not an address is `JWTGATE_INVALID_PARAMETER`).
     pub peer: *const c_char,
     /// Bytes in `peer`.
     pub peer_len: usize,
@@ -135,7 +138,9 @@ unsafe fn decide(
         unsafe { std::slice::from_raw_parts(request.headers, request.headers_len) }
     };
     let filter = verifier.header_filter(route);
-    let mut owned = Vec::with_capacity(raw_headers.len());
+    // Most requests carry one or two headers the decision reads: they stay
+    // on the stack, with no allocation per request.
+    let mut owned: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 4]> = SmallVec::new();
     for h in raw_headers {
         // SAFETY: the caller promises each header's pointers cover their lengths.
         let name = unsafe { bytes(h.name, h.name_len, "header name") }?;
@@ -148,9 +153,16 @@ unsafe fn decide(
             owned.push((lossy(name), lossy(value)));
         }
     }
-    let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
+    let headers: SmallVec<[(&str, &str); 4]> = owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
+    // The address is parsed only where the policy can read it
+    // (`trusted_proxies`); an address that is not one is refused then.
     // SAFETY: as above; NULL means none.
-    let peer = match unsafe { optional_text(request.peer, request.peer_len, "peer") }? {
+    let peer_text = if verifier.reads_peer() {
+        unsafe { optional_text(request.peer, request.peer_len, "peer") }?
+    } else {
+        None
+    };
+    let peer = match peer_text {
         None => None,
         Some(text) => Some(text.parse().map_err(|_| {
             jwtgate_error::binding(

@@ -152,3 +152,13 @@ fn modes_decide_what_an_unbound_or_unexpected_token_gets() {
     let numeric = token(Some(json!({"x5t#S256": 5})));
     assert_eq!(decide(&verifier(Some("allowed")), &numeric, &[], None, None).code(), Some("malformed"));
 }
+
+#[test]
+fn the_peer_is_read_only_where_trusted_proxies_are_named() {
+    assert!(verifier(Some("required")).reads_peer());
+    let issuer = json!({"issuer": "https://idp.example.com/", "algorithms": ["RS256"],
+        "keys": {"pem_file": concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/rsa.pub.pem")}});
+    let plain = Verifier::from_value(json!({"issuers": [issuer]})).unwrap();
+    assert!(!plain.reads_peer());
+    assert!(!plain.reads_client_cert());
+}

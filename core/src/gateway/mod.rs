@@ -111,6 +111,14 @@ impl Verifier {
         self.policy().issuers.iter().any(|issuer| issuer.mtls.is_some())
     }
 
+    /// Whether a decision can use the peer's address (the policy names
+    /// `trusted_proxies`, so a forwarded client certificate is believed
+    /// from those peers only). Runtimes that must parse the address for
+    /// every request ask once and skip it when nothing reads it.
+    pub fn reads_peer(&self) -> bool {
+        !self.policy().sender.trusted_proxies.is_empty()
+    }
+
     /// Whether [`Verifier::decide`] with `route` can read request header
     /// `name` (names compare as the decision compares them: case and `_`
     /// against `-` ignored): a token source's header, `cookie` for a cookie
@@ -174,7 +182,7 @@ impl Verifier {
     fn decide_inner(&self, request: &Request<'_>, route: &Route, prior: Option<&Outcome>) -> Decision {
         let policy = self.policy();
         let sender = &policy.sender;
-        let mode = route.mode_for(policy, request.path());
+        let mode = route.mode_for(policy, request);
         let mut remove = policy.forwarded_names().to_vec();
         for name in route.forwarded_names() {
             let lower = name.to_ascii_lowercase();

@@ -67,7 +67,9 @@ pub(crate) fn same_header_name(a: &str, b: &str) -> bool {
     same_header_name_bytes(a.as_bytes(), b.as_bytes())
 }
 
-/// [`same_header_name`] over bytes.
+/// [`same_header_name`] over bytes. Inlined: most calls compare names of
+/// different lengths, which the first test settles.
+#[inline]
 pub(crate) fn same_header_name_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.iter()

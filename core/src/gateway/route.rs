@@ -15,6 +15,8 @@ use crate::forward::is_header_name;
 use crate::policy::{ClaimRuleDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
 use crate::sources::TokenSource;
 
+use super::request::Request;
+
 /// Compiled route requirements. Build once per route, not per request.
 #[derive(Debug, Clone, Default)]
 pub struct Route {
@@ -199,16 +201,19 @@ impl Route {
         self.forward.iter().map(|(_, h)| h.as_str()).chain(self.payload_header.as_deref())
     }
 
-    /// The mode for a request to `path`: `off` under an excluded prefix,
-    /// else the route's mode, else the policy's.
-    pub(crate) fn mode_for(&self, policy: &Policy, path: &str) -> Mode {
-        let excluded = !self.exclude.is_empty()
-            && is_plain_path(path)
-            && self.exclude.iter().any(|p| {
-                p == "/"
-                    || path == p
-                    || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
-            });
+    /// The mode for `request`: `off` under an excluded prefix, else the
+    /// route's mode, else the policy's. The path is split out of the
+    /// target only where a prefix is excluded.
+    pub(crate) fn mode_for(&self, policy: &Policy, request: &Request<'_>) -> Mode {
+        let excluded = !self.exclude.is_empty() && {
+            let path = request.path();
+            is_plain_path(path)
+                && self.exclude.iter().any(|p| {
+                    p == "/"
+                        || path == p
+                        || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
+                })
+        };
         if excluded { Mode::Off } else { self.mode.unwrap_or(policy.mode()) }
     }
 
