@@ -313,5 +313,30 @@ class SharedReplayZone(unittest.TestCase):
         self.assertEqual((status, code), (200, "ok"), body[:300])
 
 
+    def test_nginx_t_checks_the_zone_and_warns_where_workers_would_not_share_proofs(self):
+        policy = self.ng.write("dpop-t.json", json.dumps({"issuers": [self.prover.issuer()]}))
+
+        def check(http_level, workers=2):
+            conf = self.ng.write("t.conf", self.ng.preamble(workers=workers) + http_level + f"""
+    server {{ listen 127.0.0.1:{free_port()}; jwtgate_policy {policy}; }}
+}}
+""")
+            done = self.ng.run("-t", "-c", conf)
+            return done.returncode, done.stderr
+
+        warning = "a proof replayed to another worker is accepted there"
+        self.assertIn(warning, check("")[1])
+        self.assertNotIn(warning, check("", workers=1)[1])
+        status, stderr = check("jwtgate_replay_zone jwtgate_t:1m;")
+        self.assertEqual(status, 0, stderr)
+        self.assertNotIn(warning, stderr)
+        for bad, why in [("jwtgate_replay_zone jwtgate_t:16k;", "too small"),
+                         ("jwtgate_replay_zone jwtgate_t;", "use name:size"),
+                         ("jwtgate_replay_zone jwtgate_t:1m; jwtgate_replay_zone other:1m;", "is duplicate")]:
+            status, stderr = check(bad)
+            self.assertEqual(status, 1, bad)
+            self.assertIn(why, stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
