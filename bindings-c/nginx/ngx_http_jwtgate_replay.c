@@ -6,8 +6,8 @@
  * libjwtgate calls ngx_http_jwtgate_replay_insert (its replay store
  * callback, jwtgate_verifier_set_replay_store) once per DPoP proof that
  * passed every other check; the answer says whether the proof was seen
- * before. An entry lives until its proof could no longer be accepted
- * (`expires_at`, given by the core). Expired entries are reclaimed: a
+ * before. An entry lives while its proof could still be accepted
+ * (now <= `expires_at`, given by the core). Expired entries are reclaimed: a
  * few on each insert, from the oldest, and all of them when the zone has
  * no room. Live entries are never evicted: a zone full of them refuses new
  * proofs (JWTGATE_REPLAY_FULL: 503 replay_store_unavailable), since
@@ -28,7 +28,7 @@ typedef struct {
     ngx_rbtree_node_t   sentinel;
     ngx_queue_t         queue;      /* newest first */
     ngx_uint_t          entries;
-    double              earliest;   /* no entry expires before: nothing to reclaim until then */
+    double              earliest;   /* no entry expires before: nothing to reclaim until after */
 } ngx_http_jwtgate_replay_sh_t;
 
 typedef struct {
@@ -157,7 +157,7 @@ ngx_http_jwtgate_replay_expire(ngx_http_jwtgate_replay_ctx_t *ctx, double now, n
     for (q = ngx_queue_last(&ctx->sh->queue); q != ngx_queue_sentinel(&ctx->sh->queue); q = prev) {
         prev = ngx_queue_prev(q);
         node = ngx_queue_data(q, ngx_http_jwtgate_replay_node_t, queue);
-        if (node->expires > now) {
+        if (node->expires >= now) {
             if (!all) {
                 return;
             }
@@ -194,14 +194,14 @@ ngx_http_jwtgate_replay_insert(void *data, const char *key, size_t key_len, doub
     ngx_http_jwtgate_replay_expire(ctx, now, 0);
     node = (ngx_http_jwtgate_replay_node_t *) ngx_str_rbtree_lookup(&ctx->sh->rbtree, &k, hash);
     if (node != NULL) {
-        if (node->expires > now) {
+        if (node->expires >= now) {
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return JWTGATE_REPLAY_SEEN;
         }
         ngx_http_jwtgate_replay_remove(ctx, node);
     }
     node = ngx_slab_alloc_locked(ctx->shpool, offsetof(ngx_http_jwtgate_replay_node_t, data) + key_len);
-    if (node == NULL && now >= ctx->sh->earliest) {
+    if (node == NULL && now > ctx->sh->earliest) {
         ngx_http_jwtgate_replay_expire(ctx, now, 1);
         node = ngx_slab_alloc_locked(ctx->shpool, offsetof(ngx_http_jwtgate_replay_node_t, data) + key_len);
     }

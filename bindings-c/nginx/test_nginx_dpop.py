@@ -287,7 +287,7 @@ class SharedReplayZone(unittest.TestCase):
         first, second = self.pinned()
         # Proofs that expire `ttl` seconds from now (iat that far inside the
         # 60 s window): enough to fill the zone before any expires.
-        ttl = 15 if VALGRIND else 6
+        ttl = 12 if VALGRIND else 4
         expires = time.time() + ttl
         accepted, refused = [], None
         for i in range(40):
