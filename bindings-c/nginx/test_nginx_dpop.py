@@ -172,8 +172,9 @@ class Prover:
     def __init__(self, folder):
         self.folder = folder
         self.key = os.path.join(ROOT, "tests", "keys", "ed25519.pem")
-        der = ssl.PEM_cert_to_DER_cert(read("tests/keys/ed25519.pub.pem").replace("PUBLIC KEY", "CERTIFICATE"))
-        self.jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64(der[-32:])}
+        pem = read("tests/keys/ed25519.pub.pem").splitlines()
+        der = base64.b64decode("".join(line for line in pem if not line.startswith("-----")))
+        self.jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64(der[-32:])}  # SubjectPublicKeyInfo ends with the key
         members = json.dumps(self.jwk, separators=(",", ":"), sort_keys=True)
         self.jkt = b64(hashlib.sha256(members.encode()).digest())  # RFC 7638
         self.token = Signer("HS256", secret=self.SECRET).sign({"iss": self.ISS, "sub": "ada", "cnf": {"jkt": self.jkt}})
