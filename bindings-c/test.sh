@@ -14,6 +14,7 @@ command -v cc >/dev/null && command -v c++ >/dev/null || need_apt+=(build-essent
 command -v make >/dev/null || need_apt+=(make)
 command -v ps >/dev/null || need_apt+=(procps)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v openssl >/dev/null || need_apt+=(openssl)  # signs DPoP proofs in the Nginx tests
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3)
 [[ -x /usr/sbin/nginx ]] || need_apt+=(nginx)

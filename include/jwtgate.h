@@ -147,6 +147,32 @@ enum jwtgate_mode
 typedef uint32_t jwtgate_mode;
 #endif // __cplusplus
 
+// What a replay store's `insert_once` answers.
+enum jwtgate_replay_verdict
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // The key was not recorded (or had expired): it is recorded now, until
+  // `expires_at`. The proof is accepted.
+  JWTGATE_REPLAY_FRESH = 0,
+  // The key is recorded and unexpired: the proof is a replay
+  // (`invalid_dpop_proof`).
+  JWTGATE_REPLAY_SEEN = 1,
+  // No room for the key without forgetting unexpired ones: the proof is
+  // refused (`replay_store_unavailable`, 503, whatever
+  // `replay_store.on_error` says). A store must never evict unexpired
+  // keys to make room: their proofs could be replayed.
+  JWTGATE_REPLAY_FULL = 2,
+  // The store could not answer: `replay_store.on_error` decides
+  // (`fail_closed` by default). Any value the callback returns outside
+  // this enum counts as this one.
+  JWTGATE_REPLAY_UNAVAILABLE = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t jwtgate_replay_verdict;
+#endif // __cplusplus
+
 // A request decision. Made by `jwtgate_verifier_decide`; freed by
 // `jwtgate_decision_free`. Every `jwtgate_str` it returns stays valid until
 // then. Read-only apart from the claim values it keeps; one thread at a time.
@@ -238,6 +264,25 @@ typedef struct {
   // Number of bytes.
   size_t len;
 } jwtgate_str;
+
+// Records `key` (`key_len` bytes, `key_len >= 1`, not NUL-terminated,
+// valid only during the call) until `expires_at` unless it is already
+// recorded and unexpired as of `now` (both unix seconds; `now` is the
+// decision's clock, pinned or the system's). Returns a
+// `jwtgate_replay_verdict` value. It must be atomic across every process
+// and thread sharing the store, may be called from any thread that calls
+// `jwtgate_verifier_decide` with the verifier (several at once), must not
+// block for long and must not unwind (throw) into the library.
+typedef uint32_t (*jwtgate_replay_insert_once)(void *ctx,
+                                               const char *key,
+                                               size_t key_len,
+                                               double expires_at,
+                                               double now);
+
+// Releases a replay store's `ctx` once no verifier can call
+// `insert_once` with it any more. Called at most once, from whichever
+// thread drops the last use.
+typedef void (*jwtgate_replay_free)(void *ctx);
 
 // Looks a request header up by name for `jwtgate_verifier_find_token`:
 // returns true and sets `*out_value` to the header's value when the request
@@ -488,6 +533,44 @@ void jwtgate_error_free(jwtgate_error *error);
 // for the binding's codes. Static (never free it); `{NULL, 0}` for a number
 // that is not a code.
 jwtgate_str jwtgate_code_name(uint32_t code);
+
+// Replaces the verifier's DPoP replay store (the policy's in-process one,
+// or Redis) with the caller's: `insert_once(ctx, ...)` is called once per
+// DPoP proof that passes every other check. The store applies to every
+// verifier derived from the same policy. Call it before the verifier
+// decides requests; calling it while other threads decide is safe (they
+// use the old store or the new one).
+//
+// Ownership: on `JWTGATE_OK`, `ctx` belongs to the verifier, which calls
+// `free_ctx(ctx)` (when not NULL) once nothing can call `insert_once`
+// any more: after `jwtgate_verifier_free`, or after a later call of this
+// function replaced the store. On any other code nothing is kept and
+// `free_ctx` is not called: `ctx` stays the caller's.
+//
+// Returns `JWTGATE_NULL_PARAMETER` when `verifier` or `insert_once` is
+// NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier. `insert_once` and `free_ctx`
+// must follow their contracts (thread-safe, no unwinding), and `ctx` must
+// stay valid until `free_ctx` is called (or, with no `free_ctx`, as long
+// as the verifier and its decisions live).
+jwtgate_code jwtgate_verifier_set_replay_store(const jwtgate_verifier *verifier,
+                                               jwtgate_replay_insert_once insert_once,
+                                               void *ctx,
+                                               jwtgate_replay_free free_ctx);
+
+// Whether the verifier remembers DPoP proofs in this process alone: an
+// issuer accepts DPoP and the policy names no shared store
+// (`replay_store.redis`). A server that runs the policy in several
+// processes (Nginx workers) gives such a verifier a store they share
+// with `jwtgate_verifier_set_replay_store`; otherwise a proof replayed to
+// another process is accepted there. Stays true after a store was set.
+// False when `verifier` is NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+bool jwtgate_verifier_replay_store_in_process(const jwtgate_verifier *verifier);
 
 // Makes an empty route (it adds nothing). `*out` receives a route the
 // caller frees with `jwtgate_route_free`.

@@ -5,6 +5,7 @@
  *   http {
  *       jwtgate_policy /etc/jwtgate/policy.json;      # http, server, location
  *       jwtgate_claim_set $jwt_sub sub;               # http: claim to variable
+ *       jwtgate_replay_zone jwtgate_dpop:10m;         # http: DPoP proofs seen by any worker
  *       jwtgate_claim_rule roles '{"contains_any": ["user"]}';   # every level adds
  *       server {
  *           location /api/ {
@@ -45,6 +46,7 @@
 #include <ngx_http.h>
 
 #include "jwtgate.h"
+#include "ngx_http_jwtgate_replay.h"
 
 /* jwtgate on: the policy's own mode (a value outside jwtgate_mode). */
 #define NGX_HTTP_JWTGATE_ON         100
@@ -61,6 +63,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t        gates;       /* of ngx_http_jwtgate_gate_t * */
+    ngx_shm_zone_t    *replay_zone; /* jwtgate_replay_zone, or NULL */
 } ngx_http_jwtgate_main_conf_t;
 
 /* One directive argument set, with where it was written (for errors found
@@ -207,6 +210,13 @@ static ngx_command_t ngx_http_jwtgate_commands[] = {
       ngx_http_jwtgate_claim_set,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("jwtgate_replay_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_jwtgate_replay_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jwtgate_main_conf_t, replay_zone),
       NULL },
 
       ngx_null_command
@@ -1543,13 +1553,23 @@ ngx_http_jwtgate_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t     *cmcf;
     ngx_http_jwtgate_main_conf_t  *mcf;
     ngx_http_jwtgate_gate_t      **gates;
+    ngx_core_conf_t               *ccf;
     ngx_uint_t                     i;
 
     /* The master's verifiers were for checking the policies and compiling
      * the routes; workers make their own. */
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgate_module);
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx, ngx_core_module);
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
+        if (mcf->replay_zone == NULL && ccf->worker_processes > 1
+            && jwtgate_verifier_replay_store_in_process(gates[i]->verifier))
+        {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "jwtgate: policy \"%V\" accepts DPoP proofs, which each worker remembers on its "
+                          "own: a proof replayed to another worker is accepted there; set "
+                          "\"jwtgate_replay_zone\" (or the policy's replay_store.redis)", &gates[i]->policy);
+        }
         jwtgate_verifier_free(gates[i]->verifier);
         gates[i]->verifier = NULL;
     }
@@ -1591,6 +1611,8 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
     gates = mcf->gates.elts;
     for (i = 0; i < mcf->gates.nelts; i++) {
         gates[i]->verifier = ngx_http_jwtgate_load(cycle->log, gates[i]);
+        /* DPoP proofs go to the zone every worker shares. */
+        ngx_http_jwtgate_replay_use(mcf->replay_zone, gates[i]->verifier);
         /* Remote key sets start loading now, in the background, so the
          * first requests find keys instead of waiting for them. */
         jwtgate_verifier_prefetch(gates[i]->verifier);

@@ -341,7 +341,7 @@ class ValgrindFilterTest(unittest.TestCase):
 from test_nginx_gateway import (  # noqa: E402,F401
     Attacks, GatewayVectorsThroughNginx, KeyFetchNeverBlocks, RemoteKeys)
 # The sender-constrained vectors (DPoP, the RFC 9728 metadata) likewise.
-from test_nginx_dpop import CertificateBoundTokens, DpopVectors  # noqa: E402,F401
+from test_nginx_dpop import CertificateBoundTokens, DpopVectors, SharedReplayZone  # noqa: E402,F401
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ libfaketime), one server per policy, cases in order (so a proof sent twice
 is a replay), the protected resource metadata (RFC 9728) answered by the
 module itself, and a replay store that cannot answer (fail closed: 503
 replay_store_unavailable); and certificate-bound tokens (RFC 8705) against
-the TLS client certificate of the connection (`ssl_verify_client`). Each
+the TLS client certificate of the connection (`ssl_verify_client`); and the
+replay store every worker shares (`jwtgate_replay_zone`). Each
 vector answer is checked by `dpop_cases.check`,
 the same check the Lua binding's tests make.
 """
@@ -15,10 +16,13 @@ import http.client
 import json
 import os
 import ssl
+import subprocess
+import time
 import unittest
+import uuid
 
 import dpop_cases
-from harness import ROOT, TIMEOUT, Nginx, Signer, free_port, read
+from harness import ROOT, TIMEOUT, VALGRIND, Nginx, Signer, free_port, read
 
 
 def start(ng, policies):
@@ -150,6 +154,189 @@ class CertificateBoundTokens(unittest.TestCase):
             forged = f.read().replace("\n", "")
         status, code, _ = self.get(self.bound(self.alice[0]), self.mallory, [("X-Client-Cert", forged)])
         self.assertEqual((status, code), (401, "mtls_binding"))
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Prover:
+    """DPoP proofs (RFC 9449 section 4.2) signed with tests/keys/ed25519.pem
+    by the openssl command (independent of jwtgate), and access tokens bound
+    to that key (`cnf.jkt`) signed with HS256 by libjwtgate."""
+
+    SECRET = b"r" * 32
+    ISS = "https://idp.example.com/"
+    ORIGIN = "https://api.example.com"
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.key = os.path.join(ROOT, "tests", "keys", "ed25519.pem")
+        pem = read("tests/keys/ed25519.pub.pem").splitlines()
+        der = base64.b64decode("".join(line for line in pem if not line.startswith("-----")))
+        self.jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64(der[-32:])}  # SubjectPublicKeyInfo ends with the key
+        members = json.dumps(self.jwk, separators=(",", ":"), sort_keys=True)
+        self.jkt = b64(hashlib.sha256(members.encode()).digest())  # RFC 7638
+        self.token = Signer("HS256", secret=self.SECRET).sign({"iss": self.ISS, "sub": "ada", "cnf": {"jkt": self.jkt}})
+
+    def issuer(self, **dpop):
+        return {"issuer": self.ISS, "algorithms": ["HS256"], "keys": {"hmac_secret": b64(self.SECRET)},
+                "dpop": {"mode": "required", "origin": self.ORIGIN, **dpop}}
+
+    def proof(self, path, iat=None):
+        header = {"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk}
+        claims = {"jti": str(uuid.uuid4()), "htm": "GET", "htu": self.ORIGIN + path,
+                  "iat": time.time() if iat is None else iat,
+                  "ath": b64(hashlib.sha256(self.token.encode()).digest())}
+        signing_input = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+        message = os.path.join(self.folder, "proof-input")
+        with open(message, "w", encoding="ascii") as f:
+            f.write(signing_input)
+        signature = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", self.key, "-in", message],
+                                   capture_output=True, check=True, timeout=TIMEOUT).stdout
+        return signing_input + "." + b64(signature)
+
+    def headers(self, proof):
+        return {"Authorization": f"DPoP {self.token}", "DPoP": proof}
+
+
+class SharedReplayZone(unittest.TestCase):
+    """`jwtgate_replay_zone` with two workers: a proof used on one worker is
+    a replay on the other, also after `nginx -s reload`; a zone full of live
+    proofs refuses new ones (503 replay_store_unavailable) and keeps the old
+    ones; expired proofs make room again. Connections are pinned to a
+    worker: each worker has its own listening socket (`reuseport`), and a
+    keep-alive connection stays with the worker that accepted it, which
+    `X-Worker` ($pid) names."""
+
+    # Each proof of /full/ takes a page of the 32k zone: a few fill it.
+    LONG_PREFIX = "jwtgate:dpop:" + "p" * 3000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ng = Nginx()
+        try:
+            cls.prover = Prover(cls.ng.dir)
+            policies = {
+                "shared": {"issuers": [cls.prover.issuer()]},
+                "full": {"issuers": [cls.prover.issuer()], "replay_store": {"key_prefix": cls.LONG_PREFIX}},
+            }
+            locations = "".join(f"""
+        location /{name}/ {{ jwtgate_policy {cls.ng.write(name + ".json", json.dumps(policy))}; jwtgate on;
+                              proxy_pass {cls.ng.upstream_url}; }}""" for name, policy in policies.items())
+            cls.ng.start(cls.ng.preamble(workers=2) + f"""
+    access_log off;
+    jwtgate_replay_zone jwtgate_dpop:32k;
+    add_header X-Jwtgate-Code $jwtgate_code always;
+    add_header X-Worker $pid always;
+    server {{
+        listen 127.0.0.1:{cls.ng.port} reuseport;
+        location = /pid {{ return 204; }}{locations}
+    }}
+}}
+""")
+        except BaseException:
+            cls.ng.stop()
+            cls.ng.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        close_checked(cls.ng)
+
+    def setUp(self):
+        self.connections = []
+
+    def tearDown(self):
+        for conn in self.connections:
+            conn.close()
+
+    def send(self, conn, path, headers=None):
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, resp.headers.get("X-Jwtgate-Code"), int(resp.headers["X-Worker"]), body
+
+    def pinned(self):
+        """Two keep-alive connections, each to a different worker."""
+        by_worker = {}
+        for _ in range(64):
+            conn = http.client.HTTPConnection("127.0.0.1", self.ng.port, timeout=TIMEOUT)
+            self.connections.append(conn)
+            by_worker.setdefault(self.send(conn, "/pid")[2], conn)
+            if len(by_worker) == 2:
+                return list(by_worker.values())
+        self.fail(f"64 connections all reached one worker: {list(by_worker)}")
+
+    def test_a_proof_used_on_one_worker_is_a_replay_on_another_and_after_a_reload(self):
+        first, second = self.pinned()
+        headers = self.prover.headers(self.prover.proof("/shared/a"))
+        status, code, pid_a, body = self.send(first, "/shared/a", headers)
+        self.assertEqual((status, code), (200, "ok"), body[:300])
+        status, code, pid_b, body = self.send(second, "/shared/a", headers)
+        self.assertNotEqual(pid_a, pid_b)
+        self.assertEqual((status, code), (401, "invalid_dpop_proof"), body[:300])
+        self.assertIn(b"replayed", body)
+        # A reload keeps the zone (same name and size) and what it holds.
+        self.ng.reload()
+        self.assertEqual(self.ng.request("/shared/a", list(headers.items()))[0], 401)
+        fresh = self.prover.headers(self.prover.proof("/shared/b"))
+        status, headers_, body, _ = self.ng.request("/shared/b", list(fresh.items()))
+        self.assertEqual((status, headers_.get("X-Jwtgate-Code")), (200, "ok"), body[:300])
+
+    def test_a_full_zone_refuses_new_proofs_keeps_live_ones_and_reclaims_expired_ones(self):
+        first, second = self.pinned()
+        # Proofs that expire `ttl` seconds from now (iat that far inside the
+        # 60 s window): enough to fill the zone before any expires.
+        ttl = 12 if VALGRIND else 4
+        expires = time.time() + ttl
+        accepted, refused = [], None
+        for i in range(40):
+            headers = self.prover.headers(self.prover.proof(f"/full/{i}", iat=expires - 60))
+            status, code, _, body = self.send((first, second)[i % 2], f"/full/{i}", headers)
+            if status == 503:
+                refused = (code, json.loads(body)["error"], headers)
+                break
+            self.assertEqual((status, code), (200, "ok"), body[:300])
+            accepted.append((i, headers))
+        self.assertLess(time.time(), expires, "proofs expired while the zone was filled: raise ttl")
+        self.assertIsNotNone(refused, "40 proofs of 3 KiB keys fit a 32k zone")
+        self.assertGreaterEqual(len(accepted), 2)
+        self.assertEqual(refused[:2], ("replay_store_unavailable", "replay_store_unavailable"))
+        # Live entries are kept: a full zone still knows the old proofs.
+        i, headers = accepted[0]
+        status, code, _, _ = self.send(second, f"/full/{i}", headers)
+        self.assertEqual((status, code), (401, "invalid_dpop_proof"))
+        # Once they have expired, a new proof finds room.
+        time.sleep(max(0.0, expires - time.time()) + 1.1)
+        headers = self.prover.headers(self.prover.proof("/full/late"))
+        status, code, _, body = self.send(first, "/full/late", headers)
+        self.assertEqual((status, code), (200, "ok"), body[:300])
+
+
+    def test_nginx_t_checks_the_zone_and_warns_where_workers_would_not_share_proofs(self):
+        policy = self.ng.write("dpop-t.json", json.dumps({"issuers": [self.prover.issuer()]}))
+
+        def check(http_level, workers=2):
+            conf = self.ng.write("t.conf", self.ng.preamble(workers=workers) + http_level + f"""
+    server {{ listen 127.0.0.1:{free_port()}; jwtgate_policy {policy}; }}
+}}
+""")
+            done = self.ng.run("-t", "-c", conf)
+            return done.returncode, done.stderr
+
+        warning = "a proof replayed to another worker is accepted there"
+        self.assertIn(warning, check("")[1])
+        self.assertNotIn(warning, check("", workers=1)[1])
+        status, stderr = check("jwtgate_replay_zone jwtgate_t:1m;")
+        self.assertEqual(status, 0, stderr)
+        self.assertNotIn(warning, stderr)
+        for bad, why in [("jwtgate_replay_zone jwtgate_t:16k;", "too small"),
+                         ("jwtgate_replay_zone jwtgate_t;", "use name:size"),
+                         ("jwtgate_replay_zone jwtgate_t:1m; jwtgate_replay_zone other:1m;", "is duplicate")]:
+            status, stderr = check(bad)
+            self.assertEqual(status, 1, bad)
+            self.assertIn(why, stderr)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ impl std::error::Error for StoreError {}
 pub trait ReplayStore: Send + Sync {
     /// Records `key` until `expires_at` (unix seconds) and returns `true`
     /// when it was not already recorded (and unexpired as of `now`), or
-    /// `false` when it was: a replay. Must be atomic across every verifier
-    /// sharing the store.
+    /// `false` when it was: a replay. An entry is unexpired while
+    /// `now <= expires_at`, the instants at which its proof is still
+    /// accepted. Must be atomic across every verifier sharing the store.
     fn insert_once(&self, key: &str, expires_at: f64, now: f64) -> Result<bool, StoreError>;
 }
 
@@ -96,16 +97,16 @@ impl ReplayStore for MemoryStore {
     fn insert_once(&self, key: &str, expires_at: f64, now: f64) -> Result<bool, StoreError> {
         let mut shard = self.shards[self.hasher.hash_one(key) as usize % SHARDS].lock();
         if let Some(until) = shard.entries.get(key) {
-            if *until > now {
+            if *until >= now {
                 return Ok(false);
             }
             shard.entries.remove(key);
         }
         if shard.entries.len() >= self.per_shard {
-            if now < shard.earliest {
+            if now <= shard.earliest {
                 return Err(StoreError::Full);
             }
-            shard.entries.retain(|_, until| *until > now);
+            shard.entries.retain(|_, until| *until >= now);
             shard.earliest = shard.entries.values().copied().fold(f64::INFINITY, f64::min);
             if shard.entries.len() >= self.per_shard {
                 return Err(StoreError::Full);
@@ -182,10 +183,12 @@ impl RedisStore {
 impl ReplayStore for RedisStore {
     fn insert_once(&self, key: &str, expires_at: f64, now: f64) -> Result<bool, StoreError> {
         let ttl_ms = ((expires_at - now) * 1000.0).ceil();
-        if ttl_ms.is_nan() || ttl_ms < 1.0 {
+        if ttl_ms.is_nan() || ttl_ms < 0.0 {
             // Already past: nothing to remember, and nothing can replay it.
             return Ok(true);
         }
+        // At its last instant a proof is still accepted: keep it 1 ms.
+        let ttl_ms = ttl_ms.max(1.0);
         let pid = std::process::id();
         let mut conn = self.take_idle(pid);
         // A connection kept from an earlier request may have been closed by
@@ -224,6 +227,7 @@ mod tests {
         let store = MemoryStore::new(SHARDS);
         assert_eq!(store.insert_once("a", 110.0, 100.0), Ok(true));
         assert_eq!(store.insert_once("a", 110.0, 105.0), Ok(false));
+        assert_eq!(store.insert_once("a", 110.0, 110.0), Ok(false), "live through its last instant");
         assert_eq!(store.insert_once("a", 130.0, 120.0), Ok(true), "expired entries are forgotten");
         // One entry per shard: fill every shard with live keys.
         let mut refused = 0;

@@ -457,3 +457,16 @@ fn processes_sharing_the_nonce_secret_accept_each_others_nonces() {
     let e = Verifier::from_value(Client::policy(json!(false))).unwrap();
     assert!(client.decide(&e, &token, &client.proof(&token, None)).allow);
 }
+
+#[test]
+fn a_runtime_can_tell_whether_proofs_stay_in_the_process() {
+    let doc = vectors();
+    let allowed = doc["policies"]["allowed"].clone();
+    assert!(Verifier::from_value(allowed.clone()).unwrap().replay_store_in_process());
+    let mut shared = allowed.clone();
+    shared["replay_store"] = json!({"redis": "redis://127.0.0.1:1/0"});
+    assert!(!Verifier::from_value(shared).unwrap().replay_store_in_process(), "Redis is shared");
+    let mut no_dpop = allowed;
+    no_dpop["issuers"][0].as_object_mut().unwrap().remove("dpop");
+    assert!(!Verifier::from_value(no_dpop).unwrap().replay_store_in_process(), "no proofs to remember");
+}

@@ -488,6 +488,42 @@ static void test_threads(void) {
     jwtgate_verifier_free(verifier);
 }
 
+/* A replay store of the caller's: the verifier owns its context once set,
+ * releases it once when replaced or freed, and keeps nothing on failure. */
+static int replay_frees[2];
+
+static uint32_t replay_never_seen(void *ctx, const char *key, size_t key_len, double expires_at, double now) {
+    (void)ctx; (void)key; (void)key_len; (void)expires_at; (void)now;
+    return JWTGATE_REPLAY_FRESH;
+}
+
+static void replay_release(void *ctx) {
+    ++*(int *)ctx;
+}
+
+static void test_replay_store_ownership(void) {
+    const char *dpop = "{\"issuers\": [{\"issuer\": \"https://idp.example.com/\", \"algorithms\": [\"HS256\"],"
+                       " \"keys\": {\"hmac_secret\": \"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\"},"
+                       " \"dpop\": {\"mode\": \"allowed\", \"origin\": \"https://api.example.com\"}}]}";
+    jwtgate_verifier *v = NULL, *plain = NULL;
+    CHECK(jwtgate_verifier_new(dpop, strlen(dpop), &v, NULL) == JWTGATE_OK);
+    CHECK(jwtgate_verifier_new(POLICY, strlen(POLICY), &plain, NULL) == JWTGATE_OK);
+    CHECK(jwtgate_verifier_replay_store_in_process(v));
+    CHECK(!jwtgate_verifier_replay_store_in_process(plain));  /* no DPoP: nothing to remember */
+    CHECK(!jwtgate_verifier_replay_store_in_process(NULL));
+    CHECK(jwtgate_verifier_set_replay_store(NULL, replay_never_seen, &replay_frees[0], replay_release)
+          == JWTGATE_NULL_PARAMETER);
+    CHECK(jwtgate_verifier_set_replay_store(v, NULL, &replay_frees[0], replay_release) == JWTGATE_NULL_PARAMETER);
+    CHECK(replay_frees[0] == 0);
+    CHECK(jwtgate_verifier_set_replay_store(v, replay_never_seen, &replay_frees[0], replay_release) == JWTGATE_OK);
+    CHECK(jwtgate_verifier_set_replay_store(v, replay_never_seen, &replay_frees[1], replay_release) == JWTGATE_OK);
+    CHECK(replay_frees[0] == 1 && replay_frees[1] == 0);  /* the replaced store's context is released */
+    CHECK(jwtgate_verifier_set_replay_store(plain, replay_never_seen, NULL, NULL) == JWTGATE_OK);
+    jwtgate_verifier_free(v);
+    jwtgate_verifier_free(plain);
+    CHECK(replay_frees[0] == 1 && replay_frees[1] == 1);
+}
+
 int main(void) {
     test_nulls_and_frees();
     test_codes_and_version();
@@ -498,6 +534,7 @@ int main(void) {
     test_pem_signer_and_policy_file();
     test_find_token();
     test_threads();
+    test_replay_store_ownership();
     printf("# api: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -80,6 +80,9 @@ pub(crate) struct SenderConfig {
     /// The `algs` of the `DPoP` challenge: every issuer's proof algorithms.
     pub dpop_algs: String,
     store: RwLock<Arc<dyn ReplayStore>>,
+    /// Whether the store is the policy's in-process one (no
+    /// `replay_store.redis`), which other processes do not see.
+    pub in_process_store: bool,
     pub on_error: OnStoreError,
     pub key_prefix: String,
 }
@@ -136,6 +139,7 @@ impl SenderConfig {
             any_dpop: !dpop_issuers.is_empty(),
             dpop_algs: algs.iter().map(Algorithm::name).collect::<Vec<_>>().join(" "),
             store: RwLock::new(store),
+            in_process_store: store_doc.redis.is_none(),
             on_error: store_doc.on_error,
             key_prefix: store_doc.key_prefix.clone(),
         })

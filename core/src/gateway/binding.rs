@@ -81,6 +81,17 @@ impl Verifier {
         self.policy().sender.set_store(store);
     }
 
+    /// Whether DPoP proofs are remembered by this process alone: an issuer
+    /// accepts DPoP and the policy names no shared store
+    /// (`replay_store.redis`). A runtime that serves one policy from several
+    /// processes (Nginx workers) plugs a store they share in with
+    /// [`Verifier::set_replay_store`] then, or a proof replayed to another
+    /// process would be accepted there.
+    pub fn replay_store_in_process(&self) -> bool {
+        let sender = &self.policy().sender;
+        sender.any_dpop && sender.in_process_store
+    }
+
     /// The `WWW-Authenticate` value for `error` on a request presented with
     /// `scheme`: a `DPoP` challenge with `algs` for DPoP requests; for the
     /// others a `Bearer` challenge, followed by a `DPoP` one when an issuer
