@@ -145,7 +145,7 @@ impl Decision {
     /// the outcome.
     #[getter]
     fn remove_headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, &self.inner.remove_headers)
+        PyList::new(py, self.inner.remove_headers.iter())
     }
 
     /// Whether request header `name` (str, or bytes as ASGI gives it) must be

@@ -43,6 +43,10 @@ pub struct Policy {
     /// Every header name any issuer forwards, lower case: removed from
     /// every request before verified values are set.
     pub(crate) forwarded_names: Vec<String>,
+    /// What every decision removes from a request: the forwarded names and
+    /// the forwarded certificate header where it counts (lower case),
+    /// shared by the decisions of routes that add none of their own.
+    pub(crate) removed_names: Arc<[String]>,
     /// Sender-constrained tokens, the protected resource and the replay
     /// store; shared by every policy derived from this one (overlays), so
     /// a proof accepted on one route is a replay on every other.
@@ -173,6 +177,7 @@ impl Policy {
             token_sources,
             wanted: NameSet::new(Vec::new()),
             forwarded_names: Vec::new(),
+            removed_names: Arc::from([]),
             doc,
         };
         policy.refresh_wanted();
@@ -205,6 +210,14 @@ impl Policy {
                 }
             }
         }
+        let mut removed = names.clone();
+        if self.sender.uses_cert_header {
+            let lower = self.sender.cert_header.to_ascii_lowercase();
+            if !removed.contains(&lower) {
+                removed.push(lower);
+            }
+        }
+        self.removed_names = removed.into();
         self.forwarded_names = names;
     }
 

@@ -1,6 +1,8 @@
 //! What a gateway does with a request: allow it (with the headers to set
 //! and remove) or reject it (with the status, body and challenge).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
@@ -39,7 +41,7 @@ pub struct Decision {
     /// client's own copy never reaches the upstream. Match request headers
     /// with [`Decision::removes_header`] (`X_User` is `X-User` to a CGI
     /// upstream).
-    pub remove_headers: Vec<String>,
+    pub remove_headers: Arc<[String]>,
     /// Headers of the response when not allowed (`WWW-Authenticate`,
     /// `Content-Type`, `Cache-Control`, `Retry-After`, `DPoP-Nonce`); empty
     /// when allowed.
@@ -67,7 +69,7 @@ pub(crate) struct Outcome {
 }
 
 impl Decision {
-    pub(crate) fn new(mode: Mode, remove_headers: Vec<String>) -> Decision {
+    pub(crate) fn new(mode: Mode, remove_headers: Arc<[String]>) -> Decision {
         Decision {
             allow: true,
             status: 200,
@@ -116,7 +118,12 @@ impl Decision {
 
     /// The answer to a GET of the protected resource metadata (RFC 9728):
     /// not passed upstream (`allow` false) but a 200 with the document.
-    pub(crate) fn metadata(mode: Mode, remove_headers: Vec<String>, body: String, max_age: u64) -> Decision {
+    pub(crate) fn metadata(
+        mode: Mode,
+        remove_headers: Arc<[String]>,
+        body: String,
+        max_age: u64,
+    ) -> Decision {
         let mut decision = Decision::new(mode, remove_headers);
         decision.allow = false;
         decision.response_headers = vec![
@@ -187,7 +194,7 @@ impl Decision {
         out.insert("issuer".into(), self.issuer().into());
         out.insert("claims".into(), self.claims().cloned().unwrap_or(Value::Null));
         out.insert("set_headers".into(), pairs(&self.set_headers));
-        out.insert("remove_headers".into(), self.remove_headers.clone().into());
+        out.insert("remove_headers".into(), self.remove_headers.to_vec().into());
         out.insert("response_headers".into(), pairs(&self.response_headers));
         out.insert("www_authenticate".into(), self.www_authenticate().into());
         out.insert("body".into(), self.body.clone().into());

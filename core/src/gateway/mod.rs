@@ -38,6 +38,8 @@ mod route;
 
 pub use crate::forward::{ascii_json, claim_header_value, is_header_safe};
 pub use decision::Decision;
+use std::sync::Arc;
+
 use decision::Outcome;
 pub use request::Request;
 pub use route::Route;
@@ -183,19 +185,20 @@ impl Verifier {
         let policy = self.policy();
         let sender = &policy.sender;
         let mode = route.mode_for(policy, request);
-        let mut remove = policy.forwarded_names().to_vec();
-        for name in route.forwarded_names() {
-            let lower = name.to_ascii_lowercase();
-            if !remove.contains(&lower) {
-                remove.push(lower);
+        // The policy's list is shared; a route that forwards names of its
+        // own gets a list of its own.
+        let remove: Arc<[String]> = if route.forwarded_names().next().is_none() {
+            Arc::clone(&policy.removed_names)
+        } else {
+            let mut remove = policy.removed_names.to_vec();
+            for name in route.forwarded_names() {
+                let lower = name.to_ascii_lowercase();
+                if !remove.contains(&lower) {
+                    remove.push(lower);
+                }
             }
-        }
-        if sender.uses_cert_header {
-            let lower = sender.cert_header.to_ascii_lowercase();
-            if !remove.contains(&lower) {
-                remove.push(lower);
-            }
-        }
+            remove.into()
+        };
         if let (Some(resource), Some(body)) = (&sender.resource, &sender.metadata_body)
             && matches!(request.method, "GET" | "HEAD")
             && request.path() == resource.metadata_path
