@@ -8,7 +8,9 @@
 // `"resource": {"uri": "https://mcp.example.com/mcp", "scopes_supported": ["orders:read"]}`
 // (the public URL, behind the proxy that terminates TLS). jwtgate serves its
 // RFC 9728 metadata at /.well-known/oauth-protected-resource/mcp, which the
-// SDK's clients discover from the 401 challenge.
+// SDK's clients discover from the 401 challenge. The SDK refuses requests
+// whose Host is not local (its DNS-rebinding protection): behind a proxy,
+// name the public host in createMcpExpressApp's `allowedHosts`.
 //
 // - Bearer tokens: the SDK's requireBearerAuth asks jwtgate's token verifier
 //   (the core decides) and checks the scopes (403 insufficient_scope);

@@ -7,7 +7,9 @@ The policy names the server as its protected resource, e.g.
 ``"resource": {"uri": "https://mcp.example.com/mcp", "scopes_supported": ["orders:read"]}``
 (the public URL, behind the proxy that terminates TLS). jwtgate serves its
 RFC 9728 metadata at ``/.well-known/oauth-protected-resource/mcp``, which the
-SDK's clients discover from the 401 challenge.
+SDK's clients discover from the 401 challenge. The SDK refuses requests
+whose ``Host`` is not local (its DNS-rebinding protection): behind a proxy,
+name the public host in ``streamable_http_app(transport_security=...)``.
 
 - Bearer tokens: the SDK's bearer middleware asks ``JwtTokenVerifier`` (the
   core decides) and checks the scopes of ``auth_settings`` (403
