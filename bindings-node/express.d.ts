@@ -19,6 +19,12 @@ declare namespace jwtgate {
     async?: boolean
     /** Sees every decision (report_only rollouts, logging). */
     onDecision?: (decision: Decision, req: Req) => void
+    /**
+     * The instant to decide at: unix seconds, a Date, or a function returning
+     * one per request. Defaults to the system clock; for tests that replay
+     * requests made at a known time (DPoP proofs carry their `iat`).
+     */
+    now?: number | Date | (() => number | Date)
   }
 
   export interface ExpressOptions extends MiddlewareOptions<any> {

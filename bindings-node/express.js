@@ -109,7 +109,10 @@ function build(s) {
  *   come from the network, where a fetch would otherwise block the loop);
  * - `onError(err, req, res, next)`: answer rejections yourself; `err` is a
  *   JwtError (`err.decision` the whole decision);
- * - `onDecision(decision, req)`: sees every decision (for report_only).
+ * - `onDecision(decision, req)`: sees every decision (for report_only);
+ * - `now`: the instant to decide at, unix seconds or a Date, or a function
+ *   returning one per request (defaults to the system clock; for tests that
+ *   replay requests made at a known time, such as DPoP proofs).
  */
 function jwtgate(policy, options) {
   return build(settings(policy, options, urlOf))

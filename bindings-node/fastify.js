@@ -91,8 +91,8 @@ function hookFor(s) {
  * The plugin. Options: `policy` (a Verifier, policy object, JSON text or
  * file path) and, as for the Express middleware, `exclude`, `skip(request)`,
  * `claims`, `mode`, `route`, `requestProperty` (defaults to `auth`),
- * `async`, `onError(err, request, reply)` and `onDecision(decision,
- * request)`. Per route, `config.jwtgate` set to false decides in mode
+ * `async`, `onError(err, request, reply)`, `onDecision(decision,
+ * request)` and `now`. Per route, `config.jwtgate` set to false decides in mode
  * `off`; a route document (`{claims, scopes, mode, ...}`) or a Route is
  * merged on top of the plugin's options.
  */

@@ -14,7 +14,7 @@ const {
 } = require('./api.js')
 
 const OPTIONS = new Set([
-  'exclude', 'skip', 'claims', 'mode', 'route', 'requestProperty', 'async', 'onError', 'onDecision',
+  'exclude', 'skip', 'claims', 'mode', 'route', 'requestProperty', 'async', 'onError', 'onDecision', 'now',
 ])
 
 function asVerifier(policy) {
@@ -51,6 +51,21 @@ function skipper(skip, patterns, urlOf) {
     return path !== null && patterns.some((re) => re.test(path))
   }
   return skip ? (req) => matches(req) || skip(req) : matches
+}
+
+/**
+ * `options.now`: undefined (the system clock), unix seconds, a Date, or a
+ * function returning either per request. A fixed instant is for tests that
+ * replay requests made at a known time (DPoP proofs carry their `iat`);
+ * the core checks the value it is given on every decision.
+ */
+function clockOf(now) {
+  if (now === undefined || now === null) return undefined
+  if (typeof now === 'function') return now
+  if ((typeof now === 'number' && Number.isFinite(now)) || (now instanceof Date && Number.isFinite(now.getTime()))) {
+    return () => now
+  }
+  throw new TypeError('options.now must be unix seconds, a Date or a function returning either')
 }
 
 /**
@@ -93,6 +108,7 @@ function settings(policy, options, urlOf) {
     property,
     offload: options.async ?? verifier.hasRemoteKeys,
     readsCert: verifier.readsClientCert,
+    clock: clockOf(options.now),
   }
 }
 
@@ -101,11 +117,13 @@ function settings(policy, options, urlOf) {
  * peer address (what `trusted_proxies` is matched against) and, where an
  * issuer binds tokens to certificates and the connection is TLS, the
  * client's certificate (DER) from the handshake, which proved possession
- * of its key (RFC 8705 section 3).
+ * of its key (RFC 8705 section 3). With the `now` option, the instant to
+ * decide at.
  */
 function requestOf(s, raw, url) {
   const socket = raw.socket
   const request = { method: raw.method, url, headers: raw.rawHeaders, peer: socket?.remoteAddress }
+  if (s.clock !== undefined) request.now = s.clock()
   if (s.readsCert && socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
     const cert = socket.getPeerCertificate(false)
     if (cert && cert.raw) request.clientCert = cert.raw

@@ -85,8 +85,13 @@ function send(base, request) {
       port,
       path: request.url,
       method: request.method,
-      // An array keeps repeats; Node then adds no Host header of its own.
-      headers: ['Host', new URL(base).host, ...request.headers.flat()],
+      // An array keeps repeats; Node then adds no Host header of its own
+      // (nor a body framing: a POST says it has no body).
+      headers: [
+        'Host', new URL(base).host,
+        ...(['GET', 'HEAD'].includes(request.method) ? [] : ['Content-Length', '0']),
+        ...request.headers.flat(),
+      ],
       signal: AbortSignal.timeout(10000),
     })
     req.on('response', (res) => {
@@ -132,9 +137,10 @@ async function withServer(server, fn) {
   }
 }
 
-function expressApp(verifier, levels, seen, async) {
+function expressApp(verifier, levels, seen, async, options = {}) {
   const app = express()
   const auth = jwtgate(verifier, {
+    ...options,
     route: levels[0] ?? {},
     async,
     onDecision: (d) => {
@@ -148,13 +154,14 @@ function expressApp(verifier, levels, seen, async) {
     layer = layer.require(level)
     chain.push(layer)
   }
-  app.get(/.*/, ...chain, (req, res) => res.json({ url: req.url, originalUrl: req.originalUrl, headers: req.headers }))
+  app.all(/.*/, ...chain, (req, res) => res.json({ url: req.url, originalUrl: req.originalUrl, headers: req.headers }))
   return app
 }
 
-async function fastifyApp(verifier, levels, seen, async) {
+async function fastifyApp(verifier, levels, seen, async, options = {}) {
   const app = Fastify({ forceCloseConnections: true })
   await app.register(plugin, {
+    ...options,
     policy: verifier,
     route: levels[0] ?? {},
     async,
@@ -164,7 +171,7 @@ async function fastifyApp(verifier, levels, seen, async) {
   })
   const inner = levels.slice(1)
   const config = inner.length === 0 ? {} : { jwtgate: inner.map((l) => verifier.route(l)).reduce((a, b) => a.merge(b)) }
-  app.get('/*', { config }, (request) => ({ url: request.url, headers: request.headers }))
+  app.all('/*', { config }, (request) => ({ url: request.url, headers: request.headers }))
   return app
 }
 
@@ -225,6 +232,125 @@ for (const filePath of files) {
     })
   }
 }
+
+// tests/dpop/dpop.json: proofs and bound tokens made by jwcrypto at one
+// instant, sent in order (a proof sent twice is a replay) to servers whose
+// middleware decides at the vectors' `now` (the `now` option). Each stack
+// gets its own verifier per policy, so its own replay store. `redis_down`
+// is the `allowed` policy with a Redis replay store nobody answers on:
+// fail closed.
+const proofs = JSON.parse(fs.readFileSync(path.join(dir, '..', 'dpop', 'dpop.json'), 'utf8'))
+
+function closedPort() {
+  return new Promise((resolve) => {
+    const server = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function proofPolicies() {
+  const redis = { redis: `redis://127.0.0.1:${await closedPort()}/0`, timeout_ms: 200 }
+  return { ...proofs.policies, redis_down: { ...proofs.policies.allowed, replay_store: redis } }
+}
+
+/** A proof case's answer: status, code, the challenge (its start, or one on a rejection), nonce, body. */
+function checkProof(c, answer, seen) {
+  const e = c.expect
+  assert.equal(answer.status, e.status, `${c.name}: status (${answer.body})`)
+  assert.equal(seen.code, e.code, `${c.name}: code`)
+  const challenge = answer.headers['www-authenticate']
+  if (e.www_authenticate) {
+    assert.ok(challenge?.startsWith(e.www_authenticate), `${c.name}: WWW-Authenticate ${challenge}`)
+  } else {
+    assert.equal(challenge === undefined, e.allow, `${c.name}: WWW-Authenticate ${challenge}`)
+  }
+  if (e.dpop_nonce) assert.equal(answer.headers['dpop-nonce'], e.dpop_nonce, `${c.name}: DPoP-Nonce`)
+  const body = JSON.parse(answer.body)
+  if (e.allow) {
+    assert.equal(typeof body.url, 'string', `${c.name}: the app answered`)
+    return
+  }
+  assert.equal(body.error, e.code, c.name)
+  if (e.message_contains) assert.ok(body.message.includes(e.message_contains), `${c.name}: ${body.message}`)
+}
+
+const STACKS = {
+  express: async (verifier, seen, async, options) => {
+    const server = http.createServer(expressApp(verifier, [], seen, async, options))
+    const base = await listen(server)
+    return {
+      base,
+      close: () => {
+        server.closeAllConnections()
+        return new Promise((resolve) => server.close(resolve))
+      },
+    }
+  },
+  fastify: async (verifier, seen, async, options) => {
+    const app = await fastifyApp(verifier, [], seen, async, options)
+    return { base: await app.listen({ port: 0, host: '127.0.0.1' }), close: () => app.close() }
+  },
+}
+
+for (const [kind, start] of Object.entries(STACKS)) {
+  for (const async of [false, true]) {
+    test(`dpop.json: a real ${kind} server (${async ? 'async' : 'sync'}) with the clock pinned`, async (t) => {
+      assert.ok(proofs.cases.length > 30)
+      const seen = {}
+      const servers = {}
+      try {
+        for (const [name, policy] of Object.entries(await proofPolicies())) {
+          servers[name] = await start(new Verifier(policy), seen, async, { now: proofs.now })
+        }
+        for (const c of proofs.cases) {
+          assert.equal(c.request.now, proofs.now)
+          await t.test(c.name, async () => {
+            seen.code = undefined
+            checkProof(c, await send(servers[c.policy].base, c.request), seen)
+          })
+        }
+        // Fail closed: a replay store that cannot answer is a 503.
+        const first = proofs.cases[0]
+        seen.code = undefined
+        const down = await send(servers.redis_down.base, first.request)
+        assert.equal(down.status, 503, down.body)
+        assert.equal(seen.code, 'replay_store_unavailable')
+        assert.equal(JSON.parse(down.body).error, 'replay_store_unavailable')
+        assert.equal(down.headers['retry-after'], '1')
+      } finally {
+        await Promise.all(Object.values(servers).map((s) => s.close()))
+      }
+    })
+  }
+}
+
+test('the now option: a function is read per request; a bad value is a TypeError', async () => {
+  const c = proofs.cases[0]
+  let calls = 0
+  const seen = {}
+  const verifier = new Verifier(proofs.policies.allowed)
+  const server = await STACKS.express(verifier, seen, false, { now: () => (calls++, new Date(proofs.now * 1000)) })
+  try {
+    checkProof(c, await send(server.base, c.request), seen)
+    assert.equal(calls, 1)
+  } finally {
+    await server.close()
+  }
+  // Without it the system clock decides: the token and proof are years old.
+  const late = await STACKS.express(new Verifier(proofs.policies.allowed), seen, false, {})
+  try {
+    const answer = await send(late.base, c.request)
+    assert.equal(answer.status, 401)
+    assert.ok(['expired', 'invalid_dpop_proof'].includes(seen.code), seen.code)
+  } finally {
+    await late.close()
+  }
+  for (const now of ['1700000000', NaN, {}]) {
+    assert.throws(() => jwtgate(verifier, { now }), TypeError)
+  }
+})
 
 test('Express: app.use(auth) and auth.require(route) verify a request once', async () => {
   const doc = JSON.parse(fs.readFileSync(files[0], 'utf8'))

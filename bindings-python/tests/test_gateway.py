@@ -8,7 +8,11 @@ sender-constrained ones of tests/dpop/gateway_dpop.json):
     one ``Depends(auth.require(**level))`` per further level; and FastAPI
     with every level as a dependency (no middleware);
 (d) through a real WSGI server (werkzeug), the levels merged with
-    ``Route.merge`` into one ``JwtMiddleware`` (WSGI has no nesting here).
+    ``Route.merge`` into one ``JwtMiddleware`` (WSGI has no nesting here);
+
+and the DPoP proof vectors of tests/dpop/dpop.json, in order (a proof
+sent twice is a replay), through each of these servers with the clock
+pinned at the vectors' ``now``.
 
 Each compares the status, the code, ``WWW-Authenticate``, the headers the
 echo endpoint received (``expect.upstream_headers``) and its URL
@@ -35,7 +39,7 @@ import jwtgate
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))
-from apps.gateway_app import CASE_HEADER, vector_files  # noqa: E402
+from apps.gateway_app import CASE_HEADER, PROOFS, proof_vectors, vector_files  # noqa: E402
 
 CASES = [(name, i, case) for name, doc in vector_files() for i, case in enumerate(doc["cases"])]
 POLICIES = {name: doc["policy"] for name, doc in vector_files()}
@@ -196,6 +200,88 @@ def test_wsgi_over_http(wsgi_server: str, item: tuple[str, int, dict[str, Any]])
     # WSGI servers join repeated headers with a comma (PEP 3333 follows
     # CGI); the core reads the comma as a second header: 400 all the same.
     over_http(wsgi_server, "wsgi", item)
+
+
+# -- DPoP proofs at their instant (tests/dpop/dpop.json) ----------------------
+
+def check_proof(case: dict[str, Any], r: httpx.Response) -> None:
+    """Status, code, the challenge (its start, or one on a rejection), the
+    nonce, and the body: the echo for an allowed request, the core's error
+    (with the reason the vector names) for a rejected one."""
+    name, expect = case["name"], case["expect"]
+    assert r.status_code == expect["status"], (name, r.text)
+    challenge = r.headers.get("www-authenticate")
+    if expect.get("www_authenticate"):
+        assert challenge is not None and challenge.startswith(expect["www_authenticate"]), (name, challenge)
+    else:
+        assert (challenge is None) == expect["allow"], (name, challenge)
+    if expect.get("dpop_nonce"):
+        assert r.headers.get("dpop-nonce") == expect["dpop_nonce"], name
+    body = r.json()
+    if expect["allow"]:
+        assert isinstance(body["url"], str), (name, body)
+        return
+    assert body["error"] == expect["code"], (name, body)
+    assert expect.get("message_contains", "") in body["message"], (name, body)
+
+
+@pytest.mark.parametrize("flavor", ["asgi", "fastapi", "deps", "wsgi"])
+def test_dpop_proof_vectors_over_http(asgi_server: str, wsgi_server: str, flavor: str) -> None:
+    doc = proof_vectors()
+    assert len(doc["cases"]) > 30
+    base = wsgi_server if flavor == "wsgi" else asgi_server
+    with httpx.Client(base_url=base, timeout=10.0) as http:
+        def send(policy: str, request: dict[str, Any]) -> httpx.Response:
+            headers = [(n, v) for n, v in request["headers"]] + [(CASE_HEADER, f"{flavor}:{PROOFS}:{policy}")]
+            return http.request(request["method"], request["url"], headers=headers,
+                                extensions={"target": request["url"].encode()})
+
+        for case in doc["cases"]:
+            assert case["request"]["now"] == doc["now"]
+            check_proof(case, send(case["policy"], case["request"]))
+        # Fail closed: a replay store that cannot answer is a 503.
+        r = send("redis_down", doc["cases"][0]["request"])
+        assert (r.status_code, r.json()["error"], r.headers.get("retry-after")) == (503, "replay_store_unavailable", "1")
+
+
+def test_a_now_function_is_read_per_request() -> None:
+    import asyncio
+
+    from apps.gateway_app import asgi_echo
+    from jwtgate.asgi import JwtMiddleware
+
+    doc = proof_vectors()
+    case = doc["cases"][0]
+    calls: list[float] = []
+
+    def clock() -> float:
+        calls.append(doc["now"])
+        return float(doc["now"])
+
+    app = JwtMiddleware(asgi_echo, doc["policies"][case["policy"]], now=clock)
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            return await http.request(case["request"]["method"], case["request"]["url"],
+                                      headers=[(n, v) for n, v in case["request"]["headers"]])
+
+    check_proof(case, asyncio.run(send()))
+    assert len(calls) == 1
+
+
+def test_the_now_option_is_checked_at_setup() -> None:
+    from jwtgate.asgi import JwtMiddleware
+    from jwtgate.fastapi import JwtAuth
+    from jwtgate.wsgi import JwtMiddleware as WsgiMiddleware
+
+    policy = proof_vectors()["policies"]["allowed"]
+    for bad in ("1700000000", float("nan"), True):
+        with pytest.raises(TypeError, match="now must be"):
+            JwtMiddleware(None, policy, now=bad)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="now must be"):
+            WsgiMiddleware(None, policy, now=bad)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="now must be"):
+            JwtAuth(policy, now=bad)  # type: ignore[arg-type]
 
 
 # -- FastAPI: Security scopes, OpenAPI, one verification per request -------

@@ -172,6 +172,27 @@ fn routes_and_later_layers_share_the_replay_check() {
 }
 
 #[test]
+fn two_dpop_authorization_headers_joined_by_a_server_are_invalid_request() {
+    // WSGI servers join repeated headers with a comma: the vector with two
+    // Authorization headers must answer the same there.
+    let doc = vectors();
+    let case =
+        doc["cases"].as_array().unwrap().iter().find(|c| c["name"] == "two Authorization headers").unwrap();
+    let verifier = Verifier::from_value(doc["policies"][case["policy"].as_str().unwrap()].clone()).unwrap();
+    let mut request = case["request"].clone();
+    let headers = request["headers"].as_array().unwrap().clone();
+    let joined: Vec<&str> =
+        headers.iter().filter(|h| h[0] == "Authorization").map(|h| h[1].as_str().unwrap()).collect();
+    assert_eq!(joined.len(), 2);
+    let mut one: Vec<Value> = headers.iter().filter(|h| h[0] != "Authorization").cloned().collect();
+    one.insert(0, json!(["Authorization", joined.join(", ")]));
+    request["headers"] = json!(one);
+    let decision = decide(&verifier, &request);
+    assert_eq!((decision.status, decision.code()), (400, Some("invalid_request")), "{:?}", decision.error);
+    assert!(decision.error.unwrap().message().contains("more than one Authorization header"));
+}
+
+#[test]
 fn threads_racing_on_one_proof_get_it_accepted_once() {
     let (policy, request) = valid_case();
     let verifier = Verifier::from_value(policy).unwrap();

@@ -99,3 +99,10 @@ new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' },
 new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' }, mtls_binding: 'sometimes' }] })
 // @ts-expect-error the replay store's on_error has two values
 new Verifier({ issuers: [], replay_store: { on_error: 'retry' } })
+
+// The middleware's clock (tests that replay requests made at a known time).
+jwtgateExpress(verifier, { now: 1700000000 })
+jwtgateExpress(verifier, { now: () => new Date() })
+// @ts-expect-error now is an instant or a function returning one
+jwtgateExpress(verifier, { now: '1700000000' })
+

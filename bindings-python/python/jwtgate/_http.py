@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
+import math
 import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
@@ -18,6 +19,12 @@ RouteLike = Union[Route, Mapping[str, Any], None]
 #: (report-only rollouts log ``decision.code`` here); may be a coroutine
 #: function in ASGI.
 OnDecision = Callable[[Decision, Any], Any]
+
+#: ``now``: the instant to decide at, unix seconds, or a function returning
+#: them per request; None (the default) is the system clock. For tests that
+#: replay requests made at a known time (recorded DPoP proofs carry their
+#: ``iat``).
+Now = Union[int, float, Callable[[], float], None]
 
 #: Where a middleware leaves its decision, and the request as it saw it, for
 #: a later layer of the same request (``Verifier.decide_after``).
@@ -57,6 +64,19 @@ def middleware_route(verifier: Verifier, route: RouteLike, exclude: Iterable[str
     if base is None:
         return verifier.route(doc)
     return base.merge(verifier.route(doc)) if doc else base
+
+
+def clock_of(now: Now) -> Optional[Callable[[], float]]:
+    """The ``now`` option as a function called per request (None: the
+    system clock); a value that is no instant is refused at setup."""
+    if now is None:
+        return None
+    if callable(now):
+        return now
+    if isinstance(now, (int, float)) and not isinstance(now, bool) and math.isfinite(now):
+        fixed = float(now)
+        return lambda: fixed
+    raise TypeError(f"now must be unix seconds or a function returning them, not {now!r}")
 
 
 def has_remote_keys(verifier: Verifier) -> bool:

@@ -21,7 +21,9 @@ Options map onto a route document (``Verifier.route``): ``route`` (a
 ``Route`` or a dict), ``exclude`` (path prefixes in mode ``off``,
 segment-wise) and ``mode`` (``required``, ``optional``, ``report_only``,
 ``off``). ``on_decision(decision, scope)`` sees every decision (for
-report-only rollouts). A middleware inside another one (or a
+report-only rollouts); ``now`` fixes the instant to decide at (unix
+seconds, or a function returning them per request; for tests that replay
+requests made at a known time). A middleware inside another one (or a
 ``jwtgate.fastapi`` dependency after it) checks only its own route on the
 token the outer one verified (``Verifier.decide_after``).
 """
@@ -39,11 +41,13 @@ from ._http import (
     DECISION_KEY,
     REQUEST_KEY,
     VERIFIER_KEY,
+    Now,
     OnDecision,
     PolicyLike,
     RouteLike,
     as_verifier,
     call_hook,
+    clock_of,
     has_remote_keys,
     middleware_route,
     client_cert_der,
@@ -69,19 +73,22 @@ def request_target(scope: Scope) -> bytes:
     return raw + b"?" + query if query else raw
 
 
-async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: bool) -> Decision:
-    """The decision for an ASGI request: after an outer layer's decision
-    stored in the scope, only ``route`` is checked on its token."""
+async def decide_scope(
+    verifier: Verifier, scope: Scope, route: Route, offload: bool, now: Optional[float] = None
+) -> Decision:
+    """The decision for an ASGI request (at ``now``, unix seconds, when
+    given): after an outer layer's decision stored in the scope, only
+    ``route`` is checked on its token."""
     previous = scope.get(DECISION_KEY)
     if previous is not None and scope.get(VERIFIER_KEY) is verifier:
         method, url, headers = scope[REQUEST_KEY]
         if offload and previous.verified is None:
             # The outer layer verified nothing (an excluded path): this one
             # may wait on a key fetch, so not on the loop's thread.
-            call = functools.partial(verifier.decide_after, previous, method, url, headers, route)
+            call = functools.partial(verifier.decide_after, previous, method, url, headers, route, now)
             waited: Decision = await asyncio.get_running_loop().run_in_executor(None, call)
             return waited
-        after: Decision = verifier.decide_after(previous, method, url, headers, route)
+        after: Decision = verifier.decide_after(previous, method, url, headers, route, now)
         return after
     method = scope.get("method", "GET")
     url = request_target(scope)
@@ -91,9 +98,9 @@ async def decide_scope(verifier: Verifier, scope: Scope, route: Route, offload: 
     cert = _client_cert(scope) if verifier.reads_client_cert else None
     if offload:
         decision: Decision = await verifier.decide_async(
-            method, url, headers, route=route, peer=_peer(scope), client_cert=cert)
+            method, url, headers, now=now, route=route, peer=_peer(scope), client_cert=cert)
         return decision
-    return verifier.decide(method, url, headers, route=route, peer=_peer(scope), client_cert=cert)
+    return verifier.decide(method, url, headers, now=now, route=route, peer=_peer(scope), client_cert=cert)
 
 
 def _peer(scope: Scope) -> Optional[str]:
@@ -151,12 +158,14 @@ class JwtMiddleware:
         mode: Optional[str] = None,
         on_decision: Optional[OnDecision] = None,
         offload: Optional[bool] = None,
+        now: Now = None,
     ) -> None:
         self.app = app
         self.verifier = as_verifier(policy)
         self.route = middleware_route(self.verifier, route, exclude, mode)
         self.on_decision = on_decision
         self.offload = has_remote_keys(self.verifier) if offload is None else offload
+        self.clock = clock_of(now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -164,7 +173,8 @@ class JwtMiddleware:
             await self.app(scope, receive, send)
             return
         scope = dict(scope)
-        decision = await decide_scope(self.verifier, scope, self.route, self.offload)
+        now = None if self.clock is None else self.clock()
+        decision = await decide_scope(self.verifier, scope, self.route, self.offload, now)
         await call_hook(self.on_decision, decision, scope)
         if not decision.allow:
             await _reject(kind, decision, send)

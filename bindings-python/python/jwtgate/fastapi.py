@@ -47,12 +47,14 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
 from ._http import (
+    Now,
     OnDecision,
     PolicyLike,
     RouteLike,
     as_route,
     as_verifier,
     call_hook,
+    clock_of,
     has_remote_keys,
 )
 from ._jwtgate import Decision, Route, Verifier
@@ -103,7 +105,8 @@ class JwtAuth(SecurityBase):
     adds; ``mode`` sets its mode; ``on_decision(decision, scope)`` sees
     every decision. ``offload`` works as in ``jwtgate.asgi.JwtMiddleware``:
     by default the decision runs in the executor only when the policy
-    fetches keys over the network. ``scheme_name`` names the OpenAPI
+    fetches keys over the network. ``now`` fixes the instant to decide at
+    as in the middleware (tests). ``scheme_name`` names the OpenAPI
     security scheme (default ``JwtAuth``).
     """
 
@@ -117,6 +120,7 @@ class JwtAuth(SecurityBase):
         offload: Optional[bool] = None,
         scheme_name: Optional[str] = None,
         description: Optional[str] = None,
+        now: Now = None,
     ) -> None:
         self.verifier: Verifier = as_verifier(policy)
         base = as_route(self.verifier, route)
@@ -126,6 +130,7 @@ class JwtAuth(SecurityBase):
         self.route: Route = base if base is not None else self.verifier.route({})
         self.on_decision = on_decision
         self.offload = has_remote_keys(self.verifier) if offload is None else offload
+        self.clock = clock_of(now)
         self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
         self.scheme_name = scheme_name or type(self).__name__
         self._scoped: dict[tuple[str, ...], Route] = {}
@@ -144,6 +149,7 @@ class JwtAuth(SecurityBase):
         child.route = self.route.merge(self.verifier.route(doc))
         child.on_decision = self.on_decision
         child.offload = self.offload
+        child.clock = self.clock
         child.model = self.model
         child.scheme_name = self.scheme_name
         child._scoped = {}
@@ -163,7 +169,8 @@ class JwtAuth(SecurityBase):
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Optional[dict[str, Any]]:
         scope = request.scope
         route = self._route_for(security_scopes.scopes)
-        decision: Decision = await decide_scope(self.verifier, scope, route, self.offload)
+        now = None if self.clock is None else self.clock()
+        decision: Decision = await decide_scope(self.verifier, scope, route, self.offload, now)
         await call_hook(self.on_decision, decision, scope)
         if not decision.allow:
             _register_handler(scope)

@@ -13,7 +13,7 @@ without identity) and the ``Verified`` result in
 ``decision.status``, ``decision.response_headers`` and ``decision.body``.
 
 Options map onto a route document as in ``jwtgate.asgi``: ``route``,
-``exclude``, ``mode``, ``on_decision(decision, environ)``. A middleware
+``exclude``, ``mode``, ``on_decision(decision, environ)``, ``now``. A middleware
 inside another one checks only its own route on the token the outer one
 verified (``Verifier.decide_after``).
 
@@ -33,10 +33,12 @@ from ._http import (
     DECISION_KEY,
     REQUEST_KEY,
     VERIFIER_KEY,
+    Now,
     OnDecision,
     PolicyLike,
     RouteLike,
     as_verifier,
+    clock_of,
     middleware_route,
     client_cert_der,
     peer_address,
@@ -88,19 +90,22 @@ class JwtMiddleware:
         exclude: Iterable[str] = (),
         mode: Optional[str] = None,
         on_decision: Optional[OnDecision] = None,
+        now: Now = None,
     ) -> None:
         self.app = app
         self.verifier = as_verifier(policy)
         self.route = middleware_route(self.verifier, route, exclude, mode)
         self.on_decision = on_decision
+        self.clock = clock_of(now)
 
     def decide(self, environ: WSGIEnvironment) -> Decision:
         """The decision for a request (after an outer layer's, only this
         middleware's route is checked)."""
+        now = None if self.clock is None else self.clock()
         previous = environ.get(DECISION_KEY)
         if previous is not None and environ.get(VERIFIER_KEY) is self.verifier:
             method, url, headers = environ[REQUEST_KEY]
-            after: Decision = self.verifier.decide_after(previous, method, url, headers, self.route)
+            after: Decision = self.verifier.decide_after(previous, method, url, headers, self.route, now)
             return after
         method = environ.get("REQUEST_METHOD", "GET")
         url = _target(environ)
@@ -110,7 +115,7 @@ class JwtMiddleware:
         # SSL_CLIENT_CERT: the client's certificate where the server
         # terminates TLS and exports it (Apache mod_ssl's ExportCertData).
         cert = client_cert_der(environ.get("SSL_CLIENT_CERT")) if self.verifier.reads_client_cert else None
-        return self.verifier.decide(method, url, headers, route=self.route,
+        return self.verifier.decide(method, url, headers, now=now, route=self.route,
                                     peer=peer_address(environ.get("REMOTE_ADDR")), client_cert=cert)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

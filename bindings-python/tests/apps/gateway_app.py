@@ -9,6 +9,12 @@ An ASGI request picks its stack with ``X-Gateway-Case: <flavor>:<file>:<case>``:
   ``Depends(auth.require(**level))`` per further level;
 - ``deps``: FastAPI with every level as a dependency and no middleware.
 
+The DPoP proof vectors (tests/dpop/dpop.json) have one stack per flavor
+and policy, ``<flavor>:dpop.json:<policy>``, each with its own verifier
+(its own replay store) and the clock pinned at the vectors' ``now``
+(the ``now`` option); ``redis_down`` is the ``allowed`` policy with a Redis
+replay store nobody answers on.
+
 Without that header the request goes to ``extras``: a FastAPI app with
 ``Security`` scopes, the OpenAPI document and the verify-once check.
 ``wsgi_app`` does the same for WSGI (levels merged with ``Route.merge``:
@@ -19,9 +25,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 
+from _support import closed_port
 from fastapi import Depends, FastAPI, Request, Security
 
 from jwtgate import Verifier
@@ -31,7 +38,9 @@ from jwtgate.wsgi import JwtMiddleware as WsgiMiddleware
 
 VECTORS = Path(__file__).resolve().parents[3] / "tests" / "gateway"
 DPOP_VECTORS = Path(__file__).resolve().parents[3] / "tests" / "dpop" / "gateway_dpop.json"
+PROOF_VECTORS = DPOP_VECTORS.parent / "dpop.json"
 CASE_HEADER = "x-gateway-case"
+PROOFS = "dpop.json"
 
 
 def vector_files() -> list[tuple[str, dict[str, Any]]]:
@@ -39,6 +48,19 @@ def vector_files() -> list[tuple[str, dict[str, Any]]]:
     and proofs, the RFC 9728 metadata the gateway answers itself)."""
     files = sorted(VECTORS.glob("*.json")) + [DPOP_VECTORS]
     return [(p.name, json.loads(p.read_text())) for p in files]
+
+
+def proof_vectors() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(PROOF_VECTORS.read_text())
+    return doc
+
+
+def proof_policies(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """dpop.json's policies, and ``redis_down``: a replay store that cannot answer."""
+    policies: dict[str, dict[str, Any]] = dict(doc["policies"])
+    store = {"redis": f"redis://127.0.0.1:{closed_port()}/0", "timeout_ms": 200}
+    policies["redis_down"] = dict(policies["allowed"], replay_store=store)
+    return policies
 
 
 async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -53,21 +75,25 @@ async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def asgi_stack(verifier: Verifier, routes: list[dict[str, Any]]) -> Any:
+def asgi_stack(verifier: Verifier, routes: list[dict[str, Any]], now: Optional[float] = None) -> Any:
     app: Any = asgi_echo
     for level in reversed(routes or [{}]):
-        app = JwtMiddleware(app, verifier, route=level)
+        app = JwtMiddleware(app, verifier, route=level, now=now)
     return app
 
 
-def fastapi_stack(verifier: Verifier, routes: list[dict[str, Any]], middleware: bool) -> FastAPI:
-    auth = JwtAuth(verifier)
+def fastapi_stack(
+    verifier: Verifier, routes: list[dict[str, Any]], middleware: bool, now: Optional[float] = None
+) -> FastAPI:
+    auth = JwtAuth(verifier, now=now)
     levels = routes[1:] if middleware else (routes or [{}])
     app = FastAPI()
     if middleware:
-        app.add_middleware(JwtMiddleware, policy=verifier, route=routes[0] if routes else None)
+        app.add_middleware(JwtMiddleware, policy=verifier, route=routes[0] if routes else None, now=now)
 
-    @app.api_route("/{path:path}", methods=["GET", "POST"], dependencies=[Depends(auth.require(**lvl)) for lvl in levels])
+    methods = ["GET", "POST", "DELETE"]
+
+    @app.api_route("/{path:path}", methods=methods, dependencies=[Depends(auth.require(**lvl)) for lvl in levels])
     async def echo(request: Request) -> dict[str, Any]:
         raw = request.scope.get("raw_path") or quote(request.scope["path"]).encode()
         query = request.scope.get("query_string") or b""
@@ -121,6 +147,12 @@ def build() -> tuple[dict[str, Any], Callable[..., Any]]:
             stacks[f"asgi:{name}:{i}"] = asgi_stack(verifier, routes)
             stacks[f"fastapi:{name}:{i}"] = fastapi_stack(verifier, routes, middleware=True)
             stacks[f"deps:{name}:{i}"] = fastapi_stack(verifier, routes, middleware=False)
+    proofs = proof_vectors()
+    for policy_name, policy in proof_policies(proofs).items():
+        now = proofs["now"]
+        stacks[f"asgi:{PROOFS}:{policy_name}"] = asgi_stack(Verifier(policy), [], now)
+        stacks[f"fastapi:{PROOFS}:{policy_name}"] = fastapi_stack(Verifier(policy), [], True, now)
+        stacks[f"deps:{PROOFS}:{policy_name}"] = fastapi_stack(Verifier(policy), [], False, now)
     name, doc = vector_files()[0]
     uncached = dict(doc["policy"], cache={"max_entries": 0})
     default = extras(Verifier(doc["policy"]), Verifier(uncached))
@@ -158,6 +190,9 @@ def wsgi_app() -> Callable[..., Any]:
             for level in case["routes"]:
                 route = route.merge(verifier.route(level))
             stacks[f"wsgi:{name}:{i}"] = WsgiMiddleware(wsgi_echo, verifier, route=route)
+    proofs = proof_vectors()
+    for policy_name, policy in proof_policies(proofs).items():
+        stacks[f"wsgi:{PROOFS}:{policy_name}"] = WsgiMiddleware(wsgi_echo, Verifier(policy), now=proofs["now"])
 
     def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
         key = environ.get("HTTP_" + CASE_HEADER.upper().replace("-", "_"), "")

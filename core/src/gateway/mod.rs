@@ -216,7 +216,10 @@ impl Verifier {
             match dpop_token(request) {
                 Ok(Some(token)) => {
                     scheme = Scheme::Dpop;
-                    Ok(Some(FoundToken { token: token.into(), query_param: None, header: None }))
+                    // The header is named so that two of them joined with a
+                    // comma (WSGI) are invalid_request, as for any source.
+                    let header = Some("Authorization");
+                    Ok(Some(FoundToken { token: token.into(), query_param: None, header }))
                 }
                 Ok(None) => locate_token(sources, request),
                 Err(e) => Err(e),
