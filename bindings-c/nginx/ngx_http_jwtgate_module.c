@@ -957,6 +957,15 @@ ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req, ngx_
         q = ngx_strlchr(r->unparsed_uri.data, r->unparsed_uri.data + r->unparsed_uri.len, '?');
         path_len = (q ? q : r->unparsed_uri.data + r->unparsed_uri.len) - r->unparsed_uri.data;
         escape = 0;
+        if (q ? r->args.len && r->args.data == q + 1 && r->args.len == r->unparsed_uri.len - path_len - 1
+              : r->args.len == 0)
+        {
+            /* Nothing rewrote the query: the request line's target is the
+             * one nginx passes on, used as it is. */
+            req->url = (const char *) r->unparsed_uri.data;
+            req->url_len = r->unparsed_uri.len;
+            goto headers;
+        }
     } else {
         path_len = r->uri.len;
         escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
@@ -979,6 +988,7 @@ ngx_http_jwtgate_build_request(ngx_http_request_t *r, jwtgate_request *req, ngx_
     req->url = (const char *) url;
     req->url_len = p - url;
 
+headers:
     n = 0;
     part = &r->headers_in.headers.part;
     i = 0;
