@@ -151,7 +151,7 @@ impl NonceKey {
 
     /// The nonce of window `w`: base64url of the first 18 bytes of
     /// HMAC-SHA256(secret, "jwtgate-dpop-nonce" || w as 8 big-endian bytes).
-    fn for_window(&self, key: &hmac::Key, w: u64) -> String {
+    fn for_window(key: &hmac::Key, w: u64) -> String {
         let mut ctx = hmac::Context::with_key(key);
         ctx.update(b"jwtgate-dpop-nonce");
         ctx.update(&w.to_be_bytes());
@@ -160,14 +160,14 @@ impl NonceKey {
 
     /// The nonce to hand out now.
     pub(crate) fn current(&self, now: f64) -> String {
-        self.for_window(&self.key.read(), self.window(now))
+        Self::for_window(&self.key.read(), self.window(now))
     }
 
     /// Whether `nonce` is this window's or the previous one's.
     pub(crate) fn accepts(&self, nonce: &str, now: f64) -> bool {
         let w = self.window(now);
         let key = self.key.read();
-        nonce == self.for_window(&key, w) || (w > 0 && nonce == self.for_window(&key, w - 1))
+        nonce == Self::for_window(&key, w) || (w > 0 && nonce == Self::for_window(&key, w - 1))
     }
 }
 
