@@ -53,6 +53,6 @@ while IFS= read -r -d '' file; do
 done < <(find "$here/lib" "$here/examples" -name '*.lua' -print0)
 
 echo "== lua-resty-jwtgate in nginx"
-(cd "$here/tests" && python3 -m unittest -v test_layout test_readme test_access test_gateway_vectors test_dpop test_keys)
+(cd "$here/tests" && python3 -m unittest -v test_layout test_readme test_access test_gateway_vectors test_dpop test_nonce test_keys)
 
 echo "Lua binding: all tests passed"

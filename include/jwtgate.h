@@ -238,6 +238,8 @@ typedef struct {
   // Number of headers.
   size_t headers_len;
   // The peer's address as text (`192.0.2.1`, `2001:db8::1`), or NULL.
+  // Read only where the policy names `trusted_proxies` (then text that
+  // is not an address is `JWTGATE_INVALID_PARAMETER`).
   const char *peer;
   // Bytes in `peer`.
   size_t peer_len;
@@ -533,6 +535,27 @@ void jwtgate_error_free(jwtgate_error *error);
 // for the binding's codes. Static (never free it); `{NULL, 0}` for a number
 // that is not a code.
 jwtgate_str jwtgate_code_name(uint32_t code);
+
+// Gives DPoP server nonces a secret shared by the processes that serve the
+// policy: every issuer whose `dpop.nonce` is `true` or names no `secret`
+// issues and accepts nonces under `secret` from now on, instead of the
+// random secret this process made. Without it a nonce issued by one
+// process (an Nginx worker) is refused by another, and a client sent from
+// one to the other is asked for a new nonce each time. An issuer whose
+// policy names `nonce.secret` keeps its own. Applies to every verifier
+// derived from the same policy; safe while other threads decide (they use
+// the old secret or the new one).
+//
+// The bytes are copied: `secret` stays the caller's. Returns
+// `JWTGATE_NULL_PARAMETER` when `verifier` or `secret` is NULL and
+// `JWTGATE_INVALID_ARGUMENT` when `secret_len` is below 32.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier; `secret` must be NULL or
+// point at `secret_len` readable bytes.
+jwtgate_code jwtgate_verifier_set_nonce_secret(const jwtgate_verifier *verifier,
+                                               const uint8_t *secret,
+                                               size_t secret_len);
 
 // Replaces the verifier's DPoP replay store (the policy's in-process one,
 // or Redis) with the caller's: `insert_once(ctx, ...)` is called once per

@@ -39,13 +39,15 @@
  * Verifiers are made in each worker after fork (init_process) and again on
  * every reload; the master loads each policy once while it reads the
  * configuration, to compile the routes and so that `nginx -t` reports a
- * bad policy or directive.
+ * bad policy or directive. The master also makes the DPoP nonce secret
+ * every worker's verifiers share (ngx_http_jwtgate_nonce.c).
  */
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
 #include "jwtgate.h"
+#include "ngx_http_jwtgate_nonce.h"
 #include "ngx_http_jwtgate_replay.h"
 
 /* jwtgate on: the policy's own mode (a value outside jwtgate_mode). */
@@ -64,6 +66,9 @@ typedef struct {
 typedef struct {
     ngx_array_t        gates;       /* of ngx_http_jwtgate_gate_t * */
     ngx_shm_zone_t    *replay_zone; /* jwtgate_replay_zone, or NULL */
+    /* The DPoP nonce secret when there is no zone to keep one: made in the
+     * master with this configuration, so every worker has the same. */
+    u_char             nonce_secret[NGX_HTTP_JWTGATE_NONCE_SECRET_LEN];
 } ngx_http_jwtgate_main_conf_t;
 
 /* One directive argument set, with where it was written (for errors found
@@ -1583,6 +1588,9 @@ ngx_http_jwtgate_init(ngx_conf_t *cf)
         jwtgate_verifier_free(gates[i]->verifier);
         gates[i]->verifier = NULL;
     }
+    if (mcf->gates.nelts > 0 && ngx_http_jwtgate_nonce_secret(mcf->nonce_secret, cf->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
@@ -1605,6 +1613,7 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_jwtgate_main_conf_t  *mcf;
     ngx_http_jwtgate_gate_t      **gates;
+    const u_char                  *nonce_secret;
     ngx_uint_t                     i;
 
     if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module) == NULL) {
@@ -1619,10 +1628,13 @@ ngx_http_jwtgate_init_process(ngx_cycle_t *cycle)
      * without a verifier: its locations then answer 500 (fail closed) and
      * the log says why, while the rest of the server keeps working. */
     gates = mcf->gates.elts;
+    nonce_secret = mcf->replay_zone ? ngx_http_jwtgate_replay_nonce_secret(mcf->replay_zone) : mcf->nonce_secret;
     for (i = 0; i < mcf->gates.nelts; i++) {
         gates[i]->verifier = ngx_http_jwtgate_load(cycle->log, gates[i]);
         /* DPoP proofs go to the zone every worker shares. */
         ngx_http_jwtgate_replay_use(mcf->replay_zone, gates[i]->verifier);
+        /* DPoP nonces from the secret every worker shares. */
+        ngx_http_jwtgate_nonce_use(nonce_secret, gates[i]->verifier, cycle->log);
         /* Remote key sets start loading now, in the background, so the
          * first requests find keys instead of waiting for them. */
         jwtgate_verifier_prefetch(gates[i]->verifier);

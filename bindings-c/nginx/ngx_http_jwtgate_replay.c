@@ -15,6 +15,10 @@
  *
  * Across `nginx -s reload` nginx keeps a zone whose name and size are
  * unchanged, with its entries; a new size starts an empty zone.
+ *
+ * The zone also holds the DPoP nonce secret (ngx_http_jwtgate_nonce.c),
+ * made with the zone, so that nonces handed out before a reload stay
+ * valid after it.
  */
 #include "ngx_http_jwtgate_replay.h"
 
@@ -29,6 +33,7 @@ typedef struct {
     ngx_queue_t         queue;      /* newest first */
     ngx_uint_t          entries;
     double              earliest;   /* no entry expires before: nothing to reclaim until after */
+    u_char              nonce_secret[NGX_HTTP_JWTGATE_NONCE_SECRET_LEN];
 } ngx_http_jwtgate_replay_sh_t;
 
 typedef struct {
@@ -74,6 +79,9 @@ ngx_http_jwtgate_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_queue_init(&ctx->sh->queue);
     ctx->sh->entries = 0;
     ctx->sh->earliest = 0;
+    if (ngx_http_jwtgate_nonce_secret(ctx->sh->nonce_secret, shm_zone->shm.log) != NGX_OK) {
+        return NGX_ERROR;
+    }
     len = sizeof(" in jwtgate_replay_zone \"\"") + shm_zone->shm.name.len;
     ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
     if (ctx->shpool->log_ctx == NULL) {
@@ -222,6 +230,12 @@ ngx_http_jwtgate_replay_insert(void *data, const char *key, size_t key_len, doub
     ctx->sh->entries++;
     ngx_shmtx_unlock(&ctx->shpool->mutex);
     return JWTGATE_REPLAY_FRESH;
+}
+
+const u_char *
+ngx_http_jwtgate_replay_nonce_secret(ngx_shm_zone_t *zone)
+{
+    return ((ngx_http_jwtgate_replay_ctx_t *) zone->data)->sh->nonce_secret;
 }
 
 void

@@ -340,8 +340,10 @@ class ValgrindFilterTest(unittest.TestCase):
 # bindings-c/test.sh runs it too, also under valgrind.
 from test_nginx_gateway import (  # noqa: E402,F401
     Attacks, GatewayVectorsThroughNginx, KeyFetchNeverBlocks, RemoteKeys)
-# The sender-constrained vectors (DPoP, the RFC 9728 metadata) likewise.
-from test_nginx_dpop import CertificateBoundTokens, DpopVectors, SharedReplayZone  # noqa: E402,F401
+# The sender-constrained vectors (DPoP, the RFC 9728 metadata, the replay
+# zone and nonces every worker shares) likewise.
+from test_nginx_dpop import (  # noqa: E402,F401
+    CertificateBoundTokens, DpopVectors, SharedNonceSecret, SharedReplayZone)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ mod decision;
 mod error;
 mod error_access;
 mod ffi;
+mod nonce;
 mod replay;
 mod route;
 mod signer;

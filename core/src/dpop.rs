@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use aws_lc_rs::{digest, hmac};
+use parking_lot::RwLock;
 use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, AlgorithmSet, KeyType};
@@ -97,18 +98,51 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidDpopProof, message)
 }
 
+/// Shortest nonce secret accepted, in bytes: the policy's `nonce.secret`
+/// and a secret handed in by the runtime alike.
+pub(crate) const MIN_NONCE_SECRET_BYTES: usize = 32;
+
 /// Stateless nonces: HMAC-SHA256 of the time window number under a secret,
 /// so that every process holding the secret issues and accepts the same
 /// nonces without sharing state. A nonce is accepted in its window and the
 /// next one.
+///
+/// The secret is the policy's own `nonce.secret`, or else a random one made
+/// when the policy is compiled, which only this process knows. The runtime
+/// replaces that random one with a secret its processes share
+/// ([`NonceKey::share_secret`]): Nginx workers and OpenResty workers each
+/// compile the policy, and a nonce one of them issued must be accepted by
+/// the others.
 pub(crate) struct NonceKey {
-    key: hmac::Key,
+    key: RwLock<hmac::Key>,
     window_s: u64,
+    /// The policy names the secret: a runtime's secret does not replace it.
+    from_policy: bool,
 }
 
 impl NonceKey {
+    /// Nonces under the policy's own secret.
     pub(crate) fn new(secret: &[u8], window_s: u64) -> NonceKey {
-        NonceKey { key: hmac::Key::new(hmac::HMAC_SHA256, secret), window_s: window_s.max(1) }
+        NonceKey {
+            key: RwLock::new(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            window_s: window_s.max(1),
+            from_policy: true,
+        }
+    }
+
+    /// Nonces under a random secret until the runtime shares one.
+    pub(crate) fn per_process(window_s: u64) -> Result<NonceKey, Error> {
+        let mut secret = [0u8; MIN_NONCE_SECRET_BYTES];
+        aws_lc_rs::rand::fill(&mut secret).map_err(|_| Error::policy("dpop.nonce: no random secret"))?;
+        Ok(NonceKey { from_policy: false, ..NonceKey::new(&secret, window_s) })
+    }
+
+    /// Replaces a per-process secret with `secret`; a secret the policy
+    /// names stays.
+    pub(crate) fn share_secret(&self, secret: &[u8]) {
+        if !self.from_policy {
+            *self.key.write() = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        }
     }
 
     fn window(&self, now: f64) -> u64 {
@@ -117,8 +151,8 @@ impl NonceKey {
 
     /// The nonce of window `w`: base64url of the first 18 bytes of
     /// HMAC-SHA256(secret, "jwtgate-dpop-nonce" || w as 8 big-endian bytes).
-    fn for_window(&self, w: u64) -> String {
-        let mut ctx = hmac::Context::with_key(&self.key);
+    fn for_window(key: &hmac::Key, w: u64) -> String {
+        let mut ctx = hmac::Context::with_key(key);
         ctx.update(b"jwtgate-dpop-nonce");
         ctx.update(&w.to_be_bytes());
         base64url::encode(&ctx.sign().as_ref()[..18])
@@ -126,13 +160,14 @@ impl NonceKey {
 
     /// The nonce to hand out now.
     pub(crate) fn current(&self, now: f64) -> String {
-        self.for_window(self.window(now))
+        Self::for_window(&self.key.read(), self.window(now))
     }
 
     /// Whether `nonce` is this window's or the previous one's.
     pub(crate) fn accepts(&self, nonce: &str, now: f64) -> bool {
         let w = self.window(now);
-        nonce == self.for_window(w) || (w > 0 && nonce == self.for_window(w - 1))
+        let key = self.key.read();
+        nonce == Self::for_window(&key, w) || (w > 0 && nonce == Self::for_window(&key, w - 1))
     }
 }
 

@@ -479,6 +479,49 @@ fn processes_sharing_the_nonce_secret_accept_each_others_nonces() {
     assert!(client.decide(&e, &token, &client.proof(&token, None)).allow);
 }
 
+/// The nonce a verifier hands out to a proof without one.
+fn nonce_of(client: &Client, verifier: &Verifier, token: &str) -> String {
+    let asked = client.decide(verifier, token, &client.proof(token, None));
+    assert_eq!(asked.code(), Some("use_dpop_nonce"));
+    response_header(&asked, "DPoP-Nonce").unwrap().to_owned()
+}
+
+#[test]
+fn a_runtime_shares_a_nonce_secret_unless_the_policy_names_one() {
+    let client = Client::new();
+    let token = client.token();
+    let runtime_secret = [21u8; 32];
+    // `true` and `{"window_s"}` without a secret take the runtime's.
+    for nonce in [json!(true), json!({"window_s": 120})] {
+        let a = Verifier::from_value(Client::policy(nonce.clone())).unwrap();
+        let b = Verifier::from_value(Client::policy(nonce)).unwrap();
+        let route = b.with_claims(json!({"sub": {"equals": "ada"}})).unwrap();
+        a.set_nonce_secret(&runtime_secret).unwrap();
+        let before = nonce_of(&client, &b, &token);
+        b.set_nonce_secret(&runtime_secret).unwrap();
+        let nonce = nonce_of(&client, &a, &token);
+        assert_ne!(nonce, before, "the random secret is replaced");
+        for verifier in [&b, &route] {
+            let decision = client.decide(verifier, &token, &client.proof(&token, Some(&nonce)));
+            assert!(decision.allow, "{:?}", decision.error);
+        }
+        let stale = client.decide(&b, &token, &client.proof(&token, Some(&before)));
+        assert_eq!(stale.code(), Some("use_dpop_nonce"), "nonces of the old secret are refused");
+    }
+    // A policy's own secret wins over the runtime's.
+    let own = json!({"secret": jwtgate::base64url_encode([11u8; 32])});
+    let a = Verifier::from_value(Client::policy(own.clone())).unwrap();
+    let b = Verifier::from_value(Client::policy(own)).unwrap();
+    b.set_nonce_secret(&runtime_secret).unwrap();
+    let decision = client.decide(&b, &token, &client.proof(&token, Some(&nonce_of(&client, &a, &token))));
+    assert!(decision.allow, "{:?}", decision.error);
+    // Short secrets are refused; a policy without nonces takes any secret.
+    let error = a.set_nonce_secret(&[1u8; 31]).unwrap_err();
+    assert_eq!(error.code(), "invalid_argument");
+    assert!(error.to_string().contains("at least 32 bytes"), "{error}");
+    Verifier::from_value(Client::policy(json!(false))).unwrap().set_nonce_secret(&runtime_secret).unwrap();
+}
+
 #[test]
 fn a_runtime_can_tell_whether_proofs_stay_in_the_process() {
     let doc = vectors();

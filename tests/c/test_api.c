@@ -524,6 +524,21 @@ static void test_replay_store_ownership(void) {
     CHECK(replay_frees[0] == 1 && replay_frees[1] == 1);
 }
 
+static void test_nonce_secret(void) {
+    const char *dpop = "{\"issuers\": [{\"issuer\": \"https://idp.example.com/\", \"algorithms\": [\"HS256\"],"
+                       " \"keys\": {\"hmac_secret\": \"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\"},"
+                       " \"dpop\": {\"nonce\": true, \"origin\": \"https://api.example.com\"}}]}";
+    uint8_t secret[32];
+    jwtgate_verifier *v = NULL;
+    memset(secret, 9, sizeof secret);
+    CHECK(jwtgate_verifier_new(dpop, strlen(dpop), &v, NULL) == JWTGATE_OK);
+    CHECK(jwtgate_verifier_set_nonce_secret(v, secret, sizeof secret) == JWTGATE_OK);
+    CHECK(jwtgate_verifier_set_nonce_secret(v, secret, 31) == JWTGATE_INVALID_ARGUMENT);
+    CHECK(jwtgate_verifier_set_nonce_secret(v, NULL, sizeof secret) == JWTGATE_NULL_PARAMETER);
+    CHECK(jwtgate_verifier_set_nonce_secret(NULL, secret, sizeof secret) == JWTGATE_NULL_PARAMETER);
+    jwtgate_verifier_free(v);
+}
+
 int main(void) {
     test_nulls_and_frees();
     test_codes_and_version();
@@ -535,6 +550,7 @@ int main(void) {
     test_find_token();
     test_threads();
     test_replay_store_ownership();
+    test_nonce_secret();
     printf("# api: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -104,9 +104,13 @@ _M.Gate = Gate
 --   library      path of libjwtgate (first use only);
 --   key_wait_ms  how long a request waits for keys being fetched; defaults
 --                to the issuer's initial_wait_ms (what the decision says);
---   prefetch     start fetching remote keys now (default true).
+--   prefetch     start fetching remote keys now (default true);
+--   nonce_secret the DPoP nonce secret (a string of at least 32 bytes)
+--                every worker's gate shares: see `nonce_secret` below.
+--                Issuers with `"nonce": true` (or no `nonce.secret`) issue
+--                and accept nonces under it; a policy's own secret wins.
 -- Returns the gate, or nil and an error value (code `policy` names what is
--- wrong in the policy).
+-- wrong in the policy, `invalid_argument` a bad option).
 function _M.new(policy, opts)
     opts = opts or {}
     _M.load(opts.library)
@@ -129,6 +133,16 @@ function _M.new(policy, opts)
     end
     local v = ffi_gc(verifier_out[0], lib.jwtgate_verifier_free)
     verifier_out[0] = nil
+    if opts.nonce_secret ~= nil then
+        local secret = opts.nonce_secret
+        if type(secret) ~= "string" then
+            return nil, codes.new("invalid_argument", "nonce_secret: expected a string of at least 32 bytes")
+        end
+        rc = lib.jwtgate_verifier_set_nonce_secret(v, secret, #secret)
+        if rc ~= 0 then
+            return nil, codes.new(codes.name(rc), "nonce_secret: at least 32 bytes, not " .. #secret)
+        end
+    end
     if opts.prefetch ~= false then
         lib.jwtgate_verifier_prefetch(v)
     end
@@ -288,6 +302,47 @@ end
 --- Number of tokens in the verified-token cache.
 function Gate:cached_tokens()
     return tonumber(lib.jwtgate_verifier_cached_tokens(self.verifier))
+end
+
+local NONCE_SECRET_KEY = "jwtgate:nonce_secret"
+
+--- A DPoP nonce secret for every worker's gate (opts.nonce_secret): 32
+-- random bytes from /dev/urandom. Each worker compiles its own policy, so
+-- with `"nonce": true` each would otherwise make its own secret, and a
+-- nonce one worker hands out would be refused by the others. Call it in
+-- init_by_lua* (the master, before it forks the workers, which inherit the
+-- value) and pass the value to `new`/`init_worker` in every worker.
+-- With `dict` (a lua_shared_dict), the secret is kept there under
+-- "jwtgate:nonce_secret" and reused when present: a shared dict keeps its
+-- contents across `nginx -s reload`, so nonces handed out before a reload
+-- stay valid after it; without one a reload makes a new secret (a client
+-- holding an older nonce is asked once for the new one). Returns the
+-- secret, or nil and an error value.
+function _M.nonce_secret(dict)
+    if dict then
+        local kept = dict:get(NONCE_SECRET_KEY)
+        if kept then
+            return kept
+        end
+    end
+    local f, err = io.open("/dev/urandom", "rb")
+    if not f then
+        return nil, codes.new("invalid_argument", "nonce secret: " .. tostring(err))
+    end
+    local secret = f:read(32)
+    f:close()
+    if not secret or #secret ~= 32 then
+        return nil, codes.new("invalid_argument", "nonce secret: /dev/urandom gave too few bytes")
+    end
+    if not dict then
+        return secret
+    end
+    -- Whoever adds first wins: every worker calling this at once agrees.
+    local ok, add_err = dict:safe_add(NONCE_SECRET_KEY, secret)
+    if not ok and add_err ~= "exists" then
+        return nil, codes.new("invalid_argument", "nonce secret: shared dict: " .. tostring(add_err))
+    end
+    return dict:get(NONCE_SECRET_KEY)
 end
 
 -- The worker's default gate (init_worker), or the error that kept it from

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::Issuer;
 use crate::alg::{Algorithm, AlgorithmSet, KeyType};
-use crate::dpop::{DpopConfig, NonceKey, default_algorithms, origin_of};
+use crate::dpop::{DpopConfig, MIN_NONCE_SECRET_BYTES, NonceKey, default_algorithms, origin_of};
 use crate::error::Error;
 use crate::forward::is_header_name;
 use crate::mtls::Cidr;
@@ -257,30 +257,23 @@ pub(crate) fn compile_dpop(
     };
     let nonce = match nonce {
         None | Some(NonceDoc::On(false)) => None,
-        Some(NonceDoc::On(true)) => Some(NonceKey::new(&random_secret()?, 300)),
+        Some(NonceDoc::On(true)) => Some(NonceKey::per_process(300)?),
         Some(NonceDoc::Settings(s)) => {
             if s.window_s == 0 {
                 return Err(bad("nonce.window_s: must be positive".into()));
             }
-            let secret = match &s.secret {
-                None => random_secret()?,
+            match &s.secret {
+                None => Some(NonceKey::per_process(s.window_s)?),
                 Some(text) => {
                     let secret = crate::base64url::decode(text.as_bytes())
                         .ok_or_else(|| bad("nonce.secret: not base64url".into()))?;
-                    if secret.len() < 32 {
-                        return Err(bad("nonce.secret: at least 32 bytes".into()));
+                    if secret.len() < MIN_NONCE_SECRET_BYTES {
+                        return Err(bad(format!("nonce.secret: at least {MIN_NONCE_SECRET_BYTES} bytes")));
                     }
-                    secret
+                    Some(NonceKey::new(&secret, s.window_s))
                 }
-            };
-            Some(NonceKey::new(&secret, s.window_s))
+            }
         }
     };
     Ok(Some(DpopConfig::new(mode, window as f64, nonce, origin, algorithms)))
-}
-
-fn random_secret() -> Result<Vec<u8>, Error> {
-    let mut secret = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut secret).map_err(|_| Error::policy("dpop.nonce: no random secret"))?;
-    Ok(secret)
 }

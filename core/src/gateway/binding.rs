@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::request::Request;
-use crate::dpop::sha256_b64;
+use crate::dpop::{MIN_NONCE_SECRET_BYTES, sha256_b64};
 use crate::error::{Error, ErrorKind, challenge_with};
 use crate::mtls::cert_from_header;
 use crate::policy::{BindingMode, OnStoreError};
@@ -79,6 +79,32 @@ impl Verifier {
     /// every one derived from the same policy (`with_overlay`).
     pub fn set_replay_store(&self, store: Arc<dyn ReplayStore>) {
         self.policy().sender.set_store(store);
+    }
+
+    /// Gives DPoP server nonces a secret shared by the processes that serve
+    /// this policy: every issuer whose `dpop.nonce` is `true` or names no
+    /// `secret` issues and accepts nonces under `secret` from now on,
+    /// instead of the random secret its process made (which another process
+    /// refuses, so a client sent from one to the other is asked for a new
+    /// nonce each time). An issuer whose policy names `nonce.secret` keeps
+    /// it: that secret is shared on purpose, possibly with other hosts.
+    /// Applies to this verifier and to every one derived from the same
+    /// policy (`with_overlay`); nonces issued under the previous secret are
+    /// refused from now on (the client retries with the nonce of the
+    /// answer).
+    ///
+    /// An `invalid_argument` error when `secret` is shorter than 32 bytes.
+    pub fn set_nonce_secret(&self, secret: &[u8]) -> Result<(), Error> {
+        if secret.len() < MIN_NONCE_SECRET_BYTES {
+            return Err(Error::invalid_argument(format!(
+                "a nonce secret has at least {MIN_NONCE_SECRET_BYTES} bytes, not {}",
+                secret.len()
+            )));
+        }
+        for nonce in self.policy().issuers.iter().filter_map(|i| i.dpop.as_ref()?.nonce.as_ref()) {
+            nonce.share_secret(secret);
+        }
+        Ok(())
     }
 
     /// Whether DPoP proofs are remembered by this process alone: an issuer

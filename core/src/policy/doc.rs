@@ -124,9 +124,10 @@ pub struct DpopSettingsDoc {
     /// also how long its `jti` is remembered. Defaults to 60.
     #[serde(default = "default_iat_window")]
     pub iat_window_s: u64,
-    /// Server nonces (RFC 9449 section 8): `true` for a per-process secret,
-    /// or `{"secret": base64url, "window_s": n}` so that processes sharing
-    /// the secret agree. Defaults to none (no nonce asked).
+    /// Server nonces (RFC 9449 section 8): `true` for the runtime's shared
+    /// secret (the Nginx module's, a gate's `nonce_secret`) or else a
+    /// per-process one, or `{"secret": base64url, "window_s": n}` so that
+    /// processes sharing the secret agree. Defaults to none (no nonce asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<NonceDoc>,
     /// The external origin (`https://api.example.com`) proofs' `htu` must
@@ -144,7 +145,8 @@ pub struct DpopSettingsDoc {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum NonceDoc {
-    /// `true`: nonces from a random per-process secret; `false`: none.
+    /// `true`: nonces from the runtime's shared secret, else a random
+    /// per-process one; `false`: none.
     On(bool),
     /// Nonces from a shared secret.
     Settings(NonceSettingsDoc),
@@ -156,8 +158,10 @@ pub enum NonceDoc {
 #[serde(deny_unknown_fields)]
 pub struct NonceSettingsDoc {
     /// The HMAC secret, base64url, at least 32 bytes, shared by every
-    /// process that must accept the others' nonces. Defaults to a random
-    /// per-process secret.
+    /// process that must accept the others' nonces; it wins over a secret
+    /// the runtime hands in. Defaults to the runtime's shared secret (the
+    /// Nginx module's, a gate's `nonce_secret`), else a random per-process
+    /// one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// Length of one nonce window in seconds; a nonce is accepted in its

@@ -113,6 +113,9 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 void jwtgate_verifier_prefetch(const jwtgate_verifier *verifier);
 void jwtgate_verifier_clear_cache(const jwtgate_verifier *verifier);
+jwtgate_code jwtgate_verifier_set_nonce_secret(const jwtgate_verifier *verifier,
+                                               const uint8_t *secret,
+                                               size_t secret_len);
 void jwtgate_verifier_free(jwtgate_verifier *verifier);
 ]]
 
