@@ -79,7 +79,7 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
     }
     let www = e.www_authenticate();
     // Two quoted attributes (error, error_description), three with scope.
-    let quotes = match (e.kind().bearer_error(), e.scope()) {
+    let quotes = match (e.bearer_error(), e.scope()) {
         (None, _) => 0,
         (Some(_), None) => 4,
         (Some(_), Some(_)) => 6,

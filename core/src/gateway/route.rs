@@ -8,17 +8,18 @@
 
 use serde_json::Value;
 
-use crate::claims::{ClaimPath, Rule};
+use crate::claims::{ClaimPath, Rule, RuleSet};
 use crate::compiled::Policy;
 use crate::error::{Error, ErrorKind};
 use crate::forward::is_header_name;
-use crate::policy::{ClaimRuleDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
+use crate::policy::{ClaimRuleDoc, ClaimRulesDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
 use crate::sources::TokenSource;
 
 /// Compiled route requirements. Build once per route, not per request.
 #[derive(Debug, Clone, Default)]
 pub struct Route {
-    pub(crate) rules: Vec<Rule>,
+    /// `claims` and one `any_of` group per level that has one.
+    pub(crate) rules: RuleSet,
     pub(crate) scopes: Vec<String>,
     pub(crate) forward: Vec<(ClaimPath, String)>,
     pub(crate) payload_header: Option<String>,
@@ -41,6 +42,9 @@ impl Route {
         let mut route = Route::new();
         for (name, rule) in &doc.claims {
             route.add_claim_rule(name, rule)?;
+        }
+        if let Some(any_of) = &doc.any_of {
+            route.add_any_of(any_of)?;
         }
         for scope in &doc.scopes {
             route.add_scope(scope)?;
@@ -71,9 +75,26 @@ impl Route {
 
     /// Adds a claim rule (the policy's rule syntax).
     pub fn add_claim_rule(&mut self, name: &str, rule: &ClaimRuleDoc) -> Result<(), Error> {
-        let rule = Rule::compile(name, rule).map_err(|e| Error::policy(format!("claims.{}", strip(&e))))?;
-        self.rules.push(rule);
+        self.rules.push(Rule::compile("claims", name, rule)?);
         Ok(())
+    }
+
+    /// Adds a group of alternatives (the policy's `any_of` syntax): at
+    /// least one must hold in full, on top of every other rule and group.
+    pub fn add_any_of(&mut self, any_of: &[ClaimRulesDoc]) -> Result<(), Error> {
+        self.rules.add_any_of(any_of)
+    }
+
+    /// Adds a group of alternatives given as JSON text, a list of claim
+    /// maps such as `[{"roles": {"contains_any": ["admin"]}}, {"scope":
+    /// {"contains_any": ["orders:write"]}}]` (an Nginx
+    /// `jwtgate_claim_any_of` value).
+    pub fn add_any_of_json(&mut self, any_of_json: &str) -> Result<(), Error> {
+        let value = crate::json::parse_strict(any_of_json)
+            .map_err(|e| Error::policy(format!("any_of: not valid JSON: {e}")))?;
+        let any_of: Vec<ClaimRulesDoc> = serde_path_to_error::deserialize(value)
+            .map_err(|e| Error::policy(format!("any_of{}", bracketed(path_error(e).message()))))?;
+        self.add_any_of(&any_of)
     }
 
     /// Adds a claim rule given as JSON text, e.g. `{"contains_all": ["orders"]}`
@@ -162,7 +183,7 @@ impl Route {
     /// A header both forward is an error.
     pub fn merge(&self, child: &Route) -> Result<Route, Error> {
         let mut merged = self.clone();
-        merged.rules.extend(child.rules.iter().cloned());
+        merged.rules.extend(&child.rules);
         for scope in &child.scopes {
             if !merged.scopes.contains(scope) {
                 merged.scopes.push(scope.clone());
@@ -214,10 +235,7 @@ impl Route {
 
     /// Checks the route's rules and scopes against verified claims.
     pub(crate) fn check(&self, claims: &Value) -> Result<(), Error> {
-        for rule in &self.rules {
-            let value = rule.path().lookup_value(claims).filter(|v| !v.is_null());
-            rule.check(value.map(Into::into))?;
-        }
+        self.rules.check(|path| path.lookup_value(claims).filter(|v| !v.is_null()).map(Into::into))?;
         if !self.scopes.is_empty() {
             check_scopes(&self.scopes, claims)?;
         }
@@ -257,10 +275,10 @@ pub fn is_plain_path(path: &str) -> bool {
         || path.split('/').any(|segment| segment == "." || segment == ".."))
 }
 
-/// A policy error's message without its leading `claims.` or `claims: `.
-fn strip(e: &Error) -> &str {
-    let m = e.message();
-    m.strip_prefix("claims: ").or_else(|| m.strip_prefix("claims.")).unwrap_or(m)
+/// A path error's message (`[1].roles: unknown field ...`) placed after
+/// the field it is in: `[1]...` joins directly, anything else after `: `.
+fn bracketed(message: &str) -> String {
+    if message.starts_with('[') { message.to_owned() } else { format!(": {message}") }
 }
 
 /// The scopes a token holds: `scope` (space-delimited, RFC 8693 and 9068)
