@@ -302,7 +302,33 @@ fn check_scopes(wanted: &[String], claims: &Value) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_plain_path;
+    use super::{Route, is_plain_path};
+
+    #[test]
+    fn rule_text_errors_name_the_rule() {
+        let any_of = |text: &str| Route::new().add_any_of_json(text).unwrap_err().message().to_owned();
+        assert_eq!(any_of("[]"), "any_of: list at least one alternative");
+        let unknown = any_of(r#"[{"roles": {"equls": 1}}]"#);
+        assert!(unknown.starts_with("any_of[0].roles.equls: unknown field"), "{unknown}");
+        assert!(
+            any_of(r#"[{"a": {"equals": 1}}, {"roles": {"regex": "("}}]"#)
+                .starts_with("any_of[1].roles.regex: ")
+        );
+        assert!(any_of(r#"{"roles": {}}"#).starts_with("any_of: invalid type: map"));
+        assert!(any_of("[").starts_with("any_of: not valid JSON"));
+        let rule =
+            |text: &str| Route::new().add_claim_rule_json("level", text).unwrap_err().message().to_owned();
+        assert_eq!(rule(r#"{"ge": 2, "status": 500}"#), "claims.level.status: must be 401 or 403, not 500");
+        assert!(
+            rule(r#"{"gt": "2"}"#).starts_with("claims.level.gt: invalid type"),
+            "{}",
+            rule(r#"{"gt": "2"}"#)
+        );
+        let mut route = Route::new();
+        route.add_any_of_json(r#"[{"roles": {"contains_any": ["admin"]}}]"#).unwrap();
+        route.add_claim_rule_json("level", r#"{"ge": 2, "status": 401}"#).unwrap();
+        assert!(!route.rules.is_empty());
+    }
 
     #[test]
     fn only_plain_paths_may_be_excluded() {

@@ -441,8 +441,9 @@ pub struct ClaimRuleDoc {
     pub le: Option<Number>,
     /// The claim must be present (`null` counts as absent). Defaults to
     /// true for a rule with `not_equals`, `none_of`, `gt`, `ge`, `lt` or
-    /// `le` (a token without the claim must not slip past an exclusion or
-    /// a bound), to false otherwise (an absent claim passes).
+    /// `le` and for every rule inside `any_of` (a token without the claim
+    /// must not slip past an exclusion, a bound or an alternative), to
+    /// false otherwise (an absent claim passes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// The HTTP status of a failure of this rule: 403 (`insufficient_scope`)
