@@ -217,83 +217,123 @@ impl Rule {
         &self.path
     }
 
-    /// A failure of a rule on OAuth scopes (`scope`, `scp`) names the
-    /// scopes wanted, for the challenge's `scope` attribute (RFC 6750 section 3).
-    fn scoped(&self, error: Error, needles: &[Value]) -> Error {
-        if self.path.rest.is_some() || !matches!(self.path.root(), "scope" | "scp") {
-            return error;
-        }
-        let words: Vec<&str> = needles.iter().filter_map(Value::as_str).collect();
-        if words.is_empty() { error } else { error.with_scope(words.join(" ")) }
+    /// Whether the claim's value (`None` when absent) passes the rule,
+    /// without building an error: `any_of` tries alternatives this way.
+    pub(crate) fn holds(&self, value: Option<ClaimRef<'_>>) -> bool {
+        self.test(value).is_ok()
     }
 
-    /// Checks the claim's value (`None` when absent); a failure carries the
-    /// rule's status.
+    /// Checks the claim's value (`None` when absent); a failure names the
+    /// claim and carries the rule's status.
     pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
-        match (self.check_value(value), self.status) {
-            (Err(e), Some(status)) => Err(e.with_status(status)),
-            (result, _) => result,
-        }
+        self.test(value).map_err(|failure| self.error(failure))
     }
 
-    fn check_value(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
-        let name = self.path.claim_name();
-        let fail =
-            |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
+    fn test(&self, value: Option<ClaimRef<'_>>) -> Result<(), Failure<'_>> {
         let Some(value) = value else {
-            return if self.required { fail("is required".into()) } else { Ok(()) };
+            return if self.required { Err(Failure::Absent) } else { Ok(()) };
         };
         if let Some(expected) = &self.equals
             && !claim_eq(value, expected)
         {
-            return fail(format!("must equal {expected}"));
+            return Err(Failure::NotEqual(expected));
         }
         if let Some(refused) = &self.not_equals
             && claim_eq(value, refused)
         {
-            return fail(format!("must not equal {refused}"));
+            return Err(Failure::Equal(refused));
         }
         if let Some(options) = &self.one_of
             && !options.iter().any(|o| claim_eq(value, o))
         {
-            return fail("is not one of the allowed values".into());
+            return Err(Failure::NotOneOf);
         }
         if let Some(refused) = &self.none_of
             && let Some(hit) = refused.iter().find(|r| claim_eq(value, r) || collection_contains(value, r))
         {
-            return fail(format!("holds the refused value {hit}"));
+            return Err(Failure::Refused(hit));
         }
         if let Some(regex) = &self.regex {
             match value.as_str() {
                 Some(s) if regex.is_match(s) => {}
-                Some(_) => return fail(format!("does not match {}", regex.as_str())),
-                None => return fail("must be a string".into()),
+                Some(_) => return Err(Failure::NoMatch(regex)),
+                None => return Err(Failure::NotString),
             }
         }
         if let Some(needles) = &self.contains_all {
             if !is_collection(value) {
-                return fail("must be an array or a space-delimited string".into());
+                return Err(Failure::NotCollection);
             }
             if let Some(missing) = needles.iter().find(|n| !collection_contains(value, n)) {
-                return fail(format!("must contain {missing}")).map_err(|e| self.scoped(e, needles));
+                return Err(Failure::Lacks(missing, needles));
             }
         }
         if let Some(needles) = &self.contains_any {
             if !is_collection(value) {
-                return fail("must be an array or a space-delimited string".into());
+                return Err(Failure::NotCollection);
             }
             if !needles.iter().any(|n| collection_contains(value, n)) {
-                return fail("contains none of the required values".into())
-                    .map_err(|e| self.scoped(e, needles));
+                return Err(Failure::LacksAll(needles));
             }
         }
         if !self.bounds.is_empty() {
-            self.bounds
-                .check(value)
-                .map_err(|what| Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")))?;
+            self.bounds.check(value).map_err(Failure::Bound)?;
         }
         Ok(())
     }
+
+    /// The error for a failure: the claim's name, a message, the rule's
+    /// status and, for a containment rule on OAuth scopes (`scope`, `scp`),
+    /// the scopes wanted for the challenge's `scope` attribute (RFC 6750
+    /// section 3).
+    fn error(&self, failure: Failure<'_>) -> Error {
+        let name = self.path.claim_name();
+        let what = match failure {
+            Failure::Absent => "is required".to_owned(),
+            Failure::NotEqual(expected) => format!("must equal {expected}"),
+            Failure::Equal(refused) => format!("must not equal {refused}"),
+            Failure::NotOneOf => "is not one of the allowed values".to_owned(),
+            Failure::Refused(hit) => format!("holds the refused value {hit}"),
+            Failure::NoMatch(regex) => format!("does not match {}", regex.as_str()),
+            Failure::NotString => "must be a string".to_owned(),
+            Failure::NotCollection => "must be an array or a space-delimited string".to_owned(),
+            Failure::Lacks(missing, _) => format!("must contain {missing}"),
+            Failure::LacksAll(_) => "contains none of the required values".to_owned(),
+            Failure::Bound(None) => "must be a number".to_owned(),
+            Failure::Bound(Some((op, bound))) => format!("must be {} {bound}", op.words()),
+        };
+        let mut error = Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}"));
+        if let Failure::Lacks(_, needles) | Failure::LacksAll(needles) = failure
+            && self.path.rest.is_none()
+            && matches!(self.path.root(), "scope" | "scp")
+        {
+            let words: Vec<&str> = needles.iter().filter_map(Value::as_str).collect();
+            if !words.is_empty() {
+                error = error.with_scope(words.join(" "));
+            }
+        }
+        match self.status {
+            Some(status) => error.with_status(status),
+            None => error,
+        }
+    }
+}
+
+/// Why a claim fails a rule, kept cheap until it becomes the answer.
+#[derive(Clone, Copy)]
+enum Failure<'r> {
+    Absent,
+    NotEqual(&'r Value),
+    Equal(&'r Value),
+    NotOneOf,
+    Refused(&'r Value),
+    NoMatch(&'r Regex),
+    NotString,
+    NotCollection,
+    Lacks(&'r Value, &'r [Value]),
+    LacksAll(&'r [Value]),
+    /// A bound that fails (`None`: the value is not a number).
+    Bound(Option<(number::Op, &'r serde_json::Number)>),
 }
 
 fn is_collection(value: ClaimRef<'_>) -> bool {

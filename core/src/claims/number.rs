@@ -19,7 +19,7 @@ pub(crate) struct Bounds {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     Gt,
     Ge,
     Lt,
@@ -36,7 +36,7 @@ impl Op {
         }
     }
 
-    fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Op::Gt => "greater than",
             Op::Ge => "at least",
@@ -73,14 +73,15 @@ impl Bounds {
         self.checks.is_empty()
     }
 
-    /// Checks a present claim; the error completes "claim NAME ...".
-    pub(crate) fn check(&self, value: ClaimRef<'_>) -> Result<(), String> {
+    /// Checks a present claim: the failing bound, or `None` when the
+    /// value is not a number.
+    pub(crate) fn check(&self, value: ClaimRef<'_>) -> Result<(), Option<(Op, &Number)>> {
         let ClaimRef::Json(Value::Number(n)) = value else {
-            return Err("must be a number".into());
+            return Err(None);
         };
         match self.checks.iter().find(|(op, bound)| !op.holds(compare(n, bound))) {
             None => Ok(()),
-            Some((op, bound)) => Err(format!("must be {} {bound}", op.words())),
+            Some((op, bound)) => Err(Some((*op, bound))),
         }
     }
 }
@@ -149,7 +150,7 @@ mod tests {
     fn other_values_fail_every_bound() {
         let b = bounds(json!({"ge": 0})).unwrap();
         for bad in [json!("5"), json!(true), json!(null), json!([1]), json!({"n": 1})] {
-            assert_eq!(b.check(ClaimRef::from(&bad)), Err("must be a number".into()), "{bad}");
+            assert_eq!(b.check(ClaimRef::from(&bad)), Err(None), "{bad}");
         }
         assert!(b.check(ClaimRef::Str("7")).is_err());
     }

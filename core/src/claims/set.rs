@@ -85,22 +85,18 @@ impl RuleSet {
     /// alternative's first failing rule (its claim, status and scope), with
     /// a message that cites every alternative's failure in order.
     pub(crate) fn check<'v>(&self, lookup: impl Fn(&ClaimPath) -> Option<ClaimRef<'v>>) -> Result<(), Error> {
-        let holds = |rules: &[Rule]| rules.iter().try_for_each(|r| r.check(lookup(r.path())));
-        holds(&self.rules)?;
+        let check = |rules: &[Rule]| rules.iter().try_for_each(|r| r.check(lookup(r.path())));
+        check(&self.rules)?;
         for group in &self.any_of {
-            let mut failures = Vec::with_capacity(group.len());
-            for alternative in group {
-                match holds(alternative) {
-                    Ok(()) => break,
-                    Err(e) => failures.push(e),
-                }
+            // Errors are built only when no alternative holds.
+            if group.iter().any(|rules| rules.iter().all(|r| r.holds(lookup(r.path())))) {
+                continue;
             }
-            if failures.len() == group.len() {
-                let cited: Vec<&str> = failures.iter().map(Error::message).collect();
-                let message = format!("no any_of alternative holds: {}", cited.join("; "));
-                let first = failures.swap_remove(0);
-                return Err(first.with_message(message));
-            }
+            let mut failures: Vec<Error> = group.iter().filter_map(|rules| check(rules).err()).collect();
+            let cited: Vec<&str> = failures.iter().map(Error::message).collect();
+            let message = format!("no any_of alternative holds: {}", cited.join("; "));
+            let first = failures.swap_remove(0);
+            return Err(first.with_message(message));
         }
         Ok(())
     }
