@@ -458,7 +458,8 @@ jwtgate_str jwtgate_error_message(const jwtgate_error *error);
 jwtgate_str jwtgate_error_claim(const jwtgate_error *error);
 
 // The HTTP status a gateway answers with: 400 (`invalid_request`), 401,
-// 403 (`claim`) or 503 (`jwks_unavailable`, `replay_store_unavailable`).
+// 403 (`claim`, or 401 when the failed rule sets `"status": 401`) or 503
+// (`jwks_unavailable`, `replay_store_unavailable`).
 // 0 means "no status": `policy`, `key`, `invalid_argument`,
 // `serialization` and the binding's own codes are configuration or
 // programming errors, never the answer to a request. 0 when `error` is
