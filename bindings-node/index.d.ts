@@ -76,6 +76,8 @@ export interface IssuerPolicy {
   max_age_s?: number
   typ?: string
   claims?: Record<string, ClaimRule>
+  /** Alternatives in the syntax of `claims`: at least one must hold in full. */
+  any_of?: Array<Record<string, ClaimRule>>
   forward?: ForwardPolicy
   allowed_jku?: string[]
   /** DPoP-bound tokens (RFC 9449): `required`, `allowed`, or the settings. Defaults to off. */
@@ -116,14 +118,26 @@ export type KeysPolicy =
   | { pem_file: string; backup_pem?: string; backup_pem_file?: string }
   | { hmac_secret: string }
 
-/** A claim rule: typed equality, a set, a regex, array containment. */
+/** A claim rule: typed equality, sets, a regex, array containment, numeric bounds, negations. */
 export interface ClaimRule {
   equals?: unknown
+  /** Not this whole value (use `none_of` for array members and scope words). */
+  not_equals?: unknown
   one_of?: unknown[]
+  /** Neither the value nor any of its members (array items, space-delimited words). */
+  none_of?: unknown[]
   regex?: string
   contains_all?: unknown[]
   contains_any?: unknown[]
+  /** Numeric bounds: the claim must be a JSON number. */
+  gt?: number
+  ge?: number
+  lt?: number
+  le?: number
+  /** Defaults to true with a bound or a negation, or inside `any_of`; false otherwise. */
   required?: boolean
+  /** The status of a failure. Defaults to 403. */
+  status?: 401 | 403
 }
 
 export type TokenSource = { header: string; scheme?: string } | { cookie: string } | { query: string }
@@ -144,6 +158,8 @@ export type Mode = 'required' | 'optional' | 'report_only' | 'off'
 export interface RouteDoc {
   /** More claim rules, in the policy's rule syntax. */
   claims?: Record<string, ClaimRule>
+  /** Alternatives in the syntax of `claims`: at least one must hold in full. */
+  any_of?: Array<Record<string, ClaimRule>>
   /** OAuth scopes the token must hold (in `scope` or `scp`). */
   scopes?: string[]
   /** More claims to forward: claim name (or JSON Pointer) to header name. */

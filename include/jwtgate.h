@@ -505,7 +505,8 @@ jwtgate_str jwtgate_error_message(const jwtgate_error *error);
 jwtgate_str jwtgate_error_claim(const jwtgate_error *error);
 
 // The HTTP status a gateway answers with: 400 (`invalid_request`), 401,
-// 403 (`claim`) or 503 (`jwks_unavailable`, `replay_store_unavailable`).
+// 403 (`claim`, or 401 when the failed rule sets `"status": 401`) or 503
+// (`jwks_unavailable`, `replay_store_unavailable`).
 // 0 means "no status": `policy`, `key`, `invalid_argument`,
 // `serialization` and the binding's own codes are configuration or
 // programming errors, never the answer to a request. 0 when `error` is
@@ -631,6 +632,20 @@ jwtgate_code jwtgate_route_add_claim_rule(jwtgate_route *route,
                                           const char *rule_json,
                                           size_t rule_len,
                                           jwtgate_error **out_error);
+
+// Adds a group of alternatives: `any_of_json` is a JSON list of claim
+// maps in the policy's `any_of` syntax (e.g. `[{"roles": {"contains_any":
+// ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}}]`), of which
+// at least one must hold in full. Each call adds a group that must hold
+// on top of every other rule. A bad list is `JWTGATE_POLICY` with a
+// message naming the alternative and rule.
+//
+// # Safety
+// As for `jwtgate_route_add_claim_rule`.
+jwtgate_code jwtgate_route_add_any_of(jwtgate_route *route,
+                                      const char *any_of_json,
+                                      size_t any_of_len,
+                                      jwtgate_error **out_error);
 
 // Adds an OAuth scope the token must hold (in `scope` or `scp`); a failure
 // answers 403 with `scope="..."` in the challenge.

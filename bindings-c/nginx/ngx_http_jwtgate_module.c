@@ -7,6 +7,8 @@
  *       jwtgate_claim_set $jwt_sub sub;               # http: claim to variable
  *       jwtgate_replay_zone jwtgate_dpop:10m;         # http: DPoP proofs seen by any worker
  *       jwtgate_claim_rule roles '{"contains_any": ["user"]}';   # every level adds
+ *       jwtgate_claim_any_of '[{"roles": {"contains_any": ["admin"]}},
+ *                              {"scope": {"contains_any": ["orders:write"]}}]';  # one must hold
  *       server {
  *           location /api/ {
  *               jwtgate on;                           # on | off, or jwtgate_mode
@@ -90,7 +92,7 @@ struct ngx_http_jwtgate_loc_conf_s {
     ngx_str_t                  policy;
 
     /* What this level itself adds (NULL: nothing). */
-    ngx_array_t               *rules;           /* of item: claim, rule JSON */
+    ngx_array_t               *rules;           /* of item: claim, rule JSON; or any_of JSON, no value */
     ngx_array_t               *scopes;          /* of item: scope */
     ngx_array_t               *headers;         /* of item: claim, header */
     ngx_array_t               *tokens;          /* of item: name, scheme, kind */
@@ -177,6 +179,13 @@ static ngx_command_t ngx_http_jwtgate_commands[] = {
 
     { ngx_string("jwtgate_claim_rule"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_jwtgate_rule,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jwtgate_claim_any_of"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_jwtgate_rule,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -441,7 +450,23 @@ ngx_http_jwtgate_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-/* jwtgate_claim_rule CLAIM RULE_JSON; checked by the core right away. */
+/* Adds a rule item to a route: a claim rule (key: claim, value: rule JSON)
+ * or, when the item has no value, a group of any_of alternatives (key:
+ * the list's JSON). */
+static jwtgate_code
+ngx_http_jwtgate_add_rule(jwtgate_route *route, ngx_http_jwtgate_item_t *item, jwtgate_error **error)
+{
+    if (item->value.data == NULL) {
+        return jwtgate_route_add_any_of(route, (const char *) item->key.data, item->key.len, error);
+    }
+    return jwtgate_route_add_claim_rule(route, (const char *) item->key.data, item->key.len,
+                                        (const char *) item->value.data, item->value.len, error);
+}
+
+/* jwtgate_claim_rule CLAIM RULE_JSON; and jwtgate_claim_any_of
+ * ALTERNATIVES_JSON; (a list of claim maps of which one must hold in
+ * full). Both go into the level's rules, in order, and are checked by the
+ * core right away, so nginx -t names the line. */
 static char *
 ngx_http_jwtgate_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -450,25 +475,22 @@ ngx_http_jwtgate_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_jwtgate_item_t      *item;
     jwtgate_route                *check = NULL;
     jwtgate_error                *error = NULL;
+    jwtgate_code                  rc;
 
-    if (jwtgate_route_new(&check) != JWTGATE_OK) {
-        return NGX_CONF_ERROR;
-    }
-    if (jwtgate_route_add_claim_rule(check, (const char *) value[1].data, value[1].len,
-                                     (const char *) value[2].data, value[2].len, &error)
-        != JWTGATE_OK)
-    {
-        jwtgate_route_free(check);
-        return ngx_http_jwtgate_conf_error(cf, error);
-    }
-    jwtgate_route_free(check);
     item = ngx_http_jwtgate_push(cf, &lcf->rules);
     if (item == NULL) {
         return NGX_CONF_ERROR;
     }
     item->key = value[1];
-    item->value = value[2];
-    return NGX_CONF_OK;
+    if (cf->args->nelts == 3) {
+        item->value = value[2];
+    }
+    if (jwtgate_route_new(&check) != JWTGATE_OK) {
+        return NGX_CONF_ERROR;
+    }
+    rc = ngx_http_jwtgate_add_rule(check, item, &error);
+    jwtgate_route_free(check);
+    return rc == JWTGATE_OK ? NGX_CONF_OK : ngx_http_jwtgate_conf_error(cf, error);
 }
 
 /* jwtgate_scope SCOPE ...; every scope is required. */
@@ -649,11 +671,9 @@ ngx_http_jwtgate_level_route(ngx_conf_t *cf, ngx_http_jwtgate_loc_conf_t *level,
     *out = route;  /* the caller frees it, also on failure */
     item = level->rules ? level->rules->elts : NULL;
     for (i = 0; level->rules && i < level->rules->nelts; i++) {
-        if (jwtgate_route_add_claim_rule(route, (const char *) item[i].key.data, item[i].key.len,
-                                         (const char *) item[i].value.data, item[i].value.len, &error)
-            != JWTGATE_OK)
-        {
-            return ngx_http_jwtgate_item_error(cf, "jwtgate_claim_rule", &item[i], error);
+        if (ngx_http_jwtgate_add_rule(route, &item[i], &error) != JWTGATE_OK) {
+            return ngx_http_jwtgate_item_error(cf, item[i].value.data ? "jwtgate_claim_rule" : "jwtgate_claim_any_of",
+                                               &item[i], error);
         }
     }
     item = level->scopes ? level->scopes->elts : NULL;

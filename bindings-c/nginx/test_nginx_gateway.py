@@ -49,6 +49,8 @@ def directives(level, skip_mode=False):
     out = []
     for claim, rule in level.get("claims", {}).items():
         out.append(f"jwtgate_claim_rule {q(claim)} {q(json.dumps(rule))};")
+    if "any_of" in level:
+        out.append(f"jwtgate_claim_any_of {q(json.dumps(level['any_of']))};")
     if level.get("scopes"):
         out.append("jwtgate_scope " + " ".join(q(s) for s in level["scopes"]) + ";")
     for claim, header in level.get("claims_to_headers", {}).items():
@@ -69,7 +71,7 @@ def directives(level, skip_mode=False):
         out.append(f"jwtgate_mode {level['mode']};")
     if "keep_query_token" in level:
         out.append(f"jwtgate_keep_query_token {'on' if level['keep_query_token'] else 'off'};")
-    known = {"claims", "scopes", "claims_to_headers", "payload_header", "token_sources", "mode",
+    known = {"claims", "any_of", "scopes", "claims_to_headers", "payload_header", "token_sources", "mode",
              "keep_query_token", "exclude"}
     unknown = set(level) - known
     if unknown:
@@ -570,6 +572,15 @@ class Attacks(unittest.TestCase):
                 ("jwtgate_claim_header sub X-User;", "the policy already forwards X-User"),
                 ("jwtgate_claim_header dept X-Tier;", "X-Tier is forwarded twice"),
                 ("jwtgate_claim_rule dept '{\"equls\": 1}';", "equls"),
+                ("jwtgate_claim_rule level '{\"ge\": 2, \"status\": 500}';",
+                 "claims.level.status: must be 401 or 403, not 500"),
+                ("jwtgate_claim_rule level '{\"gt\": \"2\"}';", "claims.level.gt: invalid type"),
+                ("jwtgate_claim_any_of '[{\"roles\": {\"contains_any\": [\"admin\"]}}, {}]';",
+                 "any_of[1]: an alternative without rules always holds"),
+                ("jwtgate_claim_any_of '[{\"roles\": {\"regex\": \"(\"}}]';", "any_of[0].roles.regex:"),
+                ("jwtgate_claim_any_of '[{\"roles\": {\"equls\": 1}}]';", "any_of[0].roles.equls: unknown field"),
+                ("jwtgate_claim_any_of '[]';", "any_of: list at least one alternative"),
+                ("jwtgate_claim_any_of '{\"roles\": {}}';", "any_of: invalid type"),
                 ("jwtgate_scope 'two words';", "is not one scope"),
                 ("jwtgate_mode sometimes;", "invalid mode"),
                 ("jwtgate on; jwtgate_mode optional;", "is duplicate")):

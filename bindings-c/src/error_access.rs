@@ -45,7 +45,8 @@ pub unsafe extern "C" fn jwtgate_error_claim(error: *const jwtgate_error) -> jwt
 }
 
 /// The HTTP status a gateway answers with: 400 (`invalid_request`), 401,
-/// 403 (`claim`) or 503 (`jwks_unavailable`, `replay_store_unavailable`).
+/// 403 (`claim`, or 401 when the failed rule sets `"status": 401`) or 503
+/// (`jwks_unavailable`, `replay_store_unavailable`).
 /// 0 means "no status": `policy`, `key`, `invalid_argument`,
 /// `serialization` and the binding's own codes are configuration or
 /// programming errors, never the answer to a request. 0 when `error` is

@@ -143,6 +143,30 @@ pub unsafe extern "C" fn jwtgate_route_add_claim_rule(
     }
 }
 
+/// Adds a group of alternatives: `any_of_json` is a JSON list of claim
+/// maps in the policy's `any_of` syntax (e.g. `[{"roles": {"contains_any":
+/// ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}}]`), of which
+/// at least one must hold in full. Each call adds a group that must hold
+/// on top of every other rule. A bad list is `JWTGATE_POLICY` with a
+/// message naming the alternative and rule.
+///
+/// # Safety
+/// As for `jwtgate_route_add_claim_rule`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_route_add_any_of(
+    route: *mut jwtgate_route,
+    any_of_json: *const c_char,
+    any_of_len: usize,
+    out_error: *mut *mut jwtgate_error,
+) -> jwtgate_code {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            edit(route, out_error, |r| Ok(r.add_any_of_json(text(any_of_json, any_of_len, "any_of_json")?)?))
+        }
+    }
+}
+
 /// Adds an OAuth scope the token must hold (in `scope` or `scp`); a failure
 /// answers 403 with `scope="..."` in the challenge.
 ///

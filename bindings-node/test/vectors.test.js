@@ -46,6 +46,7 @@ for (const file of files) {
               assert.ok(e instanceof JwtError, `not a JwtError: ${e}`)
               assert.equal(e.code, expect.code, e.message)
               if ('claim' in expect) assert.equal(e.claim, expect.claim)
+              if ('status' in expect) assert.equal(e.status, expect.status)
               return true
             },
           )

@@ -60,3 +60,5 @@ def test_vector(name: str, data: dict[str, Any], vector: dict[str, Any]) -> None
         assert type(error).code == expect["code"]
         if "claim" in expect:
             assert error.claim == expect["claim"]
+        if "status" in expect:
+            assert error.status == expect["status"]

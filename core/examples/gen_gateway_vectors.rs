@@ -485,6 +485,75 @@ fn main() {
             headers(vec![bearer(&good)], spoofed()),
             allowed(Value::Null, json!({"x-user": "ada", "x-tier": null}), "/api/orders"),
         ),
+        case(
+            "route any_of: one alternative in full is enough",
+            json!([{"any_of": [{"roles": {"contains_any": ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}, "dept": {"equals": "IT"}}]}]),
+            "/api/orders",
+            headers(vec![bearer(&tier)], vec![]),
+            allowed(Value::Null, json!({"x-user": "ada"}), "/api/orders"),
+        ),
+        case(
+            "route any_of: no alternative holds, the first one's claim and status answer",
+            json!([{"any_of": [{"roles": {"contains_any": ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}}]}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            rejected(
+                403,
+                "claim",
+                "Bearer error=\"insufficient_scope\", error_description=\"no any_of alternative holds: claim roles contains none of the required values; claim scope contains none of the required values\"",
+            ),
+        ),
+        case(
+            "route any_of: an absent claim satisfies no alternative",
+            json!([{"any_of": [{"tier": {"one_of": ["gold"]}}, {"roles": {"contains_any": ["admin"]}}]}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            rejected(
+                403,
+                "claim",
+                "Bearer error=\"insufficient_scope\", error_description=\"no any_of alternative holds: claim tier is required; claim roles contains none of the required values\"",
+            ),
+        ),
+        case(
+            "route rule with status 401: invalid_token",
+            json!([{"claims": {"dept": {"equals": "HR", "status": 401}}}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            rejected(
+                401,
+                "claim",
+                "Bearer error=\"invalid_token\", error_description=\"claim dept must equal 'HR'\"",
+            ),
+        ),
+        case(
+            "nested any_of groups all hold; the failing group's first alternative answers 401",
+            json!([{"any_of": [{"dept": {"equals": "IT"}}]}, {}, {"any_of": [{"level": {"ge": 3, "status": 401}}, {"roles": {"contains_any": ["admin"]}}]}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            rejected(
+                401,
+                "claim",
+                "Bearer error=\"invalid_token\", error_description=\"no any_of alternative holds: claim level is required; claim roles contains none of the required values\"",
+            ),
+        ),
+        case(
+            "route none_of refuses a scope word; not_equals passes another value",
+            json!([{"claims": {"scope": {"none_of": ["profile"]}, "dept": {"not_equals": "HR"}}}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            rejected(
+                403,
+                "claim",
+                "Bearer error=\"insufficient_scope\", error_description=\"claim scope holds the refused value 'profile'\"",
+            ),
+        ),
+        case(
+            "route bounds and negations hold",
+            json!([{"claims": {"iat": {"gt": 1_600_000_000, "le": 1_700_000_000.5}, "dept": {"not_equals": "HR"}, "roles": {"none_of": ["banned"]}}}]),
+            "/api/orders",
+            headers(vec![bearer(&good)], vec![]),
+            allowed(Value::Null, json!({"x-user": "ada"}), "/api/orders"),
+        ),
     ];
 
     let out: Vec<Value> = cases

@@ -1,7 +1,8 @@
-//! Writes the generated shared vectors (`tests/vectors/{claims,attacks,keys}.json`)
+//! Writes the generated shared vectors (`tests/vectors/{claims,attacks,keys,rules}.json`)
 //! from the test keys in `tests/keys/`.
 //!
-//! Run `cargo run -p jwtgate --example gen_vectors` after changing a case.
+//! Run `cargo run -p jwtgate --example gen_vectors` after changing a case,
+//! or `... -- rules.json` for one file.
 //! RSA PKCS#1 and HMAC signatures are deterministic; ECDSA, PSS and the
 //! random parts differ from run to run, so regenerated files differ in
 //! those tokens only.
@@ -492,6 +493,259 @@ fn inline_policy_vectors(hs: &Signer) -> Vec<Value> {
     v.push(json!({"name": "policy-any-audience-with-audiences", "description": "any_audience and audiences contradict each other",
         "policy": hs_policy(json!({"any_audience": true, "audiences": ["api://orders"]})),
         "token": token(json!({"aud": "api://orders"})), "now": NOW, "expect": {"valid": false, "code": "policy"}}));
+    v
+}
+
+/// Claim rule operators, `any_of` and per-rule status, on small HS256
+/// policies of their own (deterministic tokens).
+fn rule_vectors() -> Vec<Value> {
+    let hs = hmac_signer();
+    let token = |claims: Value| raw(&hs, &header("HS256", None), &claims.to_string());
+    let numbers = hs_policy(json!({"claims": {
+        "level": {"ge": 2, "lt": 10},
+        "score": {"gt": 0.5, "required": false},
+        "big": {"gt": 9_007_199_254_740_992u64, "required": false}
+    }}));
+    let negations =
+        hs_policy(json!({"claims": {"tier": {"not_equals": "trial"}, "roles": {"none_of": ["suspended"]}}}));
+    let optional = hs_policy(json!({"claims": {"tier": {"not_equals": "trial", "required": false}}}));
+    let any_of = hs_policy(json!({
+        "claims": {"sub": {"regex": "[a-z]+"}},
+        "any_of": [{"roles": {"contains_any": ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}}]
+    }));
+    let step_up = hs_policy(json!({"any_of": [
+        {"acr": {"equals": "mfa", "status": 401}},
+        {"amr": {"contains_any": ["hwk"]}, "auth_level": {"ge": 3}}
+    ]}));
+    let verified_email =
+        hs_policy(json!({"claims": {"email_verified": {"equals": true, "required": true, "status": 401}}}));
+    let ok = json!({"valid": true});
+    let fail =
+        |claim: &str, status: u16| json!({"valid": false, "code": "claim", "claim": claim, "status": status});
+    let cases = [
+        (
+            "number-bounds-hold",
+            "ge 2 and lt 10 hold for 2; gt 0.5 for 0.51",
+            &numbers,
+            json!({"level": 2, "score": 0.51}),
+            ok.clone(),
+        ),
+        (
+            "number-float-inside",
+            "a float inside integer bounds",
+            &numbers,
+            json!({"level": 9.99}),
+            ok.clone(),
+        ),
+        ("number-upper-bound", "lt 10 refuses 10", &numbers, json!({"level": 10}), fail("level", 403)),
+        ("number-lower-bound", "ge 2 refuses 1.5", &numbers, json!({"level": 1.5}), fail("level", 403)),
+        (
+            "number-string-fails",
+            "\"5\" is not a number: it fails the bound",
+            &numbers,
+            json!({"level": "5"}),
+            fail("level", 403),
+        ),
+        ("number-bool-fails", "true is not a number", &numbers, json!({"level": true}), fail("level", 403)),
+        (
+            "number-absent-fails",
+            "a bound makes the claim required unless the rule says otherwise",
+            &numbers,
+            json!({"sub": "x"}),
+            fail("level", 403),
+        ),
+        (
+            "number-strict-float",
+            "gt 0.5 refuses 0.5",
+            &numbers,
+            json!({"level": 3, "score": 0.5}),
+            fail("score", 403),
+        ),
+        (
+            "number-optional-absent",
+            "required false: an absent claim passes the bound",
+            &numbers,
+            json!({"level": 3}),
+            ok.clone(),
+        ),
+        (
+            "number-large-integers-exact",
+            "2^53 + 1 > 2^53 compares exactly (a float would call them equal)",
+            &numbers,
+            json!({"level": 3, "big": 9_007_199_254_740_993u64}),
+            ok.clone(),
+        ),
+        (
+            "number-large-integers-equal",
+            "2^53 is not greater than 2^53",
+            &numbers,
+            json!({"level": 3, "big": 9_007_199_254_740_992u64}),
+            fail("big", 403),
+        ),
+        (
+            "negation-holds",
+            "tier not trial, roles without suspended",
+            &negations,
+            json!({"tier": "gold", "roles": ["user"]}),
+            ok.clone(),
+        ),
+        (
+            "not-equals-refuses",
+            "not_equals refuses the value",
+            &negations,
+            json!({"tier": "trial", "roles": ["user"]}),
+            fail("tier", 403),
+        ),
+        (
+            "not-equals-absent",
+            "a token without the claim does not pass an exclusion",
+            &negations,
+            json!({"roles": ["user"]}),
+            fail("tier", 403),
+        ),
+        (
+            "not-equals-optional-absent",
+            "required false: the policy says the claim is optional",
+            &optional,
+            json!({"sub": "x"}),
+            ok.clone(),
+        ),
+        (
+            "none-of-array-member",
+            "none_of refuses an array holding the value",
+            &negations,
+            json!({"tier": "gold", "roles": ["user", "suspended"]}),
+            fail("roles", 403),
+        ),
+        (
+            "none-of-scope-word",
+            "none_of refuses a word of a space-delimited string",
+            &negations,
+            json!({"tier": "gold", "roles": "user suspended"}),
+            fail("roles", 403),
+        ),
+        (
+            "none-of-absent",
+            "a token without the claim does not pass an exclusion",
+            &negations,
+            json!({"tier": "gold"}),
+            fail("roles", 403),
+        ),
+        (
+            "any-of-first",
+            "roles contains admin",
+            &any_of,
+            json!({"sub": "ada", "roles": ["admin"]}),
+            ok.clone(),
+        ),
+        (
+            "any-of-second",
+            "scope contains orders:write",
+            &any_of,
+            json!({"sub": "ada", "scope": "profile orders:write"}),
+            ok.clone(),
+        ),
+        (
+            "any-of-none",
+            "neither alternative: the first alternative's claim is named",
+            &any_of,
+            json!({"sub": "ada", "roles": ["user"], "scope": "profile"}),
+            fail("roles", 403),
+        ),
+        (
+            "any-of-absent-claims",
+            "absent claims satisfy no alternative",
+            &any_of,
+            json!({"sub": "ada"}),
+            fail("roles", 403),
+        ),
+        (
+            "any-of-claims-still-hold",
+            "claims hold on top of any_of",
+            &any_of,
+            json!({"sub": "Ada1", "roles": ["admin"]}),
+            fail("sub", 403),
+        ),
+        (
+            "any-of-in-full",
+            "the second alternative holds only in full",
+            &step_up,
+            json!({"amr": ["hwk"], "auth_level": 2}),
+            fail("acr", 401),
+        ),
+        (
+            "any-of-second-in-full",
+            "every rule of the second alternative holds",
+            &step_up,
+            json!({"amr": ["pwd", "hwk"], "auth_level": 3}),
+            ok.clone(),
+        ),
+        (
+            "any-of-status-401",
+            "the first alternative's rule answers 401",
+            &step_up,
+            json!({"acr": "pwd"}),
+            fail("acr", 401),
+        ),
+        (
+            "status-401",
+            "a rule with status 401",
+            &verified_email,
+            json!({"email_verified": false}),
+            fail("email_verified", 401),
+        ),
+        (
+            "status-401-absent",
+            "a required rule with status 401, claim absent",
+            &verified_email,
+            json!({"sub": "x"}),
+            fail("email_verified", 401),
+        ),
+    ];
+    let mut v: Vec<Value> = cases
+        .into_iter()
+        .map(|(name, why, policy, claims, expect)| {
+            json!({"name": name, "description": why, "policy": policy, "token": token(claims), "now": NOW, "expect": expect})
+        })
+        .collect();
+    let refused = [
+        (
+            "policy-status-500",
+            "a rule's status is 401 or 403",
+            json!({"claims": {"a": {"equals": 1, "status": 500}}}),
+        ),
+        ("policy-bound-not-number", "a bound is a JSON number", json!({"claims": {"a": {"gt": "5"}}})),
+        (
+            "policy-bounds-empty",
+            "gt 5 and lt 3 leave no number",
+            json!({"claims": {"a": {"gt": 5, "lt": 3}}}),
+        ),
+        (
+            "policy-none-of-empty",
+            "none_of lists at least one value",
+            json!({"claims": {"a": {"none_of": []}}}),
+        ),
+        ("policy-any-of-empty", "an empty any_of is an error, not no requirement", json!({"any_of": []})),
+        (
+            "policy-any-of-empty-alternative",
+            "an alternative without rules would always hold",
+            json!({"any_of": [{"a": {"equals": 1}}, {}]}),
+        ),
+        (
+            "policy-any-of-bad-rule",
+            "a rule in an alternative is checked as any rule",
+            json!({"any_of": [{"a": {"equls": 1}}]}),
+        ),
+        (
+            "policy-any-of-status",
+            "status is checked in alternatives too",
+            json!({"any_of": [{"a": {"equals": 1, "status": 402}}]}),
+        ),
+    ];
+    for (name, why, issuer) in refused {
+        v.push(json!({"name": name, "description": why, "policy": hs_policy(issuer),
+            "token": token(json!({"a": 1})), "now": NOW, "expect": {"valid": false, "code": "policy"}}));
+    }
     v
 }
 
@@ -1119,6 +1373,21 @@ fn write(name: &str, description: &str, vectors: Vec<Value>, with_policies: bool
 }
 
 fn main() {
+    // `-- rules.json` writes that file only (the others hold ECDSA and PSS
+    // tokens that change on every run).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("rules.json") {
+        write(
+            "rules.json",
+            "Claim rule operators (bounds, negations), any_of alternatives and per-rule status.",
+            rule_vectors(),
+            false,
+        );
+    }
+    if !only.is_empty() {
+        return;
+    }
     write(
         "claims.json",
         "Claim rules, registered claims, issuers, audiences, time and forwarding.",

@@ -199,6 +199,8 @@ pub struct Error {
     message: String,
     claim: Option<String>,
     scope: Option<String>,
+    /// A claim rule's own status (401) in place of the kind's.
+    status: Option<u16>,
     // u32 keeps the error small (errors travel in every Result); both
     // saturate far beyond any real wait.
     retry_after_s: Option<u32>,
@@ -215,6 +217,7 @@ impl Error {
             message: message.into(),
             claim: None,
             scope: None,
+            status: None,
             retry_after_s: None,
             pending: false,
             wait_ms: None,
@@ -229,6 +232,7 @@ impl Error {
             message: message.into(),
             claim: Some(claim.into()),
             scope: None,
+            status: None,
             retry_after_s: None,
             pending: false,
             wait_ms: None,
@@ -240,6 +244,20 @@ impl Error {
     /// the `scope` attribute of an `insufficient_scope` challenge).
     pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
+        self
+    }
+
+    /// This error answered with `status` instead of its kind's (a claim
+    /// rule that chooses 401 over 403).
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// This error with another message (an `any_of` failure citing every
+    /// alternative).
+    pub(crate) fn with_message(mut self, message: String) -> Self {
+        self.message = message;
         self
     }
 
@@ -338,11 +356,23 @@ impl Error {
         self.claim.as_deref()
     }
 
-    /// The HTTP status a gateway answers with (400, 401, 403 or 503);
-    /// `None` for configuration and programming errors (see
-    /// [`ErrorKind::http_status`]).
+    /// The HTTP status a gateway answers with (400, 401, 403 or 503):
+    /// the kind's (see [`ErrorKind::http_status`]), or for a failed claim
+    /// rule the rule's own `status`; `None` for configuration and
+    /// programming errors.
     pub fn http_status(&self) -> Option<u16> {
-        self.kind.http_status()
+        self.status.or(self.kind.http_status())
+    }
+
+    /// The RFC 6750 `error` attribute of this error's challenge: the
+    /// kind's (see [`ErrorKind::bearer_error`]), except that a claim rule
+    /// answering 401 says `invalid_token` (section 3.1: 403 is
+    /// `insufficient_scope`, a 401 for a token is `invalid_token`).
+    pub fn bearer_error(&self) -> Option<&'static str> {
+        match (self.kind, self.status) {
+            (ErrorKind::Claim, Some(401)) => Some("invalid_token"),
+            (kind, _) => kind.bearer_error(),
+        }
     }
 
     /// A ready `WWW-Authenticate` header value (RFC 6750 section 3), e.g.
@@ -370,7 +400,7 @@ pub(crate) fn challenge(scheme: &str, error: &Error) -> String {
 pub(crate) fn challenge_with(scheme: &str, error: Option<&Error>, extra: &[(&str, &str)]) -> String {
     let mut params: Vec<(&str, &str)> = Vec::with_capacity(3 + extra.len());
     if let Some(error) = error
-        && let Some(code) = error.kind.bearer_error()
+        && let Some(code) = error.bearer_error()
     {
         params.push(("error", code));
         params.push(("error_description", &error.message));

@@ -60,8 +60,8 @@ pub use gateway::{
 pub use jwks::RemoteStats;
 pub use keys::{MAX_JWKS_KEYS, MIN_RSA_BITS};
 pub use policy::{
-    BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
-    DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,
+    BindingMode, CacheDoc, ClaimRuleDoc, ClaimRulesDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES,
+    DpopDoc, DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, Mode, NonceDoc, NonceSettingsDoc,
     OnStoreError, PolicyDoc, ReplayStoreDoc, ResourceDoc, RouteDoc, TokenSourceDoc, document_from_json,
 };
 pub use replay::{MemoryStore, RedisStore, ReplayStore, StoreError};

@@ -80,3 +80,32 @@ fn overlays_add_forwarded_headers_and_refuse_conflicts() {
     assert_eq!(v.with_claims(json!({"x": {"equal": 1}})).unwrap_err().kind(), ErrorKind::Policy);
     assert_eq!(v.with_claims(json!(["x"])).unwrap_err().kind(), ErrorKind::Policy);
 }
+
+#[test]
+fn overlay_any_of_and_operators_hold_with_the_policys_rules() {
+    let v = base();
+    let overlay = PolicyOverlay::from_value(json!({
+        "claims": {"level": {"ge": 2, "status": 401}},
+        "any_of": [{"roles": {"contains_any": ["admin"]}}, {"scope": {"contains_any": ["orders:write"]}}]
+    }))
+    .unwrap();
+    let route = v.with_overlay(&overlay).unwrap();
+    let ok = token(json!({"sub": "a", "roles": ["user"], "level": 2, "scope": "orders:write"}));
+    assert!(route.verify(&ok, Some(NOW)).is_ok());
+    let neither = token(json!({"sub": "a", "roles": ["user"], "level": 2}));
+    let e = route.verify(&neither, Some(NOW)).unwrap_err();
+    assert_eq!((e.claim(), e.http_status()), (Some("roles"), Some(403)));
+    let low = token(json!({"sub": "a", "roles": ["user", "admin"], "level": 1.5}));
+    let e = route.verify(&low, Some(NOW)).unwrap_err();
+    assert_eq!((e.claim(), e.http_status()), (Some("level"), Some(401)));
+    assert!(e.www_authenticate().starts_with("Bearer error=\"invalid_token\""), "{}", e.www_authenticate());
+    // The policy's own rule still holds, and the derived document carries any_of.
+    let not_user = token(json!({"sub": "a", "roles": ["admin"], "level": 3}));
+    assert_eq!(route.verify(&not_user, Some(NOW)).unwrap_err().claim(), Some("roles"));
+    assert!(route.policy().doc().issuers[0].any_of.is_some());
+    // A policy document holds one group per issuer: a second one is refused
+    // with a pointer to routes, which take any number.
+    let again = route.with_overlay(&overlay).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Policy);
+    assert!(again.message().contains("any_of"), "{}", again.message());
+}

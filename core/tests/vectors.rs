@@ -67,6 +67,11 @@ fn run(file: &Value, vector: &Value) -> Result<(), String> {
             {
                 return Err(format!("expected claim {claim}, got {:?} ({e})", e.claim()));
             }
+            if let Some(status) = expect.get("status")
+                && status.as_u64() != e.http_status().map(u64::from)
+            {
+                return Err(format!("expected status {status}, got {:?} ({e})", e.http_status()));
+            }
             Ok(())
         }
     }

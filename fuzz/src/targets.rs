@@ -65,6 +65,8 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
     let status = e.http_status();
     let expected_status = match e.kind() {
         ErrorKind::Policy | ErrorKind::Key | ErrorKind::InvalidArgument | ErrorKind::Serialization => None,
+        // A claim rule may choose 401 (`invalid_token`) over 403 (`insufficient_scope`).
+        ErrorKind::Claim if e.bearer_error() == Some("invalid_token") => Some(401),
         ErrorKind::Claim => Some(403),
         ErrorKind::JwksUnavailable | ErrorKind::ReplayStoreUnavailable => Some(503),
         ErrorKind::InvalidRequest => Some(400),
@@ -79,7 +81,7 @@ pub fn check_error(e: &Error, policy_allowed: bool) -> Outcome {
     }
     let www = e.www_authenticate();
     // Two quoted attributes (error, error_description), three with scope.
-    let quotes = match (e.kind().bearer_error(), e.scope()) {
+    let quotes = match (e.bearer_error(), e.scope()) {
         (None, _) => 0,
         (Some(_), None) => 4,
         (Some(_), Some(_)) => 6,

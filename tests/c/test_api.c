@@ -379,9 +379,44 @@ static void test_pem_signer_and_policy_file(void) {
     jwtgate_verified_free(ok);
     jwtgate_verifier_free(verifier);
 
+    /* Alternatives and a per-rule status: the first alternative fails, the
+     * second holds; then neither holds and the first one's 401 answers. */
+    jwtgate_str msg;
+    const char *either = "{\"any_of\":[{\"scope\":{\"contains_any\":[\"orders:admin\"]}},"
+                         "{\"sub\":{\"equals\":\"ada\"}}]}";
+    CHECK(jwtgate_verifier_from_file_with(path, strlen(path), either, strlen(either), &verifier, NULL) == JWTGATE_OK);
+    ok = NULL;
+    CHECK(jwtgate_verifier_verify(verifier, token, strlen(token), true, NOW, &ok, NULL) == JWTGATE_OK);
+    jwtgate_verified_free(ok);
+    jwtgate_verifier_free(verifier);
+    const char *step_up = "{\"any_of\":[{\"acr\":{\"equals\":\"mfa\",\"status\":401}},"
+                          "{\"sub\":{\"equals\":\"bob\"}}]}";
+    CHECK(jwtgate_verifier_from_file_with(path, strlen(path), step_up, strlen(step_up), &verifier, NULL) ==
+          JWTGATE_OK);
+    e = NULL;
+    CHECK(jwtgate_verifier_verify(verifier, token, strlen(token), true, NOW, &ok, &e) == JWTGATE_CLAIM);
+    CHECK(str_eq(jwtgate_error_claim(e), "acr") && jwtgate_error_http_status(e) == 401);
+    jwtgate_str www = jwtgate_error_www_authenticate(e);
+    CHECK(www.data && memmem(www.data, www.len, "invalid_token", 13) != NULL);
+    jwtgate_error_free(e);
+    jwtgate_verifier_free(verifier);
+
+    /* jwtgate_route_add_any_of: the Nginx directive's path; errors name the alternative. */
+    jwtgate_route *route = NULL;
+    CHECK(jwtgate_route_new(&route) == JWTGATE_OK);
+    CHECK(jwtgate_route_add_any_of(route, S("[{\"roles\":{\"contains_any\":[\"admin\"]}}]"), NULL) == JWTGATE_OK);
+    e = NULL;
+    CHECK(jwtgate_route_add_any_of(route, S("[{\"a\":{\"equals\":1}},{}]"), &e) == JWTGATE_POLICY);
+    msg = jwtgate_error_message(e);
+    CHECK(msg.data && memmem(msg.data, msg.len, "any_of[1]", 9) != NULL);
+    jwtgate_error_free(e);
+    CHECK(jwtgate_route_add_any_of(NULL, S("[]"), NULL) == JWTGATE_NULL_PARAMETER);
+    CHECK(jwtgate_route_add_any_of(route, NULL, 2, NULL) == JWTGATE_NULL_PARAMETER);
+    jwtgate_route_free(route);
+
     e = NULL;
     CHECK(jwtgate_verifier_from_file_with(path, strlen(path), S("{\"claimz\":{}}"), &verifier, &e) == JWTGATE_POLICY);
-    jwtgate_str msg = jwtgate_error_message(e);
+    msg = jwtgate_error_message(e);
     CHECK(msg.data && memmem(msg.data, msg.len, "claimz", 6) != NULL);
     jwtgate_error_free(e);
 

@@ -12,6 +12,7 @@
 typedef struct {
     char *name, *policy, *token, *expect, *claim, *issuer, *payload_hex;
     int has_now, check_claim, claim_none, check_issuer, issuer_none, check_headers;
+    unsigned status;  /* the rejection's HTTP status when the vector names it; 0: by code */
     double now;
     int n_claims, n_headers;
     char *claim_names[MAX_CLAIMS], *claim_json[MAX_CLAIMS];
@@ -127,7 +128,8 @@ static const char *run(const vector *v, char *why, size_t why_len) {
             result = why;
         } else {
             unsigned status = jwtgate_error_http_status(error);
-            unsigned want = rc == JWTGATE_CLAIM ? 403 : rc == JWTGATE_JWKS_UNAVAILABLE ? 503 : 401;
+            unsigned want = v->status ? v->status
+                          : rc == JWTGATE_CLAIM ? 403 : rc == JWTGATE_JWKS_UNAVAILABLE ? 503 : 401;
             jwtgate_str www = jwtgate_error_www_authenticate(error);
             if (status != want) {
                 snprintf(why, why_len, "status %u, want %u", status, want);
@@ -165,6 +167,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(line, "expect")) v.expect = value;
         else if (!strcmp(line, "claim")) { v.check_claim = 1; v.claim = value; }
         else if (!strcmp(line, "claim-none")) { v.check_claim = 1; v.claim_none = 1; }
+        else if (!strcmp(line, "status")) v.status = (unsigned)strtoul(value, NULL, 10);
         else if (!strcmp(line, "issuer")) { v.check_issuer = 1; v.issuer = value; }
         else if (!strcmp(line, "issuer-none")) { v.check_issuer = 1; v.issuer_none = 1; }
         else if (!strcmp(line, "payload")) v.payload_hex = value;

@@ -8,6 +8,7 @@ vector runner reads without a JSON parser. One record per vector:
     now <unix seconds> | now -
     expect ok | expect <code>
     claim <name> | claim-none        (only when the vector checks it)
+    status <HTTP status>             (only when the vector checks it)
     issuer <issuer> | issuer-none    (only when the vector checks it)
     payload <the token's payload JSON exactly as carried, in hex>
     claimname <JSON Pointer>         (one pair per expected top-level claim)
@@ -67,6 +68,8 @@ def main():
                     line(out, "claim-none")
                 else:
                     line(out, "claim", expect["claim"])
+            if "status" in expect:
+                line(out, "status", str(expect["status"]))
             if "issuer" in expect:
                 if expect["issuer"] is None:
                     line(out, "issuer-none")

@@ -43,6 +43,15 @@ const auth = jwtgateExpress(verifier, {
 })
 const route: jwtgateExpress.JwtgateMiddleware = auth.require({ claims: { subscribedAPIs: { contains_all: ['orders'] } }, scopes: ['orders:read'] })
 const doc: RouteDoc = { scopes: ['a'], claims_to_headers: { tenant: 'X-Tenant' }, mode: 'report_only', keep_query_token: false, exclude: ['/h'] }
+const alternatives: RouteDoc = {
+  claims: { level: { ge: 2, lt: 10.5, status: 401 }, tier: { not_equals: 'trial', required: false }, roles: { none_of: ['banned'] } },
+  any_of: [{ roles: { contains_any: ['admin'] } }, { scope: { contains_any: ['orders:write'] } }],
+}
+verifier.route(alternatives)
+// @ts-expect-error a rule's status is 401 or 403
+verifier.route({ claims: { level: { ge: 2, status: 500 } } })
+// @ts-expect-error a bound is a number
+verifier.route({ claims: { level: { gt: '2' } } })
 const compiled: Route = verifier.route(doc).merge(verifier.route({ mode: 'optional' }))
 const decision: Decision = verifier.decide({ method: 'GET', url: '/x', headers: { authorization: 'Bearer t', cookie: ['a=1'] } }, compiled)
 const fields: [boolean, number, ErrorCode | null, Claims | null, Array<[string, string]>, string[], string | null] = [

@@ -14,7 +14,7 @@ pub(crate) use sender::{ResourceConfig, SenderConfig};
 use serde_json::Value;
 
 use crate::alg::{Algorithm, AlgorithmSet};
-use crate::claims::{ClaimPath, Rule};
+use crate::claims::{ClaimPath, RuleSet};
 use crate::error::Error;
 use crate::forward::is_header_name;
 use crate::header::normalize_typ;
@@ -69,7 +69,8 @@ pub(crate) struct Issuer {
     pub max_age: Option<f64>,
     /// Normalised (lower case, no `application/`) required `typ`.
     pub typ: Option<String>,
-    pub rules: Vec<Rule>,
+    /// `claims` and `any_of`.
+    pub rules: RuleSet,
     pub forward: Vec<(ClaimPath, String)>,
     pub payload_header: Option<String>,
     /// DPoP settings; `None`: off.
@@ -191,7 +192,7 @@ impl Policy {
             let roots = issuer
                 .require
                 .iter()
-                .chain(issuer.rules.iter().map(Rule::path))
+                .chain(issuer.rules.paths())
                 .chain(issuer.forward.iter().map(|(p, _)| p));
             for path in roots {
                 if !wanted.iter().any(|w| w == path.root()) {
@@ -315,7 +316,7 @@ fn compile_issuer(
         .iter()
         .map(|n| ClaimPath::parse(n).map_err(|e| Error::policy(format!("require: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let rules = doc.claims.iter().map(|(n, r)| Rule::compile(n, r)).collect::<Result<Vec<_>, _>>()?;
+    let rules = RuleSet::compile(&doc.claims, doc.any_of.as_deref())?;
     let (forward, payload_header) = match &doc.forward {
         None => (Vec::new(), None),
         Some(f) => {

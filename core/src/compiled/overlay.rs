@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::Policy;
 use crate::error::Error;
-use crate::policy::{ClaimRuleDoc, IssuerDoc, PolicyDoc, TokenSourceDoc};
+use crate::policy::{ClaimRuleDoc, ClaimRulesDoc, IssuerDoc, PolicyDoc, TokenSourceDoc};
 
 /// Additions to every issuer of a policy.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -25,6 +25,11 @@ pub struct PolicyOverlay {
     /// More claim rules, in the policy's rule syntax.
     #[serde(default)]
     pub claims: BTreeMap<String, ClaimRuleDoc>,
+    /// Alternatives in the policy's `any_of` syntax, for issuers that have
+    /// none of their own (a policy's document holds one group per issuer;
+    /// a route holds any number: see `Verifier::route`).
+    #[serde(default)]
+    pub any_of: Option<Vec<ClaimRulesDoc>>,
     /// More claims to forward, claim name (or JSON Pointer) to header name.
     #[serde(default)]
     pub claims_to_headers: BTreeMap<String, String>,
@@ -88,6 +93,14 @@ impl PolicyOverlay {
         for (name, rule) in &self.claims {
             let key = doc_name(&entry.claims, name, "claims")?;
             entry.claims.insert(key, rule.clone());
+        }
+        if let Some(any_of) = &self.any_of {
+            if entry.any_of.is_some() {
+                return Err(Error::policy(
+                    "any_of: the policy already has any_of alternatives; add these with a route instead",
+                ));
+            }
+            entry.any_of = Some(any_of.clone());
         }
         if self.claims_to_headers.is_empty() && self.payload_header.is_none() {
             return Ok(());

@@ -8,11 +8,11 @@
 
 use serde_json::Value;
 
-use crate::claims::{ClaimPath, Rule};
+use crate::claims::{ClaimPath, Rule, RuleSet};
 use crate::compiled::Policy;
 use crate::error::{Error, ErrorKind};
 use crate::forward::is_header_name;
-use crate::policy::{ClaimRuleDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
+use crate::policy::{ClaimRuleDoc, ClaimRulesDoc, Mode, RouteDoc, TokenSourceDoc, path_error};
 use crate::sources::TokenSource;
 
 use super::request::Request;
@@ -20,7 +20,8 @@ use super::request::Request;
 /// Compiled route requirements. Build once per route, not per request.
 #[derive(Debug, Clone, Default)]
 pub struct Route {
-    pub(crate) rules: Vec<Rule>,
+    /// `claims` and one `any_of` group per level that has one.
+    pub(crate) rules: RuleSet,
     pub(crate) scopes: Vec<String>,
     pub(crate) forward: Vec<(ClaimPath, String)>,
     pub(crate) payload_header: Option<String>,
@@ -43,6 +44,9 @@ impl Route {
         let mut route = Route::new();
         for (name, rule) in &doc.claims {
             route.add_claim_rule(name, rule)?;
+        }
+        if let Some(any_of) = &doc.any_of {
+            route.add_any_of(any_of)?;
         }
         for scope in &doc.scopes {
             route.add_scope(scope)?;
@@ -73,9 +77,26 @@ impl Route {
 
     /// Adds a claim rule (the policy's rule syntax).
     pub fn add_claim_rule(&mut self, name: &str, rule: &ClaimRuleDoc) -> Result<(), Error> {
-        let rule = Rule::compile(name, rule).map_err(|e| Error::policy(format!("claims.{}", strip(&e))))?;
-        self.rules.push(rule);
+        self.rules.push(Rule::compile("claims", name, rule)?);
         Ok(())
+    }
+
+    /// Adds a group of alternatives (the policy's `any_of` syntax): at
+    /// least one must hold in full, on top of every other rule and group.
+    pub fn add_any_of(&mut self, any_of: &[ClaimRulesDoc]) -> Result<(), Error> {
+        self.rules.add_any_of(any_of)
+    }
+
+    /// Adds a group of alternatives given as JSON text, a list of claim
+    /// maps such as `[{"roles": {"contains_any": ["admin"]}}, {"scope":
+    /// {"contains_any": ["orders:write"]}}]` (an Nginx
+    /// `jwtgate_claim_any_of` value).
+    pub fn add_any_of_json(&mut self, any_of_json: &str) -> Result<(), Error> {
+        let value = crate::json::parse_strict(any_of_json)
+            .map_err(|e| Error::policy(format!("any_of: not valid JSON: {e}")))?;
+        let any_of: Vec<ClaimRulesDoc> = serde_path_to_error::deserialize(value)
+            .map_err(|e| Error::policy(format!("any_of{}", bracketed(path_error(e).message()))))?;
+        self.add_any_of(&any_of)
     }
 
     /// Adds a claim rule given as JSON text, e.g. `{"contains_all": ["orders"]}`
@@ -164,7 +185,7 @@ impl Route {
     /// A header both forward is an error.
     pub fn merge(&self, child: &Route) -> Result<Route, Error> {
         let mut merged = self.clone();
-        merged.rules.extend(child.rules.iter().cloned());
+        merged.rules.extend(&child.rules);
         for scope in &child.scopes {
             if !merged.scopes.contains(scope) {
                 merged.scopes.push(scope.clone());
@@ -219,10 +240,7 @@ impl Route {
 
     /// Checks the route's rules and scopes against verified claims.
     pub(crate) fn check(&self, claims: &Value) -> Result<(), Error> {
-        for rule in &self.rules {
-            let value = rule.path().lookup_value(claims).filter(|v| !v.is_null());
-            rule.check(value.map(Into::into))?;
-        }
+        self.rules.check(|path| path.lookup_value(claims).filter(|v| !v.is_null()).map(Into::into))?;
         if !self.scopes.is_empty() {
             check_scopes(&self.scopes, claims)?;
         }
@@ -262,10 +280,10 @@ pub fn is_plain_path(path: &str) -> bool {
         || path.split('/').any(|segment| segment == "." || segment == ".."))
 }
 
-/// A policy error's message without its leading `claims.` or `claims: `.
-fn strip(e: &Error) -> &str {
-    let m = e.message();
-    m.strip_prefix("claims: ").or_else(|| m.strip_prefix("claims.")).unwrap_or(m)
+/// A path error's message (`[1].roles: unknown field ...`) placed after
+/// the field it is in: `[1]...` joins directly, anything else after `: `.
+fn bracketed(message: &str) -> String {
+    if message.starts_with('[') { message.to_owned() } else { format!(": {message}") }
 }
 
 /// The scopes a token holds: `scope` (space-delimited, RFC 8693 and 9068)
@@ -289,7 +307,33 @@ fn check_scopes(wanted: &[String], claims: &Value) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_plain_path;
+    use super::{Route, is_plain_path};
+
+    #[test]
+    fn rule_text_errors_name_the_rule() {
+        let any_of = |text: &str| Route::new().add_any_of_json(text).unwrap_err().message().to_owned();
+        assert_eq!(any_of("[]"), "any_of: list at least one alternative");
+        let unknown = any_of(r#"[{"roles": {"equls": 1}}]"#);
+        assert!(unknown.starts_with("any_of[0].roles.equls: unknown field"), "{unknown}");
+        assert!(
+            any_of(r#"[{"a": {"equals": 1}}, {"roles": {"regex": "("}}]"#)
+                .starts_with("any_of[1].roles.regex: ")
+        );
+        assert!(any_of(r#"{"roles": {}}"#).starts_with("any_of: invalid type: map"));
+        assert!(any_of("[").starts_with("any_of: not valid JSON"));
+        let rule =
+            |text: &str| Route::new().add_claim_rule_json("level", text).unwrap_err().message().to_owned();
+        assert_eq!(rule(r#"{"ge": 2, "status": 500}"#), "claims.level.status: must be 401 or 403, not 500");
+        assert!(
+            rule(r#"{"gt": "2"}"#).starts_with("claims.level.gt: invalid type"),
+            "{}",
+            rule(r#"{"gt": "2"}"#)
+        );
+        let mut route = Route::new();
+        route.add_any_of_json(r#"[{"roles": {"contains_any": ["admin"]}}]"#).unwrap();
+        route.add_claim_rule_json("level", r#"{"ge": 2, "status": 401}"#).unwrap();
+        assert!(!route.rules.is_empty());
+    }
 
     #[test]
     fn only_plain_paths_may_be_excluded() {

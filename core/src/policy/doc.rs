@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 /// Default for [`PolicyDoc::max_token_bytes`]: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -292,7 +292,12 @@ pub struct IssuerDoc {
     pub typ: Option<String>,
     /// Claim rules by claim name or JSON Pointer.
     #[serde(default)]
-    pub claims: BTreeMap<String, ClaimRuleDoc>,
+    pub claims: ClaimRulesDoc,
+    /// Alternatives: claim maps in the syntax of `claims`, of which at
+    /// least one must hold in full (on top of `claims`); an empty list is an
+    /// error. Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<ClaimRulesDoc>>,
     /// Claims to forward to the backend.
     #[serde(default)]
     pub forward: Option<ForwardDoc>,
@@ -393,6 +398,9 @@ pub struct KeysDoc {
     pub cache_file: Option<String>,
 }
 
+/// Claim rules by claim name or JSON Pointer: every rule must hold.
+pub type ClaimRulesDoc = BTreeMap<String, ClaimRuleDoc>;
+
 /// A claim rule; every condition given must hold.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -401,9 +409,17 @@ pub struct ClaimRuleDoc {
     /// Equal in JSON type and value (`"4"` is not `4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<Value>,
+    /// Not equal to this value (the whole value, as `equals` compares it);
+    /// to refuse a member of an array or a word of `scope`, use `none_of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_equals: Option<Value>,
     /// Equal to one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<Value>>,
+    /// None of these: neither the value nor, for an array or a
+    /// space-delimited string, any of its members is one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none_of: Option<Vec<Value>>,
     /// A string this regular expression matches as a whole: the pattern is
     /// compiled as `^(?:pattern)$`, so `admin|root` accepts `admin` and
     /// `root` but not `admin-evil` (use `.*` to allow more).
@@ -415,10 +431,30 @@ pub struct ClaimRuleDoc {
     /// An array (or space-delimited string) holding at least one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains_any: Option<Vec<Value>>,
+    /// A number greater than this one; any other value fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<Number>,
+    /// A number greater than or equal to this one; any other value fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ge: Option<Number>,
+    /// A number less than this one; any other value fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<Number>,
+    /// A number less than or equal to this one; any other value fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub le: Option<Number>,
     /// The claim must be present (`null` counts as absent). Defaults to
-    /// false: an absent claim passes.
-    #[serde(default)]
-    pub required: bool,
+    /// true for a rule with `not_equals`, `none_of`, `gt`, `ge`, `lt` or
+    /// `le` and for every rule inside `any_of` (a token without the claim
+    /// must not slip past an exclusion, a bound or an alternative), to
+    /// false otherwise (an absent claim passes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// The HTTP status of a failure of this rule: 403 (`insufficient_scope`)
+    /// or 401 (`invalid_token`). Defaults to 403.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = [401, 403])))]
+    pub status: Option<u16>,
 }
 
 /// What to pass on to the backend after a token verifies.

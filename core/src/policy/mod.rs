@@ -9,9 +9,9 @@ mod doc;
 mod route_doc;
 
 pub use doc::{
-    BindingMode, CacheDoc, ClaimRuleDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES, DpopDoc,
-    DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, NonceDoc, NonceSettingsDoc, OnStoreError,
-    PolicyDoc, ReplayStoreDoc, ResourceDoc, TokenSourceDoc,
+    BindingMode, CacheDoc, ClaimRuleDoc, ClaimRulesDoc, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES,
+    DpopDoc, DpopSettingsDoc, ForwardDoc, IssuerDoc, KeysDoc, MAX_LEEWAY_S, NonceDoc, NonceSettingsDoc,
+    OnStoreError, PolicyDoc, ReplayStoreDoc, ResourceDoc, TokenSourceDoc,
 };
 pub use route_doc::{Mode, RouteDoc};
 

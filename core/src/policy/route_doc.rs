@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClaimRuleDoc, TokenSourceDoc};
+use super::{ClaimRulesDoc, TokenSourceDoc};
 
 /// How a request is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -53,7 +53,11 @@ impl Mode {
 pub struct RouteDoc {
     /// More claim rules, in the policy's rule syntax.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub claims: BTreeMap<String, ClaimRuleDoc>,
+    pub claims: ClaimRulesDoc,
+    /// Alternatives, in the syntax of `claims`: at least one must hold in
+    /// full; an empty list is an error. Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<ClaimRulesDoc>>,
     /// OAuth scopes the token must hold, all of them, in `scope` (a
     /// space-delimited string) or `scp` (an array or a string). Defaults to none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -84,9 +84,7 @@ pub(super) fn check_claims(issuer: &Issuer, members: &Members<'_>, now: f64) -> 
     window.check(now)?;
 
     check_audience(&issuer.audiences, issuer.any_audience, find(members, "aud"))?;
-    for rule in &issuer.rules {
-        rule.check(rule.path().lookup(members))?;
-    }
+    issuer.rules.check(|path| path.lookup(members))?;
     Ok(window)
 }
 

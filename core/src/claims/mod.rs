@@ -1,5 +1,7 @@
 //! The claim engine: claim names and JSON Pointers, and the typed rules of
-//! the policy document, compiled once at load.
+//! the policy document, compiled once at load. Every place a rule is
+//! written (an issuer, a route, an overlay, an Nginx directive) compiles it
+//! here, so a rule means the same everywhere.
 
 use std::borrow::Cow;
 
@@ -10,6 +12,12 @@ use crate::error::{Error, ErrorKind};
 use crate::json::{ClaimRef, Member};
 use crate::names::short_eq;
 use crate::policy::ClaimRuleDoc;
+
+mod number;
+mod set;
+
+use number::Bounds;
+pub(crate) use set::RuleSet;
 
 /// Largest compiled regex accepted in a policy, so a hostile or careless
 /// pattern cannot take the process's memory.
@@ -123,17 +131,38 @@ fn claim_eq(claim: ClaimRef<'_>, expected: &Value) -> bool {
 pub(crate) struct Rule {
     path: ClaimPath,
     equals: Option<Value>,
+    not_equals: Option<Value>,
     one_of: Option<Vec<Value>>,
+    none_of: Option<Vec<Value>>,
     regex: Option<Regex>,
     contains_all: Option<Vec<Value>>,
     contains_any: Option<Vec<Value>>,
+    bounds: Bounds,
     required: bool,
+    /// The HTTP status of a failure when not the kind's own 403.
+    status: Option<u16>,
 }
 
 impl Rule {
-    /// Compiles a rule; an invalid name or regex is a policy error.
-    pub(crate) fn compile(name: &str, doc: &ClaimRuleDoc) -> Result<Rule, Error> {
-        let path = ClaimPath::parse(name).map_err(|e| Error::policy(format!("claims: {e}")))?;
+    /// Compiles the rule on claim `name` written under `place` (`claims`,
+    /// `any_of[1]`); an invalid name, regex, bound or status is a policy
+    /// error that names the rule (`claims.roles.status: ...`).
+    pub(crate) fn compile(place: &str, name: &str, doc: &ClaimRuleDoc) -> Result<Rule, Error> {
+        Rule::compile_in(place, name, doc, false)
+    }
+
+    /// [`Rule::compile`] where `alternative` says the rule is part of an
+    /// `any_of` alternative: there `required` defaults to true, or a token
+    /// without `roles` would satisfy `{"roles": {"contains_any": ["admin"]}}`
+    /// and with it the whole `any_of`.
+    pub(crate) fn compile_in(
+        place: &str,
+        name: &str,
+        doc: &ClaimRuleDoc,
+        alternative: bool,
+    ) -> Result<Rule, Error> {
+        let path = ClaimPath::parse(name).map_err(|e| Error::policy(format!("{place}: {e}")))?;
+        let bad = |what: String| Error::policy(format!("{place}.{name}{what}"));
         let regex = match &doc.regex {
             None => None,
             // The whole value must match: `^admin|root$` alone would
@@ -142,26 +171,43 @@ impl Rule {
                 RegexBuilder::new(&format!("^(?:{pattern})$"))
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| Error::policy(format!("claims.{name}.regex: {e}")))?,
+                    .map_err(|e| bad(format!(".regex: {e}")))?,
             ),
         };
+        if doc.none_of.as_ref().is_some_and(Vec::is_empty) {
+            return Err(bad(".none_of: list at least one value".into()));
+        }
+        let status = match doc.status {
+            None | Some(403) => None,
+            Some(401) => Some(401),
+            Some(other) => return Err(bad(format!(".status: must be 401 or 403, not {other}"))),
+        };
+        let bounds = Bounds::compile(doc).map_err(|e| bad(format!(": {e}")))?;
+        // A token without the claim must not slip past an exclusion or a
+        // bound unless the policy says the claim is optional.
+        let excludes = doc.not_equals.is_some() || doc.none_of.is_some() || !bounds.is_empty();
         let rule = Rule {
             path,
             equals: doc.equals.clone(),
+            not_equals: doc.not_equals.clone(),
             one_of: doc.one_of.clone(),
+            none_of: doc.none_of.clone(),
             regex,
             contains_all: doc.contains_all.clone(),
             contains_any: doc.contains_any.clone(),
-            required: doc.required,
+            bounds,
+            required: doc.required.unwrap_or(excludes || alternative),
+            status,
         };
-        if rule.equals.is_none()
+        if !excludes
+            && rule.equals.is_none()
             && rule.one_of.is_none()
             && rule.regex.is_none()
             && rule.contains_all.is_none()
             && rule.contains_any.is_none()
             && !rule.required
         {
-            return Err(Error::policy(format!("claims.{name}: the rule checks nothing")));
+            return Err(bad(": the rule checks nothing".into()));
         }
         Ok(rule)
     }
@@ -171,60 +217,123 @@ impl Rule {
         &self.path
     }
 
-    /// A failure of a rule on OAuth scopes (`scope`, `scp`) names the
-    /// scopes wanted, for the challenge's `scope` attribute (RFC 6750 section 3).
-    fn scoped(&self, error: Error, needles: &[Value]) -> Error {
-        if self.path.rest.is_some() || !matches!(self.path.root(), "scope" | "scp") {
-            return error;
-        }
-        let words: Vec<&str> = needles.iter().filter_map(Value::as_str).collect();
-        if words.is_empty() { error } else { error.with_scope(words.join(" ")) }
+    /// Whether the claim's value (`None` when absent) passes the rule,
+    /// without building an error: `any_of` tries alternatives this way.
+    pub(crate) fn holds(&self, value: Option<ClaimRef<'_>>) -> bool {
+        self.test(value).is_ok()
     }
 
-    /// Checks the claim's value (`None` when absent).
+    /// Checks the claim's value (`None` when absent); a failure names the
+    /// claim and carries the rule's status.
     pub(crate) fn check(&self, value: Option<ClaimRef<'_>>) -> Result<(), Error> {
-        let name = self.path.claim_name();
-        let fail =
-            |what: String| Err(Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}")));
+        self.test(value).map_err(|failure| self.error(failure))
+    }
+
+    fn test(&self, value: Option<ClaimRef<'_>>) -> Result<(), Failure<'_>> {
         let Some(value) = value else {
-            return if self.required { fail("is required".into()) } else { Ok(()) };
+            return if self.required { Err(Failure::Absent) } else { Ok(()) };
         };
         if let Some(expected) = &self.equals
             && !claim_eq(value, expected)
         {
-            return fail(format!("must equal {expected}"));
+            return Err(Failure::NotEqual(expected));
+        }
+        if let Some(refused) = &self.not_equals
+            && claim_eq(value, refused)
+        {
+            return Err(Failure::Equal(refused));
         }
         if let Some(options) = &self.one_of
             && !options.iter().any(|o| claim_eq(value, o))
         {
-            return fail("is not one of the allowed values".into());
+            return Err(Failure::NotOneOf);
+        }
+        if let Some(refused) = &self.none_of
+            && let Some(hit) = refused.iter().find(|r| claim_eq(value, r) || collection_contains(value, r))
+        {
+            return Err(Failure::Refused(hit));
         }
         if let Some(regex) = &self.regex {
             match value.as_str() {
                 Some(s) if regex.is_match(s) => {}
-                Some(_) => return fail(format!("does not match {}", regex.as_str())),
-                None => return fail("must be a string".into()),
+                Some(_) => return Err(Failure::NoMatch(regex)),
+                None => return Err(Failure::NotString),
             }
         }
         if let Some(needles) = &self.contains_all {
             if !is_collection(value) {
-                return fail("must be an array or a space-delimited string".into());
+                return Err(Failure::NotCollection);
             }
             if let Some(missing) = needles.iter().find(|n| !collection_contains(value, n)) {
-                return fail(format!("must contain {missing}")).map_err(|e| self.scoped(e, needles));
+                return Err(Failure::Lacks(missing, needles));
             }
         }
         if let Some(needles) = &self.contains_any {
             if !is_collection(value) {
-                return fail("must be an array or a space-delimited string".into());
+                return Err(Failure::NotCollection);
             }
             if !needles.iter().any(|n| collection_contains(value, n)) {
-                return fail("contains none of the required values".into())
-                    .map_err(|e| self.scoped(e, needles));
+                return Err(Failure::LacksAll(needles));
             }
+        }
+        if !self.bounds.is_empty() {
+            self.bounds.check(value).map_err(Failure::Bound)?;
         }
         Ok(())
     }
+
+    /// The error for a failure: the claim's name, a message, the rule's
+    /// status and, for a containment rule on OAuth scopes (`scope`, `scp`),
+    /// the scopes wanted for the challenge's `scope` attribute (RFC 6750
+    /// section 3).
+    fn error(&self, failure: Failure<'_>) -> Error {
+        let name = self.path.claim_name();
+        let what = match failure {
+            Failure::Absent => "is required".to_owned(),
+            Failure::NotEqual(expected) => format!("must equal {expected}"),
+            Failure::Equal(refused) => format!("must not equal {refused}"),
+            Failure::NotOneOf => "is not one of the allowed values".to_owned(),
+            Failure::Refused(hit) => format!("holds the refused value {hit}"),
+            Failure::NoMatch(regex) => format!("does not match {}", regex.as_str()),
+            Failure::NotString => "must be a string".to_owned(),
+            Failure::NotCollection => "must be an array or a space-delimited string".to_owned(),
+            Failure::Lacks(missing, _) => format!("must contain {missing}"),
+            Failure::LacksAll(_) => "contains none of the required values".to_owned(),
+            Failure::Bound(None) => "must be a number".to_owned(),
+            Failure::Bound(Some((op, bound))) => format!("must be {} {bound}", op.words()),
+        };
+        let mut error = Error::with_claim(ErrorKind::Claim, name, format!("claim {name} {what}"));
+        if let Failure::Lacks(_, needles) | Failure::LacksAll(needles) = failure
+            && self.path.rest.is_none()
+            && matches!(self.path.root(), "scope" | "scp")
+        {
+            let words: Vec<&str> = needles.iter().filter_map(Value::as_str).collect();
+            if !words.is_empty() {
+                error = error.with_scope(words.join(" "));
+            }
+        }
+        match self.status {
+            Some(status) => error.with_status(status),
+            None => error,
+        }
+    }
+}
+
+/// Why a claim fails a rule, kept cheap until it becomes the answer.
+#[derive(Clone, Copy)]
+enum Failure<'r> {
+    Absent,
+    NotEqual(&'r Value),
+    Equal(&'r Value),
+    NotOneOf,
+    Refused(&'r Value),
+    NoMatch(&'r Regex),
+    NotString,
+    NotCollection,
+    Lacks(&'r Value, &'r [Value]),
+    LacksAll(&'r [Value]),
+    /// A bound that fails (`None`: the value is not a number).
+    Bound(Option<(number::Op, &'r serde_json::Number)>),
 }
 
 fn is_collection(value: ClaimRef<'_>) -> bool {
@@ -250,7 +359,7 @@ mod tests {
     use serde_json::json;
 
     fn rule(name: &str, doc: Value) -> Rule {
-        Rule::compile(name, &serde_json::from_value(doc).unwrap()).unwrap()
+        Rule::compile("claims", name, &serde_json::from_value(doc).unwrap()).unwrap()
     }
 
     #[test]
@@ -333,8 +442,66 @@ mod tests {
     #[test]
     fn empty_rules_and_bad_regexes_are_policy_errors() {
         let doc: ClaimRuleDoc = serde_json::from_value(json!({})).unwrap();
-        assert_eq!(Rule::compile("x", &doc).unwrap_err().kind(), ErrorKind::Policy);
+        assert_eq!(Rule::compile("claims", "x", &doc).unwrap_err().kind(), ErrorKind::Policy);
         let doc: ClaimRuleDoc = serde_json::from_value(json!({"regex": "("})).unwrap();
-        assert_eq!(Rule::compile("x", &doc).unwrap_err().kind(), ErrorKind::Policy);
+        assert_eq!(Rule::compile("claims", "x", &doc).unwrap_err().kind(), ErrorKind::Policy);
+        let bad = |doc: Value| {
+            let doc: ClaimRuleDoc = serde_json::from_value(doc).unwrap();
+            Rule::compile("claims", "x", &doc).unwrap_err().message().to_owned()
+        };
+        assert_eq!(bad(json!({"equals": 1, "status": 400})), "claims.x.status: must be 401 or 403, not 400");
+        assert_eq!(bad(json!({"none_of": []})), "claims.x.none_of: list at least one value");
+        assert_eq!(bad(json!({"required": false})), "claims.x: the rule checks nothing");
+        assert!(serde_json::from_value::<ClaimRuleDoc>(json!({"gt": "5"})).is_err(), "a bound is a number");
+    }
+
+    #[test]
+    fn negations_refuse_values_and_absent_claims() {
+        let ne = rule("tier", json!({"not_equals": "trial"}));
+        assert!(ne.check(Some(ClaimRef::from(&json!("gold")))).is_ok());
+        assert!(ne.check(Some(ClaimRef::from(&json!(["trial"])))).is_ok(), "the whole value, as equals");
+        let e = ne.check(Some(ClaimRef::from(&json!("trial")))).unwrap_err();
+        assert_eq!((e.claim(), e.http_status()), (Some("tier"), Some(403)));
+        assert!(ne.check(None).is_err(), "absent: required unless the rule says otherwise");
+        let optional = rule("tier", json!({"not_equals": "trial", "required": false}));
+        assert!(optional.check(None).is_ok());
+
+        let none = rule("roles", json!({"none_of": ["suspended", 0]}));
+        for ok in [json!(["user"]), json!("user admin"), json!(1), json!([[0]])] {
+            assert!(none.check(Some(ClaimRef::from(&ok))).is_ok(), "{ok}");
+        }
+        for bad in [
+            json!("suspended"),
+            json!(["user", "suspended"]),
+            json!("user suspended"),
+            json!(0.0),
+            json!([0]),
+        ] {
+            assert!(none.check(Some(ClaimRef::from(&bad))).is_err(), "{bad}");
+        }
+        assert!(none.check(None).is_err());
+    }
+
+    #[test]
+    fn bounds_make_the_claim_required_and_status_is_per_rule() {
+        let level = rule("level", json!({"ge": 2, "status": 401}));
+        assert!(level.check(Some(ClaimRef::from(&json!(2.5)))).is_ok());
+        for bad in [Some(json!(1)), Some(json!("3")), None] {
+            let e = level.check(bad.as_ref().map(ClaimRef::from)).unwrap_err();
+            assert_eq!(
+                (e.kind(), e.http_status(), e.bearer_error()),
+                (ErrorKind::Claim, Some(401), Some("invalid_token"))
+            );
+            assert!(
+                e.www_authenticate().starts_with("Bearer error=\"invalid_token\""),
+                "{}",
+                e.www_authenticate()
+            );
+        }
+        let optional = rule("level", json!({"lt": 5, "required": false}));
+        assert!(optional.check(None).is_ok());
+        let legacy = rule("dept", json!({"equals": "IT", "status": 403}));
+        assert!(legacy.check(None).is_ok(), "equals alone keeps an absent claim optional");
+        assert_eq!(legacy.check(Some(ClaimRef::from(&json!("HR")))).unwrap_err().http_status(), Some(403));
     }
 }
