@@ -63,7 +63,7 @@ class Core:
         self.proc.wait(timeout=10)
 
 
-CALLGRIND_CALLS = (2_000, 12_000)
+CALLGRIND_CALLS = (1_000, 5_000)
 
 PY_LOOP = """
 import sys, jwtgate
