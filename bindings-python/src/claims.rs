@@ -110,7 +110,9 @@ impl<'de, 'py> Visitor<'de> for Build<'_, 'py> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         // Members in name order, as a BTreeMap (serde_json's `Map`) gave
         // them before; the later of two equal names wins, as there.
-        let mut members: Vec<(Name<'de>, Bound<'py, PyAny>)> = Vec::new();
+        // Room for a typical token's claims up front: growing the list cost
+        // more than the sort.
+        let mut members: Vec<(Name<'de>, Bound<'py, PyAny>)> = Vec::with_capacity(16);
         while let Some(name) = map.next_key_seed(NameSeed)? {
             let value = map.next_value_seed(self.child())?;
             members.push((name, value));
