@@ -7,6 +7,8 @@
 // autocannon.
 //
 //   npm install && node bench.js [--time 1] [--algs RS256,ES256] [--no-e2e] [--markdown out.md]
+//   node bench.js --binding-cost [--time 0.3] [--rounds 7] [--algs RS256,HS256]: only what the
+//   sync path adds to the core, same run (cost.js)
 
 const crypto = require('node:crypto')
 const http = require('node:http')
@@ -376,6 +378,17 @@ async function main() {
 }
 
 if (args[0] === '--serve') serve(args[1])
+else if (args.includes('--binding-cost'))
+  require('./cost.js')
+    .run(ALGS, SECONDS, Number(arg('rounds', '7')))
+    .then((report) => {
+      console.log(report.join('\n'))
+      if (MARKDOWN) require('node:fs').writeFileSync(MARKDOWN, `${report.join('\n')}\n`)
+    })
+    .catch((e) => {
+      console.error(e)
+      process.exit(1)
+    })
 else
   main().catch((e) => {
     console.error(e)

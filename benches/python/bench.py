@@ -5,6 +5,7 @@ Every library verifies the same tokens in the same run and checks the
 signature, iss, aud and exp. Usage (see run.sh, which sets everything up):
 
     python bench.py [--seconds 0.4] [--repeat 3] [--e2e] [--out RESULTS.md]
+    python bench.py --binding-cost [--seconds 0.3] [--repeat 7] [--algs RS256,HS256] [--callgrind]
 """
 
 from __future__ import annotations
@@ -341,14 +342,28 @@ def main() -> None:
     parser.add_argument("--e2e", action="store_true", help="also load a FastAPI server with wrk")
     parser.add_argument("--e2e-seconds", type=int, default=5)
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument("--binding-cost", action="store_true",
+                        help="only measure what the binding adds to the core (cost.py), same run")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="with --binding-cost: also count instructions per call under valgrind")
+    parser.add_argument("--algs", default=",".join(ALGS), help="algorithms, comma-separated")
     args = parser.parse_args()
+
+    if args.binding_cost:
+        import cost
+
+        report = cost.run(Case, args.algs.split(","), args.seconds, args.repeat, args.callgrind)
+        print("\n".join(report))
+        if args.out:
+            args.out.write_text("\n".join(report) + "\n")
+        return
 
     from importlib.metadata import version
 
     versions = {name: version(name) for name in ("jwtgate", "PyJWT", "jwcrypto", "joserfc", "cryptography")}
     load_at_start = os.getloadavg()[0]
     rows = {}
-    for alg in ALGS:
+    for alg in args.algs.split(","):
         rows[alg] = bench_alg(alg, args.seconds, args.repeat)
         r = rows[alg]
         print(f"{alg}: " + ", ".join(f"{k} {fmt(v)}" for k, v in r.items()), flush=True)

@@ -19,21 +19,21 @@ pub const ERROR_PREFIX: &str = "\u{1}jwtgate:";
 /// verification of a cached token, and `JSON.parse` in V8 is fast.
 pub fn raw_verified(v: &jwtgate::Verified) -> String {
     let (claims, header) = (v.claims_json(), v.header_json());
-    let mut out = String::with_capacity(claims.len() + header.len() + 2);
-    out.push_str(claims);
-    out.push('\0');
-    out.push_str(header);
-    out.push('\0');
+    let tail_len = v.issuer().map_or(4, str::len)
+        + v.headers().iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>();
+    let mut out = Vec::with_capacity(claims.len() + header.len() + tail_len + 8);
+    out.extend_from_slice(claims.as_bytes());
+    out.push(0);
+    out.extend_from_slice(header.as_bytes());
+    out.push(0);
     if v.issuer().is_some() || !v.headers().is_empty() {
-        let mut tail: Vec<serde_json::Value> = Vec::with_capacity(1 + v.headers().len() * 2);
-        tail.push(v.issuer().map_or(serde_json::Value::Null, |i| i.into()));
-        for (name, value) in v.headers() {
-            tail.push(name.as_str().into());
-            tail.push(value.as_str().into());
-        }
-        out.push_str(&serde_json::Value::Array(tail).to_string());
+        let items = std::iter::once(v.issuer())
+            .chain(v.headers().iter().flat_map(|(name, value)| [Some(name.as_str()), Some(value.as_str())]));
+        // Writing strings into a Vec cannot fail.
+        let _ = serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut out), items);
     }
-    out
+    // Every part is UTF-8 (JSON text, NUL separators).
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A core error as plain fields; the wrapper builds a `JwtError` from it.

@@ -106,11 +106,22 @@ pub fn check_token(obj: &Bound<'_, PyAny>) -> PyResult<()> {
     Err(PyTypeError::new_err(format!("token must be str or bytes, not {}", type_name(obj))))
 }
 
-/// A token as given: `str` or `bytes`, copied so the GIL can be released;
-/// the inner error is `too_large` for a token whose length alone (code
-/// points of a `str`, never more than its UTF-8 bytes) exceeds `limit`,
-/// found before anything is copied. The core checks the exact byte length.
+/// A token as given: `str` or `bytes`, copied so it can outlive the call
+/// (a batch, an executor job); errors as for [`token_ref`].
 pub fn token_bytes(obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Result<Vec<u8>, jwtgate::Error>> {
+    Ok(token_ref(obj, limit)?.map(|bytes| bytes.as_bytes().to_vec()))
+}
+
+/// A token as given, for a call that verifies it before returning: `bytes`
+/// as it is, `str` encoded once to UTF-8 (no further copy); the bytes stay
+/// immutable and alive while the returned object is held, GIL or not. The
+/// inner error is `too_large` for a token whose length alone (code points
+/// of a `str`, never more than its UTF-8 bytes) exceeds `limit`, found
+/// before anything is copied. The core checks the exact byte length.
+pub fn token_ref<'py>(
+    obj: &Bound<'py, PyAny>,
+    limit: usize,
+) -> PyResult<Result<Bound<'py, PyBytes>, jwtgate::Error>> {
     check_token(obj)?;
     if obj.len()? > limit {
         return Ok(Err(jwtgate::Error::new(
@@ -119,9 +130,9 @@ pub fn token_bytes(obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Result<Vec<
         )));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Ok(s.extract::<String>()?.into_bytes()));
+        return Ok(Ok(s.encode_utf8()?));
     }
-    Ok(Ok(obj.cast::<PyBytes>()?.as_bytes().to_vec()))
+    Ok(Ok(obj.cast::<PyBytes>()?.clone()))
 }
 
 /// An optional clock: `None`, or a finite `int`/`float` of unix seconds.

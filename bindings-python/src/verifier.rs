@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::convert::{check_token, clock, to_json, to_py, token_bytes, type_name};
+use crate::convert::{check_token, clock, to_json, to_py, token_bytes, token_ref, type_name};
 use crate::errors::{exception, to_pyerr};
 use crate::gateway::{self, Decision, Route};
 use crate::verified::Verified;
@@ -17,13 +17,6 @@ use crate::verified::Verified;
 #[pyclass(module = "jwtgate", frozen)]
 pub struct Verifier {
     pub(crate) inner: jwtgate::Verifier,
-}
-
-/// Parses the claims while the GIL is still released (once per token: the
-/// parsed value is shared by cache hits), so building the dict later is a
-/// cheap walk.
-fn parse_claims(verified: &jwtgate::Verified) {
-    verified.claims();
 }
 
 /// A policy as given: a dict, JSON text, or a file path.
@@ -130,8 +123,10 @@ impl Verifier {
     }
 
     /// Verifies a token (str or bytes); `now` pins the clock (unix seconds).
-    /// Raises a `JwtError` subclass on rejection. The GIL is released
-    /// while the token is verified.
+    /// Raises a `JwtError` subclass on rejection. The GIL is released while
+    /// a public-key signature is checked or keys may be fetched; a cache hit
+    /// or an HMAC check keeps it (releasing it would cost more than the
+    /// check, and more again when threads contend for it).
     #[pyo3(signature = (token, now=None))]
     fn verify(
         &self,
@@ -140,9 +135,13 @@ impl Verifier {
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Verified> {
         let limit = self.inner.policy().max_token_bytes();
-        let token = token_bytes(token, limit)?.map_err(|e| to_pyerr(py, &e))?;
+        let token = token_ref(token, limit)?.map_err(|e| to_pyerr(py, &e))?;
+        let token = token.as_bytes();
         let now = clock(now)?;
-        let result = py.detach(|| self.inner.verify(&token, now).inspect(parse_claims));
+        let result = match self.inner.verify_if_cheap(token, now) {
+            Some(result) => result,
+            None => py.detach(|| self.inner.verify(token, now)),
+        };
         match result {
             Ok(v) => Ok(Verified::new(v)),
             Err(e) => Err(to_pyerr(py, &e)),
@@ -172,12 +171,7 @@ impl Verifier {
         let results: Vec<_> = py.detach(|| {
             tokens
                 .iter()
-                .map(|t| {
-                    t.as_ref()
-                        .map_err(Clone::clone)
-                        .and_then(|t| self.inner.verify(t, now))
-                        .inspect(parse_claims)
-                })
+                .map(|t| t.as_ref().map_err(Clone::clone).and_then(|t| self.inner.verify(t, now)))
                 .collect()
         });
         let out = PyList::empty(py);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -9,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from _support import NOW, claims, gateway_policy
+from _support import AUD, ISS, NOW, claims, gateway_policy
+from test_jwks import JwksServer, server  # noqa: F401 (server is a fixture)
 
 import jwtgate
 
@@ -112,3 +114,17 @@ def test_python_runs_while_a_batch_verifies(rsa_signer: jwtgate.Signer) -> None:
     share = counted / (solo_rate * elapsed)
     print(f"main thread ran at {share:.0%} of its solo speed during verify_many ({elapsed:.2f}s)")
     assert share > 0.1, f"the main thread ran at {share:.1%} of its speed: the GIL was held"
+
+
+def test_an_hmac_token_whose_keys_must_be_fetched_releases_the_gil(server: JwksServer) -> None:
+    """An HMAC check keeps the GIL, but not when its key comes from a JWKS
+    endpoint: here the endpoint is a thread of this process, so the fetch
+    can only be answered if the GIL is released while it waits."""
+    secret = bytes(range(32))
+    k = base64.urlsafe_b64encode(secret).rstrip(b"=").decode()
+    server.jwks = {"keys": [{"kty": "oct", "kid": "h1", "alg": "HS256", "k": k}]}
+    verifier = jwtgate.Verifier({"issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": ["HS256"], "keys": {
+        "jwks_uri": server.url, "allow_http": True, "timeout_ms": 3000}}]})
+    token = jwtgate.Signer.from_secret("HS256", secret, kid="h1").sign(claims())
+    assert verifier.verify(token, now=NOW).claims["sub"] == claims()["sub"]
+    assert server.hits == 1

@@ -1,7 +1,9 @@
 """jwtgate: fast JSON Web Token verification for Python services.
 
 The verifier is a Rust extension (``jwtgate._jwtgate``): it releases the GIL
-while it verifies, so threads verify in parallel. The middleware lives in
+while it checks a public-key signature or waits on a key fetch, so threads
+verify in parallel (a cache hit or an HMAC check is cheaper than releasing
+it, and keeps it). The middleware lives in
 ``jwtgate.asgi`` (Starlette/FastAPI), ``jwtgate.fastapi`` (a ``Depends``
 dependency) and ``jwtgate.wsgi`` (Flask and any WSGI app).
 """

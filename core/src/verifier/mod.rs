@@ -25,6 +25,10 @@ use registered::{check_claims, confirmation, find};
 /// Longest signature accepted: RSA-8192.
 const MAX_SIGNATURE_BYTES: usize = 1024;
 
+/// Longest token [`Verifier::verify_if_cheap`] verifies itself: beyond
+/// this, hashing and parsing it take microseconds too.
+const CHEAP_TOKEN_BYTES: usize = 4096;
+
 /// Verifies tokens against one policy. `Send + Sync`: share one per process.
 pub struct Verifier {
     /// Tells this verifier's decisions from another's (see `decide_after`).
@@ -117,6 +121,60 @@ impl Verifier {
         result
     }
 
+    /// [`Verifier::verify`] when its answer is cheap, `None` when it is not.
+    ///
+    /// For a binding that holds a lock while it calls in (Python's GIL):
+    /// releasing and retaking the lock costs more than a cache hit or an
+    /// HMAC check, but a public-key signature check or a key fetch must not
+    /// hold it. Answers (and counts, exactly as `verify` does) when the
+    /// token is in the verified-token cache, is refused before its
+    /// signature matters (too large, not three segments, a bad header), or
+    /// is a short HMAC token on the policy's own keys. Returns `None`, having
+    /// counted nothing, for everything else: a public-key algorithm, a
+    /// `jku` header, an issuer with remote keys for the token's algorithm;
+    /// the caller then releases its lock and calls [`Verifier::verify`].
+    pub fn verify_if_cheap(
+        &self,
+        token: impl AsRef<[u8]>,
+        now: Option<f64>,
+    ) -> Option<Result<Verified, Error>> {
+        let token = token.as_ref();
+        let result = match now {
+            Some(now) if !now.is_finite() => {
+                Err(Error::invalid_argument("now must be a finite number of unix seconds"))
+            }
+            now => {
+                let now = now.unwrap_or_else(unix_now);
+                match self.cached(token, now) {
+                    Some(result) => result,
+                    None if self.cheap_to_verify(token) => self.verify_and_cache(token, now, Wait::Policy),
+                    None => return None,
+                }
+            }
+        };
+        self.counters.result(result.as_ref().err().map(Error::kind));
+        Some(result)
+    }
+
+    /// Whether verifying `token` (not cached) needs no public-key operation
+    /// and cannot wait for a key fetch; a token refused by its first
+    /// segment counts as cheap (its answer is an error found at once).
+    fn cheap_to_verify(&self, token: &[u8]) -> bool {
+        if token.len() > CHEAP_TOKEN_BYTES {
+            return false;
+        }
+        let Some(d1) = memchr::memchr(b'.', token) else { return true };
+        let Ok(header) = self.headers.get_or_parse(&token[..d1]) else { return true };
+        let alg = header.alg;
+        alg.key_type() == crate::alg::KeyType::Oct
+            && header.jku.is_none()
+            && !self
+                .policy
+                .issuers
+                .iter()
+                .any(|i| i.algorithms.contains(alg) && matches!(i.keys, IssuerKeys::Remote(_)))
+    }
+
     /// [`Verifier::verify`] for event-loop callers: never waits for a key
     /// fetch. When a remote key set (or the key id) is not loaded yet, the
     /// fetch runs in the background and this returns `jwks_unavailable`
@@ -174,32 +232,44 @@ impl Verifier {
     }
 
     fn verify_counted(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
+        match self.cached(token, now) {
+            Some(result) => result,
+            None => self.verify_and_cache(token, now, wait),
+        }
+    }
+
+    /// The answer found without verifying: a token too large, or a cache
+    /// hit (counted as one). `None`: the token must be verified.
+    fn cached(&self, token: &[u8], now: f64) -> Option<Result<Verified, Error>> {
         if token.len() > self.policy.max_token_bytes {
-            return Err(Error::new(
+            return Some(Err(Error::new(
                 ErrorKind::TooLarge,
                 format!("token longer than {} bytes", self.policy.max_token_bytes),
-            ));
+            )));
         }
-        if let Some(cache) = &self.cache {
-            let hit = cache.get(token);
-            self.counters.cache(hit.is_some());
-            if let Some(hit) = hit {
-                return match hit.0.window.check(now) {
-                    Ok(()) => Ok(hit),
-                    Err(e) => {
-                        if e.kind() == ErrorKind::Expired {
-                            cache.remove(token);
-                        }
-                        Err(e)
-                    }
-                };
+        let cache = self.cache.as_ref()?;
+        let hit = cache.get(token)?;
+        self.counters.cache(true);
+        Some(match hit.0.window.check(now) {
+            Ok(()) => Ok(hit),
+            Err(e) => {
+                if e.kind() == ErrorKind::Expired {
+                    cache.remove(token);
+                }
+                Err(e)
             }
-            let generation = cache.generation();
-            let verified = self.verify_uncached(token, now, wait)?;
-            cache.insert(token, verified.clone(), generation);
-            return Ok(verified);
-        }
-        self.verify_uncached(token, now, wait)
+        })
+    }
+
+    /// Verifies a token [`Verifier::cached`] did not answer (a cache miss,
+    /// counted here) and caches the result.
+    fn verify_and_cache(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
+        let Some(cache) = &self.cache else { return self.verify_uncached(token, now, wait) };
+        self.counters.cache(false);
+        let generation = cache.generation();
+        let verified = self.verify_uncached(token, now, wait)?;
+        cache.insert(token, verified.clone(), generation);
+        Ok(verified)
     }
 
     fn verify_uncached(&self, token: &[u8], now: f64, wait: Wait) -> Result<Verified, Error> {
