@@ -25,15 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import LIB, MODULE, NGINX, Signer, free_port, read  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
+from jwtgate_testsupport.nginx_conf import LUA_LIB, LUA_MODULES, preamble  # noqa: E402
+from jwtgate_testsupport.paths import LIB, MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 import callgrind  # noqa: E402
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 N = int(ARGS[0]) if ARGS else 2000
 QUERY = "?page=2" if "--query" in sys.argv else ""
-LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
 LOCATIONS = {"no authentication": "/none/", "C module": "/c/", "Lua binding": "/lua/"}
 
 
@@ -57,13 +59,11 @@ def total(path, requests, token):
         with open(os.path.join(d, "policy.json"), "w") as f:
             json.dump(policy()[0], f)
         port = free_port()
-        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
         with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"""{loads}master_process off; daemon off; error_log {d}/error.log warn; pid {d}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
+            f.write(preamble(d, (MODULE, *LUA_MODULES), log_level="warn", connections=64,
+                             main="master_process off; daemon off;\n") + f"""
     access_log off; keepalive_requests 1000000;
-    lua_package_path "{ROOT}/bindings-lua/lib/?.lua;;";
+    lua_package_path "{LUA_LIB}/?.lua;;";
     init_worker_by_lua_block {{ require("resty.jwtgate").init_worker("{d}/policy.json", {{ library = "{LIB}" }}) }}
     server {{
         listen 127.0.0.1:{port};

@@ -7,7 +7,9 @@ import time
 from typing import Any, Callable
 
 import httpx
-from _support import AUD, ISS, closed_port, key_text
+from _support import AUD, ISS
+from jwtgate_testsupport.paths import key_text
+from jwtgate_testsupport.ports import free_port
 
 import jwtgate
 
@@ -30,7 +32,7 @@ def server_policy() -> dict[str, Any]:
                 "issuer": DOWN_ISS,
                 "algorithms": ["RS256"],
                 "keys": {
-                    "jwks_uri": f"http://127.0.0.1:{closed_port()}/jwks.json",
+                    "jwks_uri": f"http://127.0.0.1:{free_port()}/jwks.json",
                     "allow_http": True,
                     "initial_wait_ms": 300,
                     "timeout_ms": 300,

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 from _servers import wait_until_up
-from _support import closed_port
+from jwtgate_testsupport.ports import free_port
 
 import jwtgate
 
@@ -124,7 +124,7 @@ def test_decide_after_per_level(item: tuple[str, int, dict[str, Any]]) -> None:
 
 @pytest.fixture(scope="module")
 def asgi_server() -> Iterator[str]:
-    port = closed_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "apps.gateway_app:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _servers import bearer, check_common, server_policy, token, wait_until_up
-from _support import closed_port
+from jwtgate_testsupport.ports import free_port
 
 import jwtgate
 
@@ -25,7 +25,7 @@ TESTS = Path(__file__).parent
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     policy_file = tmp_path_factory.mktemp("policy") / "policy.json"
     policy_file.write_text(json.dumps(server_policy()))
-    port = closed_port()
+    port = free_port()
     env = dict(os.environ, JWTGATE_POLICY=str(policy_file))
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "apps.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port),
