@@ -1,15 +1,19 @@
 """Shared fixtures: signers over the repository's test keys. Also puts
 the repository's shared test support (tests/support/python) on the path,
-before any test module imports it."""
+before any test module imports it, and on PYTHONPATH for the Python
+processes the tests start."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support" / "python"))
+SUPPORT = str(Path(__file__).resolve().parents[2] / "tests" / "support" / "python")
+sys.path.insert(0, SUPPORT)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SUPPORT, os.environ.get("PYTHONPATH")]))
 
 from _support import b64url_decode  # noqa: E402
 from jwtgate_testsupport.paths import key_text  # noqa: E402
