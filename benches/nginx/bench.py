@@ -23,7 +23,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
-from jwtgate_testsupport.nginx_conf import LUA_LIB, LUA_MODULES, open_to_workers, preamble  # noqa: E402
+from jwtgate_testsupport.nginx_conf import LUA_LIB, LUA_MODULES, open_to_workers, preamble, static_site  # noqa: E402
 from jwtgate_testsupport.paths import LIB, MODULE, NGINX, read  # noqa: E402
 from jwtgate_testsupport.ports import free_port, wait_port  # noqa: E402
 from jwtgate_testsupport.signer import Signer  # noqa: E402
@@ -81,9 +81,7 @@ def main():
     d = tempfile.mkdtemp(prefix="jwtgate-bench-")
     os.chmod(d, 0o755)
     try:
-        os.makedirs(os.path.join(d, "www"))
-        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-            f.write("ok\n")
+        static_site(d)
         shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
         kid = None
         for name, entries in (("nocache", 0), ("cache", 10000)):

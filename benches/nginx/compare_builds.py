@@ -20,19 +20,17 @@ give requests/s. `--keep DIR` keeps each run's callgrind profile there
 (`callgrind_annotate DIR/<n>-jwtgate.cg` shows where the instructions go).
 """
 import argparse
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
-from jwtgate_testsupport.nginx_conf import open_to_workers, preamble  # noqa: E402
+from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
 from jwtgate_testsupport.paths import MODULE, NGINX, read  # noqa: E402
 from jwtgate_testsupport.ports import free_port  # noqa: E402
 from jwtgate_testsupport.signer import Signer  # noqa: E402
@@ -65,28 +63,7 @@ def total_ir(d, module, path, headers, k, out):
                              "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off; master_process off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"nginx exited: see {d}/error.log")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", "/none/ok.txt")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("nginx did not start under callgrind")
-                time.sleep(0.2)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(k):
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.status != 200:
-                raise SystemExit(f"{path}: status {r.status}")
-        conn.close()
+        callgrind.send(proc, port, path, headers, k)
     finally:
         callgrind.stop(proc, port)
     return callgrind.total(out)
@@ -110,9 +87,7 @@ def main():
     d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
     os.chmod(d, 0o755)
     try:
-        os.makedirs(os.path.join(d, "www"))
-        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-            f.write("ok\n")
+        static_site(d)
         shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
         with open(os.path.join(d, "policy.json"), "w") as f:
             json.dump({"issuers": [{"issuer": "https://rs.example.com/", "algorithms": ["RS256"],

@@ -35,10 +35,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
-from jwtgate_testsupport.nginx_conf import open_to_workers, preamble  # noqa: E402
+from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
 from jwtgate_testsupport.paths import CLI, MODULE, NGINX, ROOT  # noqa: E402
 from jwtgate_testsupport.ports import free_port  # noqa: E402
 from jwtgate_testsupport.ports import wait_port as port_answers  # noqa: E402
+from jwtgate_testsupport.processes import stop_process  # noqa: E402
 from jwtgate_testsupport.servers import JwksServer  # noqa: E402
 
 ISS = "https://soak.jwtgate.test/"
@@ -303,10 +304,7 @@ def sanity(url, token):
 
 def start_nginx(work, policy_path, _node_async=None):
     port = free_port()
-    www = os.path.join(work, "www")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "ok.txt"), "w") as f:
-        f.write("ok\n")
+    www = static_site(work)
     conf = os.path.join(work, "nginx.conf")
     with open(conf, "w") as f:
         f.write(preamble(work, [MODULE], workers=2, log_level="warn", connections=1024) + f"""
@@ -419,11 +417,7 @@ def soak(target, args):
         alive = proc.poll() is None
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         jwks.close()
     sl = result["slices"]
     total = sum(s["ok"] + s["4xx"] + s["5xx"] + s["other"] for s in sl)

@@ -14,6 +14,7 @@ soak scripts themselves. Nothing is installed.
 Modules, one job each:
 - `paths`: the repository, the build outputs, reading repository files.
 - `ports`: free ports and waiting for a port to answer.
+- `processes`: stopping a process a test started.
 - `servers`: a JWKS endpoint, an echoing upstream, an IdP that hangs.
 - `signer`: tokens signed through libjwtgate's C ABI (ctypes).
 - `nginx_conf`: the start of an nginx config in a prefix folder.

@@ -27,6 +27,16 @@ http {{
 """
 
 
+def static_site(d):
+    """`d`/www with a 3-byte file, ok.txt, for a location nginx serves
+    itself (`alias`); returns the folder."""
+    www = os.path.join(d, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "ok.txt"), "w") as f:
+        f.write("ok\n")
+    return www
+
+
 def open_to_workers(d, private=(".pem", ".secret")):
     """Folders under `d` 0755, files 0644, except files whose names end
     with one of `private` (left as they are)."""
