@@ -13,9 +13,9 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use jwtgate::{Decision, Request, Verifier};
+use jwtgate::Verifier;
 use serde_json::{Value, json};
-use support::{RedisServer, in_child, wait_ok};
+use support::{RedisServer, decide, in_child, wait_ok};
 
 /// One command through the redis crate's own client.
 fn redis_cmd(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
@@ -31,20 +31,6 @@ fn redis_cmd(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
 fn vectors() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/dpop/dpop.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn decide(verifier: &Verifier, request: &Value) -> Decision {
-    let headers: Vec<(String, String)> = request["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
-        .collect();
-    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let mut req =
-        Request::new(request["method"].as_str().unwrap(), request["url"].as_str().unwrap(), &borrowed);
-    req.now = request["now"].as_f64();
-    verifier.decide(&req, None)
 }
 
 #[test]
