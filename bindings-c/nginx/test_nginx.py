@@ -20,7 +20,7 @@ import unittest
 # The shared test support (tests/support/python), for a direct run too.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
 
-from jwtgate_testsupport.nginx import TIMEOUT, Nginx as NginxProcess  # noqa: E402
+from jwtgate_testsupport.nginx import TIMEOUT, Nginx as NginxProcess, run_tests  # noqa: E402
 from jwtgate_testsupport.paths import MODULE, read, read_policy  # noqa: E402
 from jwtgate_testsupport.ports import free_port  # noqa: E402
 from jwtgate_testsupport.servers import echoed_all  # noqa: E402
@@ -351,6 +351,4 @@ from test_nginx_dpop import CertificateBoundTokens, DpopVectors  # noqa: E402,F4
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
-    unittest.main(verbosity=2)
+    run_tests()

@@ -33,8 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 # The shared test support (tests/support/python), for a direct run too.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
 
-from jwtgate_testsupport.nginx import TIMEOUT, VALGRIND, Nginx  # noqa: E402
-from jwtgate_testsupport.paths import MODULE, ROOT, read  # noqa: E402
+from jwtgate_testsupport.nginx import TIMEOUT, VALGRIND, Nginx, run_tests  # noqa: E402
+from jwtgate_testsupport.paths import ROOT, read  # noqa: E402
 from jwtgate_testsupport.ports import free_port  # noqa: E402
 from jwtgate_testsupport.servers import HangingIdP, JwksServer, echoed_all  # noqa: E402
 from jwtgate_testsupport.signer import Signer  # noqa: E402
@@ -799,6 +799,4 @@ class RemoteKeys(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
-    unittest.main(verbosity=2)
+    run_tests()

@@ -358,14 +358,7 @@ class FailClosed(unittest.TestCase):
     def test_a_policy_that_does_not_load_fails_closed(self):
         ng = LuaNginx()
         try:
-            ng.start_lua({"issuers": [{"issuer": ISS, "algorithms": ["none"], "keys": {}}]}, f"""
-    server {{
-        listen 127.0.0.1:{ng.port};
-        location / {{
-            access_by_lua_block {{ require("resty.jwtgate").access() }}
-            proxy_pass {ng.upstream_url};
-        }}
-    }}""")
+            ng.start_lua({"issuers": [{"issuer": ISS, "algorithms": ["none"], "keys": {}}]}, ng.gated_proxy())
             status, _, _, echoed = ng.request("/x", [("Authorization", "Bearer a.b.c")])
             self.assertEqual((status, echoed), (500, None))
             log = ng.error_log()

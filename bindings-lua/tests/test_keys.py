@@ -42,14 +42,7 @@ class Rotation(unittest.TestCase):
             ng.start_lua({"issuers": [{
                 "issuer": ISS, "algorithms": ["HS256"],
                 "keys": {"jwks_uri": url, "allow_http": True, "refetch_cooldown_s": 1, "timeout_ms": 2000}}],
-                "cache": {"max_entries": 0}}, f"""
-    server {{
-        listen 127.0.0.1:{ng.port};
-        location / {{
-            access_by_lua_block {{ require("resty.jwtgate").access() }}
-            proxy_pass {ng.upstream_url};
-        }}
-    }}""")
+                "cache": {"max_entries": 0}}, ng.gated_proxy())
             # The worker fetches its keys as it starts (prefetch).
             deadline = time.time() + 5
             while idp.hits < 1 and time.time() < deadline:

@@ -69,6 +69,19 @@ class LuaNginx(Nginx):
         self.start(conf)
         return path
 
+    def gated_proxy(self):
+        """A server on `port` whose every location runs the default gate's
+        `access()` and proxies to the echo upstream: the `body` of
+        `start_lua` for a test that needs nothing else."""
+        return f"""
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            access_by_lua_block {{ require("resty.jwtgate").access() }}
+            proxy_pass {self.upstream_url};
+        }}
+    }}"""
+
     def error_log(self):
         with open(os.path.join(self.dir, "error.log"), encoding="utf-8", errors="replace") as f:
             return f.read()

@@ -23,8 +23,10 @@ import os
 import signal
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 from . import nginx_conf, valgrind
 from .paths import FAKETIME_LIB, MODULE, NGINX
@@ -35,6 +37,13 @@ VALGRIND = os.environ.get("JWTGATE_NGINX_VALGRIND") == "1"
 # Valgrind slows start-up (the module loads aws-lc and every policy) about
 # tenfold; requests stay quick enough for the same per-request timeout.
 TIMEOUT = 60 if VALGRIND else 10
+
+
+def run_tests():
+    """Runs the calling script's tests, once the module is built."""
+    if not os.path.exists(MODULE):
+        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
+    unittest.main(module="__main__", verbosity=2)
 
 
 class Nginx:
