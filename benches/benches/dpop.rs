@@ -19,12 +19,13 @@
 //!
 //! `cargo bench -p jwtgate-benches --bench dpop`
 
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
 use std::cell::Cell;
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -34,6 +35,7 @@ use jwtgate::{
 };
 use jwtgate_benches::BenchClock;
 use serde_json::{Value, json};
+use support::RedisServer;
 
 const ISS: &str = "https://idp.example.com/";
 const RESOURCE: &str = "https://api.example.com/orders";
@@ -188,41 +190,12 @@ fn split(jws: &str) -> (&[u8], Vec<u8>) {
     (&jws.as_bytes()[..dot], base64url_decode(&jws[dot + 1..]).unwrap())
 }
 
-struct RedisServer(Child, u16);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> Option<RedisServer> {
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--dir", std::env::temp_dir().to_str()?])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let server = RedisServer(child, port);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(server)
-}
-
 fn redis(c: &mut Criterion) {
-    let Some(server) = start_redis() else {
+    let Some(server) = RedisServer::try_start(None) else {
         eprintln!("redis-server not available: the Redis rows are skipped");
         return;
     };
-    let url = format!("redis://127.0.0.1:{}/0", server.1);
+    let url = server.url();
     let setup = setup();
     let mut group = c.benchmark_group("dpop_ES256_redis");
     let store: Arc<dyn ReplayStore> = Arc::new(RedisStore::new(&url, Duration::from_millis(250)).unwrap());

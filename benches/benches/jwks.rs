@@ -6,38 +6,24 @@
 //! verified-token cache is off in both, so every iteration checks the
 //! signature with the key set. Timed on thread CPU time like `verify`.
 
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwtgate::{Algorithm, Verifier};
 use jwtgate_benches::{AUDIENCE, BenchClock, Case, ISSUER};
 use serde_json::json;
+use support::{Behavior, JwksServer};
 
-/// Serves `body` to every request until the process ends; returns its URL.
-fn serve(body: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/jwks.json", listener.local_addr().expect("address"));
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
-        }
-    });
-    url
-}
-
-fn jwks_verifier(case: &Case) -> Verifier {
+/// A verifier whose keys come from a JWKS endpoint on 127.0.0.1, fetched
+/// once (max-age one hour); the endpoint stays up as long as the verifier.
+fn jwks_verifier(case: &Case) -> (Verifier, JwksServer) {
     let jwks = case.jwtgate.policy().doc().issuers[0].keys.jwks.clone().expect("inline jwks");
-    let url = serve(jwks.to_string());
+    let server = JwksServer::start(Behavior::Serve { body: jwks.to_string(), max_age: Some(3600) });
+    let url = server.jwks_url();
     let verifier = Verifier::from_value(json!({
         "issuers": [{
             "issuer": ISSUER,
@@ -50,7 +36,7 @@ fn jwks_verifier(case: &Case) -> Verifier {
     }))
     .expect("policy");
     verifier.verify(&case.token, Some(case.now)).expect("first verify fetches the keys");
-    verifier
+    (verifier, server)
 }
 
 fn inline_vs_jwks(c: &mut Criterion<BenchClock>) {
@@ -60,7 +46,7 @@ fn inline_vs_jwks(c: &mut Criterion<BenchClock>) {
         (Algorithm::EdDSA, jsonwebtoken::Algorithm::EdDSA),
     ] {
         let case = Case::new(alg, jwt_alg);
-        let remote = jwks_verifier(&case);
+        let (remote, _idp) = jwks_verifier(&case);
         let mut group = c.benchmark_group(format!("jwks_{}", alg.name()));
         group.bench_function("inline", |b| {
             b.iter(|| case.jwtgate.verify(black_box(&case.token), Some(case.now)).expect("verify"))

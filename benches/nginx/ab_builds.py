@@ -18,33 +18,25 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
-from harness import MODULE, NGINX, free_port  # noqa: E402
-from test_nginx import Signer, read  # noqa: E402
+from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
+from jwtgate_testsupport.paths import MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port, wait_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 
 def conf(d, module, port):
-    return f"""
-load_module {module};
-worker_processes 1;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
+    return preamble(d, [module], log_level="warn", connections=1024) + f"""
     access_log off;
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
     keepalive_requests 1000000;
     server {{
         listen 127.0.0.1:{port};
@@ -62,15 +54,8 @@ def start(d, module):
     with open(os.path.join(d, "nginx.conf"), "w") as f:
         f.write(conf(d, module, port))
     proc = subprocess.Popen([NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"])
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"nginx with {module} did not start: see {d}/error.log")
-            time.sleep(0.05)
+    if not wait_port(port, alive=lambda: proc.poll() is None):
+        raise SystemExit(f"nginx with {module} did not start: see {d}/error.log")
     workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True,
                              check=True).stdout.split()
     if len(workers) != 1:
@@ -80,18 +65,12 @@ def start(d, module):
 
 def prefix(base, name, policies):
     d = os.path.join(base, name)
-    os.makedirs(os.path.join(d, "www"))
-    with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-        f.write("ok\n")
+    static_site(d)
     shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
     for which, doc in policies.items():
         with open(os.path.join(d, f"policy-{which}.json"), "w") as f:
             json.dump(doc, f)
-    for root, dirs, files in os.walk(d):
-        for x in dirs:
-            os.chmod(os.path.join(root, x), 0o755)
-        for x in files:
-            os.chmod(os.path.join(root, x), 0o644)
+    open_to_workers(d, private=())
     return d
 
 

@@ -15,23 +15,21 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import LIB, MODULE, NGINX, free_port  # noqa: E402
-from test_nginx import Signer, read  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
+from jwtgate_testsupport.nginx_conf import LUA_LIB, LUA_MODULES, open_to_workers, preamble, static_site  # noqa: E402
+from jwtgate_testsupport.paths import LIB, MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port, wait_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 SECONDS, ROUNDS = 4, 3
 THREADS, CONNECTIONS = 1, 32
-LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
-LUA_LIB = os.path.join(ROOT, "bindings-lua", "lib")
 
 
 def policy(cache_entries):
@@ -85,36 +83,22 @@ def main():
     d = tempfile.mkdtemp(prefix="jwtgate-bench-")
     os.chmod(d, 0o755)
     try:
-        os.makedirs(os.path.join(d, "www"))
-        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-            f.write("ok\n")
+        static_site(d)
         shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
         kid = None
         for name, entries in (("nocache", 0), ("cache", 10000)):
             doc, kid = policy(entries)
             with open(os.path.join(d, f"policy-{name}.json"), "w") as f:
                 json.dump(doc, f)
-        for root, dirs, files in os.walk(d):
-            for x in dirs:
-                os.chmod(os.path.join(root, x), 0o755)
-            for x in files:
-                os.chmod(os.path.join(root, x), 0o644)
+        open_to_workers(d, private=())
         for m in LUA_MODULES:
             if not os.path.exists(m):
                 raise SystemExit(f"{m} is missing: run bindings-lua/test.sh (it installs libnginx-mod-http-lua)")
         port = free_port()
         conf = os.path.join(d, "nginx.conf")
-        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
         with open(conf, "w") as f:
-            f.write(f"""
-{loads}worker_processes 1;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
+            f.write(preamble(d, (MODULE, *LUA_MODULES), log_level="warn", connections=1024) + f"""
     access_log off;
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
     keepalive_requests 1000000;
     lua_package_path "{LUA_LIB}/?.lua;;";
     init_worker_by_lua_block {{
@@ -143,15 +127,8 @@ http {{
 """)
         proc = subprocess.Popen([NGINX, "-p", d, "-c", conf, "-g", "daemon off;"])
         try:
-            deadline = time.time() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise SystemExit("nginx did not start")
-                    time.sleep(0.05)
+            if not wait_port(port, lambda: proc.poll() is None):
+                raise SystemExit("nginx did not start")
             far = 10 * 365 * 86400
             tokens = {
                 "RS256": Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(

@@ -1,9 +1,12 @@
 """What the callgrind benchmarks (instructions.py, compare_builds.py) share:
 stopping an nginx that runs under callgrind, and reading the total it
-counted."""
+counted, and sending it the requests to count."""
+import http.client
 import re
 import socket
 import subprocess
+
+from jwtgate_testsupport.ports import wait_port
 
 
 def stop(proc, port):
@@ -31,3 +34,19 @@ def total(profile_path):
     if not m:
         raise SystemExit(f"no totals in {profile_path}")
     return int(m.group(1))
+
+
+def send(proc, port, target, headers, k):
+    """Waits (up to 120 s: callgrind starts nginx slowly) until nginx
+    listens on `port`, then sends `k` GETs of `target` with `headers` on
+    one keep-alive connection; each must answer 200."""
+    if not wait_port(port, lambda: proc.poll() is None, timeout=120):
+        raise SystemExit("nginx did not start under callgrind")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(k):
+        conn.request("GET", target, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise SystemExit(f"{target}: status {resp.status}")
+    conn.close()

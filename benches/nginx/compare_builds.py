@@ -20,37 +20,30 @@ give requests/s. `--keep DIR` keeps each run's callgrind profile there
 (`callgrind_annotate DIR/<n>-jwtgate.cg` shows where the instructions go).
 """
 import argparse
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import MODULE, NGINX, free_port  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
+from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
+from jwtgate_testsupport.paths import MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 import callgrind  # noqa: E402
-from test_nginx import Signer, read  # noqa: E402
 
 HEADERS = {"User-Agent": "bench/1.0", "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
            "X-Request-Id": "3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f", "Cookie": "theme=dark; lang=en"}
 
 
 def conf(d, module, port):
-    return f"""
-load_module {module};
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
+    return preamble(d, [module], log_level="warn", connections=64) + f"""
     access_log off;
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
     keepalive_requests 1000000;
     server {{
         listen 127.0.0.1:{port};
@@ -70,28 +63,7 @@ def total_ir(d, module, path, headers, k, out):
                              "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off; master_process off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"nginx exited: see {d}/error.log")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", "/none/ok.txt")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("nginx did not start under callgrind")
-                time.sleep(0.2)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(k):
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.status != 200:
-                raise SystemExit(f"{path}: status {r.status}")
-        conn.close()
+        callgrind.send(proc, port, path, headers, k)
     finally:
         callgrind.stop(proc, port)
     return callgrind.total(out)
@@ -115,17 +87,13 @@ def main():
     d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
     os.chmod(d, 0o755)
     try:
-        os.makedirs(os.path.join(d, "www"))
-        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-            f.write("ok\n")
+        static_site(d)
         shutil.copy(os.path.join(ROOT, "tests/keys/rsa.pub.pem"), d)
         with open(os.path.join(d, "policy.json"), "w") as f:
             json.dump({"issuers": [{"issuer": "https://rs.example.com/", "algorithms": ["RS256"],
                                     "keys": {"pem_file": "rsa.pub.pem"}}],
                        "cache": {"max_entries": 10000}}, f)
-        for root, dirs, files in os.walk(d):
-            for x in dirs + files:
-                os.chmod(os.path.join(root, x), 0o755)
+        open_to_workers(d, private=())
         token = Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
             {"iss": "https://rs.example.com/", "sub": "ada", "name": "Ada Lovelace", "roles": ["reader", "writer"]},
             lifetime=10 * 365 * 86400)

@@ -13,27 +13,27 @@ Usage: benches/nginx/instructions.py [N, default 2000] [--query]
 (bindings-c/nginx/build.sh must have built the module; bindings-lua/test.sh
 installs nginx's Lua module; valgrind must be installed.)
 """
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings-c", "nginx"))
-from harness import LIB, MODULE, NGINX, Signer, free_port, read  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
+from jwtgate_testsupport.nginx_conf import LUA_LIB, LUA_MODULES, preamble, static_site  # noqa: E402
+from jwtgate_testsupport.paths import LIB, MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 import callgrind  # noqa: E402
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 N = int(ARGS[0]) if ARGS else 2000
 QUERY = "?page=2" if "--query" in sys.argv else ""
-LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
 LOCATIONS = {"no authentication": "/none/", "C module": "/c/", "Lua binding": "/lua/"}
 
 
@@ -51,19 +51,15 @@ def total(path, requests, token):
     d = tempfile.mkdtemp(prefix="jwtgate-instructions-")
     try:
         os.chmod(d, 0o755)
-        os.makedirs(os.path.join(d, "www"))
-        with open(os.path.join(d, "www", "ok.txt"), "w") as f:
-            f.write("ok\n")
+        static_site(d)
         with open(os.path.join(d, "policy.json"), "w") as f:
             json.dump(policy()[0], f)
         port = free_port()
-        loads = "".join(f"load_module {m};\n" for m in (MODULE, *LUA_MODULES))
         with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"""{loads}master_process off; daemon off; error_log {d}/error.log warn; pid {d}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
+            f.write(preamble(d, (MODULE, *LUA_MODULES), log_level="warn", connections=64,
+                             main="master_process off; daemon off;\n") + f"""
     access_log off; keepalive_requests 1000000;
-    lua_package_path "{ROOT}/bindings-lua/lib/?.lua;;";
+    lua_package_path "{LUA_LIB}/?.lua;;";
     init_worker_by_lua_block {{ require("resty.jwtgate").init_worker("{d}/policy.json", {{ library = "{LIB}" }}) }}
     server {{
         listen 127.0.0.1:{port};
@@ -78,23 +74,7 @@ http {{
                                  f"--callgrind-out-file={out}", NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                    conn.connect()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise SystemExit("nginx did not start under callgrind")
-                    time.sleep(0.1)
-            for _ in range(requests):
-                conn.request("GET", path + "ok.txt" + QUERY, headers={"Authorization": f"Bearer {token}"})
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status != 200:
-                    raise SystemExit(f"{path}: status {resp.status}")
-            conn.close()
+            callgrind.send(proc, port, path + "ok.txt" + QUERY, {"Authorization": f"Bearer {token}"}, requests)
         finally:
             callgrind.stop(proc, port)
         return callgrind.total(out)

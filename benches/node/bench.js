@@ -11,9 +11,10 @@
 //   sync path adds to the core, same run (cost.js)
 
 const crypto = require('node:crypto')
-const http = require('node:http')
 const os = require('node:os')
 const { fork } = require('node:child_process')
+
+const { serveJwks } = require('../../tests/support/node')
 
 const jwtgate = require('jwtgate')
 const { createVerifier } = require('fast-jwt')
@@ -220,12 +221,8 @@ async function benchAlg(alg) {
 async function benchJwks(alg) {
   const jwksRsa = require('jwks-rsa')
   const s = setup(alg)
-  const server = http.createServer((req, res) => {
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: [s.jwk] }))
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const uri = `http://127.0.0.1:${server.address().port}/jwks.json`
+  const idp = await serveJwks({ keys: [s.jwk] })
+  const uri = idp.url
   try {
     const verifier = new jwtgate.Verifier({
       issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], keys: { jwks_uri: uri, allow_http: true } }],
@@ -247,7 +244,7 @@ async function benchJwks(alg) {
       { name: `jwks-rsa + jsonwebtoken (${alg}, key cache on)`, ops: theirs.cpu, note: '' },
     ]
   } finally {
-    server.close()
+    await idp.close()
   }
 }
 

@@ -38,8 +38,11 @@ from jwcrypto import jwt as jwc_jwt
 
 import jwtgate
 
-REPO = Path(__file__).resolve().parents[2]
-KEYS = REPO / "tests" / "keys"
+# The repository's shared test support: keys and ports.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support" / "python"))
+from jwtgate_testsupport.paths import key_text  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+
 ISS = "https://idp.example.com/"
 AUD = "api://orders"
 ALGS = ["RS256", "PS256", "ES256", "EdDSA", "HS256"]
@@ -108,14 +111,14 @@ class Case:
         claims = {"iss": ISS, "aud": AUD, "sub": "ada_lovelace", "iat": now, "exp": now + 3600,
                   "scope": "orders:read orders:write", "roles": ["admin", "dev"]}
         if alg == "HS256":
-            secret_text = (KEYS / "hs256.secret").read_text().strip()
+            secret_text = key_text("hs256.secret").strip()
             self.secret = b64d(secret_text)
             self.signer = jwtgate.Signer.from_secret(alg, self.secret)
             keys: dict[str, Any] = {"hmac_secret": secret_text}
         else:
             name = KEY_FILES[alg]
-            self.private_pem = (KEYS / f"{name}.pem").read_text()
-            self.public_pem = (KEYS / f"{name}.pub.pem").read_text()
+            self.private_pem = key_text(f"{name}.pem")
+            self.public_pem = key_text(f"{name}.pub.pem")
             self.signer = jwtgate.Signer.from_pem(alg, self.private_pem)
             keys = {"pem": self.public_pem}
         self.token = self.signer.sign(claims)
@@ -291,7 +294,6 @@ async def no_auth() -> dict:
 
 
 def e2e(seconds: int) -> list[tuple[str, float]]:
-    import socket
     import tempfile
 
     import httpx
@@ -299,9 +301,7 @@ def e2e(seconds: int) -> list[tuple[str, float]]:
     case = Case("RS256")
     policy = json.dumps({"issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": ["RS256"],
                                       "keys": {"pem": case.public_pem}}]})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "e2e_app.py").write_text(E2E_APP)
         proc = subprocess.Popen(

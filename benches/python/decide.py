@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any
 
 import jwtgate
 
-REPO = Path(__file__).resolve().parents[2]
-KEYS = REPO / "tests" / "keys"
+# The repository's shared test support: the test keys.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support" / "python"))
+from jwtgate_testsupport.paths import key_text  # noqa: E402
+
 ISS = "https://idp.example.com/"
 AUD = "api://orders"
 
@@ -38,12 +41,12 @@ def ops_per_s(fn: Callable[[], Any], seconds: float) -> float:
 
 def case(alg: str, cache: int) -> dict[str, Callable[[], Any]]:
     if alg == "HS256":
-        secret = (KEYS / "hs256.secret").read_text().strip()
+        secret = key_text("hs256.secret").strip()
         signer = jwtgate.Signer.from_secret("HS256", base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4)))
         keys: dict[str, Any] = {"hmac_secret": secret}
     else:
-        signer = jwtgate.Signer.from_pem("RS256", (KEYS / "rsa.pem").read_text())
-        keys = {"pem": (KEYS / "rsa.pub.pem").read_text()}
+        signer = jwtgate.Signer.from_pem("RS256", key_text("rsa.pem"))
+        keys = {"pem": key_text("rsa.pub.pem")}
     policy = {
         "issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": [alg], "keys": keys,
                      "forward": {"claims_to_headers": {"sub": "X-User"}}}],

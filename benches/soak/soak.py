@@ -22,12 +22,10 @@ Exit status: 0 when every slice is clean, 1 on any 5xx or rejected valid token
 (or RSS growth beyond --max-rss-growth-mib).
 """
 import argparse
-import http.server
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,12 +34,14 @@ import time
 import urllib.error
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-TARGET = os.environ.get("JWTGATE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-CLI = os.path.join(TARGET, "release", "jwtgate")
-MODULE = os.path.join(TARGET, "nginx-module", "ngx_http_jwtgate_module.so")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
+from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
+from jwtgate_testsupport.paths import CLI, MODULE, NGINX, ROOT  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.ports import wait_port as port_answers  # noqa: E402
+from jwtgate_testsupport.processes import stop_process  # noqa: E402
+from jwtgate_testsupport.servers import JwksServer  # noqa: E402
+
 ISS = "https://soak.jwtgate.test/"
 AUD = "api://soak"
 TOKENS_PER_PERIOD = 4
@@ -55,22 +55,9 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600, **kw).stdout
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_port(port, proc, what, timeout=15):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"FAILED: {what} did not start (exit {proc.poll()})")
-            time.sleep(0.05)
+    if not port_answers(port, lambda: proc.poll() is None, timeout):
+        raise SystemExit(f"FAILED: {what} did not start (exit {proc.poll()})")
 
 
 def rss_kib(pid):
@@ -146,7 +133,6 @@ class Rotation:
         self.lock = threading.Lock()
         self.index = 0
         self.body = b""
-        self.fetches = 0
         self.rotations = 0
         self.publish(0)
 
@@ -177,31 +163,16 @@ class Rotation:
         t.start()
         return t
 
+    def current(self):
+        with self.lock:
+            return self.body
+
     def serve(self):
-        rotation = self
-
-        class Jwks(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                with rotation.lock:
-                    body = rotation.body
-                    if self.path != "/probe":  # the latency probe's requests are not the gateway's
-                        rotation.fetches += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", "max-age=1")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
+        """The JWKS endpoint (keep-alive, max-age=1) serving the current set;
+        its `hits` are the gateways' fetches (the latency probe's requests
+        to /probe are not counted)."""
+        return JwksServer(body=self.current, keep_alive=True, cache_control="max-age=1",
+                          counted=lambda path: path != "/probe").start()
 
 
 class JwksProbe:
@@ -333,21 +304,10 @@ def sanity(url, token):
 
 def start_nginx(work, policy_path, _node_async=None):
     port = free_port()
-    www = os.path.join(work, "www")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "ok.txt"), "w") as f:
-        f.write("ok\n")
+    www = static_site(work)
     conf = os.path.join(work, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(f"""
-load_module {MODULE};
-worker_processes 2;
-error_log {work}/error.log warn;
-pid {work}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+        f.write(preamble(work, [MODULE], workers=2, log_level="warn", connections=1024) + f"""
     map $status $rejected {{ ~^2 0; default 1; }}
     log_format soak '$status code=$jwtgate_code';
     access_log {work}/rejected.log soak if=$rejected;
@@ -358,12 +318,7 @@ http {{
     }}
 }}
 """)
-    for root, dirs, files in os.walk(work):
-        for x in dirs:
-            os.chmod(os.path.join(root, x), 0o755)
-        for x in files:
-            if not x.endswith(".pem") and not x.endswith(".secret"):
-                os.chmod(os.path.join(root, x), 0o644)
+    open_to_workers(work)
     proc = subprocess.Popen([NGINX, "-p", work, "-c", conf, "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "stderr.log"), "w"))
     wait_port(port, proc, "nginx")
@@ -424,7 +379,7 @@ def soak(target, args):
     jwks = rotation.serve()
     policy_path = os.path.join(work, "policy.json")
     with open(policy_path, "w") as f:
-        json.dump(policy(jwks.server_address[1], args.cache), f)
+        json.dump(policy(jwks.port, args.cache), f)
     script = os.path.join(work, "soak.lua")
     with open(script, "w") as f:
         f.write(LUA.replace("__TOKENS__", rotation.token_file).replace("__PATH__", "/api/ok.txt"))
@@ -439,7 +394,7 @@ def soak(target, args):
         if os.path.exists(rejected_log()):
             os.truncate(rejected_log(), 0)  # the sanity check's two expected 401s
         rotation.start(args.period, stop)
-        probe = JwksProbe(jwks.server_address[1])
+        probe = JwksProbe(jwks.port)
         probe.start(stop)
         log(f"{target}: warm-up {args.warmup}s")
         warm = wrk_slice(script, url, args.warmup, args.threads, args.connections)
@@ -462,12 +417,8 @@ def soak(target, args):
         alive = proc.poll() is None
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        jwks.shutdown()
+        stop_process(proc)
+        jwks.close()
     sl = result["slices"]
     total = sum(s["ok"] + s["4xx"] + s["5xx"] + s["other"] for s in sl)
     reasons = {}
@@ -481,7 +432,7 @@ def soak(target, args):
         "seconds": round(elapsed, 1), "requests": total, "rps": round(total / elapsed) if elapsed else 0,
         "non_2xx": sum(s["4xx"] + s["5xx"] + s["other"] for s in sl), "5xx": sum(s["5xx"] for s in sl),
         "socket_errors": sum(s["socket_errors"] for s in sl),
-        "rotations": rotation.rotations, "jwks_fetches": rotation.fetches,
+        "rotations": rotation.rotations, "jwks_fetches": jwks.hits,
         "rss_start_kib": rss_start, "rss_end_kib": rss_end,
         "rss_start_total_kib": sum(v or 0 for v in rss_start.values()),
         "rss_end_total_kib": sum(v or 0 for v in rss_end.values()),

@@ -8,7 +8,8 @@ headers.
 import json
 import os
 
-from harness import ROOT, echoed_all
+from jwtgate_testsupport.paths import ROOT
+from jwtgate_testsupport.servers import echoed_all
 
 DPOP = os.path.join(ROOT, "tests", "dpop")
 

@@ -17,8 +17,14 @@ import sys
 import time
 import unittest
 
-from harness import MODULE, TIMEOUT, Signer, echoed_all, free_port, read, read_policy  # noqa: F401 (bench.py)
-from harness import Nginx as NginxProcess
+# The shared test support (tests/support/python), for a direct run too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
+
+from jwtgate_testsupport.nginx import TIMEOUT, Nginx as NginxProcess, run_tests  # noqa: E402
+from jwtgate_testsupport.paths import MODULE, read, read_policy  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.servers import echoed_all  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 ISS = "https://idp.example.com/"
 EC_ISS = "https://ec.example.com/"
@@ -347,6 +353,4 @@ from test_nginx_dpop import (  # noqa: E402,F401
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
-    unittest.main(verbosity=2)
+    run_tests()

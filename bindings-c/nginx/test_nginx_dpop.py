@@ -19,12 +19,19 @@ import json
 import os
 import ssl
 import subprocess
+import sys
 import time
 import unittest
 import uuid
 
-import dpop_cases
-from harness import ROOT, TIMEOUT, VALGRIND, Nginx, Signer, free_port, read
+# The shared test support (tests/support/python), for a direct run too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
+
+import dpop_cases  # noqa: E402
+from jwtgate_testsupport.nginx import TIMEOUT, VALGRIND, Nginx  # noqa: E402
+from jwtgate_testsupport.paths import ROOT, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 
 def start(ng, policies):

@@ -19,7 +19,6 @@ with its suite, also under valgrind (`JWTGATE_NGINX_VALGRIND=1`).
 """
 import base64
 import http.client
-import http.server
 import json
 import os
 import pwd
@@ -27,12 +26,18 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MODULE, ROOT, TIMEOUT, VALGRIND, Nginx, Signer, echoed_all, free_port, read
+# The shared test support (tests/support/python), for a direct run too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
+
+from jwtgate_testsupport.nginx import TIMEOUT, VALGRIND, Nginx, run_tests  # noqa: E402
+from jwtgate_testsupport.paths import ROOT, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.servers import HangingIdP, JwksServer, echoed_all  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 GATEWAY = os.path.join(ROOT, "tests", "gateway")
 SECRET = b"gateway-vectors-secret-32-bytes!"  # core/examples/gen_gateway_vectors.rs
@@ -603,33 +608,6 @@ class Attacks(unittest.TestCase):
                     self.assertIn("t.conf:", done.stderr)  # where it was written
 
 
-class HangingIdP:
-    """A JWKS endpoint that accepts connections and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.stopped = False
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while not self.stopped:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-
-    def close(self):
-        self.stopped = True
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
-
-
 class KeyFetchNeverBlocks(unittest.TestCase):
     """While an issuer's keys are being fetched, requests for it wait on a
     timer (jwtgate_key_wait) and get the decision's 503, and the worker
@@ -763,22 +741,6 @@ class KeyWaitFollowsThePolicy(unittest.TestCase):
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
 
-class Jwks(http.server.BaseHTTPRequestHandler):
-    """Serves the JWKS of the test's EC key and counts the fetches."""
-
-    def do_GET(self):
-        self.server.hits += 1
-        body = json.dumps(self.server.jwks).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 class RemoteKeys(unittest.TestCase):
     """Workers fetch remote keys as they start (jwtgate_verifier_prefetch),
     and a reload during an IdP outage keeps verifying from `cache_file`."""
@@ -787,10 +749,8 @@ class RemoteKeys(unittest.TestCase):
         with open(os.path.join(ROOT, "tests", "vectors", "attacks.json"), encoding="utf-8") as f:
             gateway = json.load(f)["policies"]["gateway"]
         jwks = next(i for i in gateway["issuers"] if i["issuer"] == "https://ec.example.com/")["keys"]["jwks"]
-        idp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-        idp.hits, idp.jwks = 0, jwks
-        threading.Thread(target=idp.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{idp.server_address[1]}/jwks.json"
+        idp = JwksServer(jwks).start()
+        url = idp.url
         ng = Nginx()
         idp_up = True
         try:
@@ -834,8 +794,7 @@ class RemoteKeys(unittest.TestCase):
                 self.assertLess(time.monotonic() - start, 2 if VALGRIND else 0.3)
 
             # The IdP goes down; new workers start from the cache file.
-            idp.shutdown()
-            idp.server_close()
+            idp.close()
             idp_up = False
             ng.reload()
             status, headers, _, _ = ng.request("/x", [("Authorization", f"Bearer {cached}")])
@@ -845,13 +804,10 @@ class RemoteKeys(unittest.TestCase):
             self.assertIsNotNone(headers.get("Retry-After"))
         finally:
             if idp_up:
-                idp.shutdown()
-                idp.server_close()
+                idp.close()
             problems = ng.close()
         self.assertEqual(problems, [], "nginx or valgrind found problems:\n\n" + "\n\n".join(problems))
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
-    unittest.main(verbosity=2)
+    run_tests()

@@ -18,8 +18,12 @@ import os
 import sys
 import unittest
 
-from harness import MODULE, ROOT, echoed_all
-from harness import Nginx
+# The shared test support (tests/support/python), for a direct run too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support", "python"))
+
+from jwtgate_testsupport.nginx import Nginx, run_tests  # noqa: E402
+from jwtgate_testsupport.paths import ROOT  # noqa: E402
+from jwtgate_testsupport.servers import echoed_all  # noqa: E402
 
 VECTORS = os.path.join(ROOT, "tests", "vectors")
 
@@ -158,6 +162,4 @@ class VectorsThroughNginx(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
-    unittest.main(verbosity=2)
+    run_tests()

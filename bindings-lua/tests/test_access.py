@@ -8,10 +8,21 @@ import base64
 import http.client
 import json
 import os
+import sys
 import time
 import unittest
 
-from luanginx import TIMEOUT, LuaNginx, Signer, close_checked, echoed_all, free_port, lua_string, read
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
+
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked, lua_string  # noqa: E402
+from jwtgate_testsupport.nginx import TIMEOUT  # noqa: E402
+from jwtgate_testsupport.paths import LIB, read  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
+from jwtgate_testsupport.servers import echoed_all  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 ISS = "https://idp.example.com/"
 EC_ISS = "https://ec.example.com/"
@@ -142,7 +153,6 @@ class Access(unittest.TestCase):
         ng = LuaNginx()
         try:
             ng.write("rsa.pub.pem", read("tests/keys/rsa.pub.pem"))
-            from luanginx import LIB
             ng.start_lua(policy(ec_jwks), servers(ng), init=INIT % lua_string(LIB))
         except BaseException:
             ng.stop()
@@ -348,14 +358,7 @@ class FailClosed(unittest.TestCase):
     def test_a_policy_that_does_not_load_fails_closed(self):
         ng = LuaNginx()
         try:
-            ng.start_lua({"issuers": [{"issuer": ISS, "algorithms": ["none"], "keys": {}}]}, f"""
-    server {{
-        listen 127.0.0.1:{ng.port};
-        location / {{
-            access_by_lua_block {{ require("resty.jwtgate").access() }}
-            proxy_pass {ng.upstream_url};
-        }}
-    }}""")
+            ng.start_lua({"issuers": [{"issuer": ISS, "algorithms": ["none"], "keys": {}}]}, ng.gated_proxy())
             status, _, _, echoed = ng.request("/x", [("Authorization", "Bearer a.b.c")])
             self.assertEqual((status, echoed), (500, None))
             log = ng.error_log()

@@ -10,12 +10,19 @@ use_dpop_nonce, the metadata document of RFC 9728, and for allowed
 requests the upstream's headers.
 """
 import json
+import os
+import sys
 import unittest
 
-from luanginx import LuaNginx, close_checked, free_port, lua_string  # first: puts the C harness on the path
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
 
 import dpop_cases  # noqa: E402
 from dpop_cases import load  # noqa: E402
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked, lua_string  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
 
 
 def start(ng, policies):

@@ -9,10 +9,17 @@ requests the upstream's URL and headers. The checks are the C module's
 (`GatewayVectorsThroughNginx.check` of bindings-c/nginx/test_nginx_gateway.py).
 """
 import json
+import os
+import sys
 import unittest
 
-from luanginx import LuaNginx, close_checked, lua_string
-import test_nginx_gateway as c_gateway
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
+
+import test_nginx_gateway as c_gateway  # noqa: E402
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked, lua_string  # noqa: E402
 
 
 def routes_module(cases):

@@ -3,16 +3,20 @@ on 127.0.0.1 whose keys rotate, and an IdP that hangs, whose requests wait
 with ngx.sleep (never blocking the worker) and then get the decision's 503.
 """
 import base64
-import http.server
-import json
 import os
-import threading
+import sys
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from luanginx import LuaNginx, Signer, close_checked, lua_string
-from test_nginx_gateway import HangingIdP
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
+
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked, lua_string  # noqa: E402
+from jwtgate_testsupport.servers import HangingIdP, JwksServer  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 ISS = "https://rotating.test/"
 SLOW_ISS = "https://slow.test/"
@@ -29,41 +33,16 @@ def jwks(*kids):
     return {"keys": [{"kty": "oct", "kid": kid, "alg": "HS256", "k": b64(SECRETS[kid])} for kid in kids]}
 
 
-class Jwks(http.server.BaseHTTPRequestHandler):
-    """Serves `server.jwks` and counts the fetches."""
-
-    def do_GET(self):
-        self.server.hits += 1
-        body = json.dumps(self.server.jwks).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 class Rotation(unittest.TestCase):
     def test_keys_rotate_at_the_jwks_endpoint(self):
-        idp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-        idp.hits, idp.jwks = 0, jwks("k1")
-        threading.Thread(target=idp.serve_forever, daemon=True).start()
+        idp = JwksServer(jwks("k1")).start()
         ng = LuaNginx()
         try:
-            url = f"http://127.0.0.1:{idp.server_address[1]}/jwks.json"
+            url = idp.url
             ng.start_lua({"issuers": [{
                 "issuer": ISS, "algorithms": ["HS256"],
                 "keys": {"jwks_uri": url, "allow_http": True, "refetch_cooldown_s": 1, "timeout_ms": 2000}}],
-                "cache": {"max_entries": 0}}, f"""
-    server {{
-        listen 127.0.0.1:{ng.port};
-        location / {{
-            access_by_lua_block {{ require("resty.jwtgate").access() }}
-            proxy_pass {ng.upstream_url};
-        }}
-    }}""")
+                "cache": {"max_entries": 0}}, ng.gated_proxy())
             # The worker fetches its keys as it starts (prefetch).
             deadline = time.time() + 5
             while idp.hits < 1 and time.time() < deadline:
@@ -89,8 +68,7 @@ class Rotation(unittest.TestCase):
             self.assertEqual(idp.hits, 3)
             self.assertEqual(answer(k1), (401, "key_not_found"))
         finally:
-            idp.shutdown()
-            idp.server_close()
+            idp.close()
             close_checked(ng)
 
 

@@ -8,13 +8,22 @@ test (bindings-c/nginx/test_nginx_dpop.py, whose helpers this reuses).
 """
 import json
 import os
+import sys
 import unittest
 
-from luanginx import LIB, LUA_LIB, LUA_ROOT, ROOT, LuaNginx, close_checked, lua_string  # first: the C harness
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
+
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked, lua_string  # noqa: E402
+from jwtgate_testsupport.nginx_conf import LUA_LIB  # noqa: E402
+from jwtgate_testsupport.paths import LIB, ROOT  # noqa: E402
 
 from test_nginx_dpop import NonceAcrossWorkers, Prover  # noqa: E402
 from test_readme import snippet  # noqa: E402
 
+LUA_ROOT = os.path.join(ROOT, "bindings-lua")
 SNIPPET_POLICY = '"/etc/jwtgate/policy.json"'
 
 

@@ -6,10 +6,19 @@ library is found through lua_package_cpath, as the snippet says).
 import base64
 import os
 import re
+import sys
 import unittest
 
-from luanginx import LUA_ROOT, ROOT, LuaNginx, Signer, close_checked
-from harness import TARGET
+# The shared test support (tests/support/python) and the Nginx module's
+# shared cases (bindings-c/nginx), for a direct run too.
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(_ROOT, "tests", "support", "python"), os.path.join(_ROOT, "bindings-c", "nginx")]
+
+from jwtgate_testsupport.lua_nginx import LuaNginx, close_checked  # noqa: E402
+from jwtgate_testsupport.paths import ROOT, TARGET  # noqa: E402
+from jwtgate_testsupport.signer import Signer  # noqa: E402
+
+LUA_ROOT = os.path.join(ROOT, "bindings-lua")
 
 ISS = "https://idp.readme.test/"
 SECRET = b"readme-snippet-secret-of-32bytes"

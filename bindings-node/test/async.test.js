@@ -70,17 +70,10 @@ test('async rejections and results keep their order and identity', async () => {
 })
 
 test('verifyAsync works while the key set is served by this same event loop; sync verify cannot', async () => {
-  const http = require('node:http')
-  const { listen } = require('./helpers.js')
-  let fetches = 0
-  const server = http.createServer((req, res) => {
-    fetches++
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: [key.publicJwk] }))
-  })
-  const base = await listen(server)
+  const { serveJwks } = require('../../tests/support/node')
+  const idp = await serveJwks({ keys: [key.publicJwk] })
   try {
-    const keys = { jwks_uri: `${base}/jwks.json`, allow_http: true, initial_wait_ms: 1500, timeout_ms: 1500 }
+    const keys = { jwks_uri: idp.url, allow_http: true, initial_wait_ms: 1500, timeout_ms: 1500 }
     // Sync: the loop that would answer the fetch is blocked inside verify.
     const blocked = new Verifier({ issuers: [{ algorithms: ['ES256'], keys }] })
     assert.throws(() => blocked.verify(token), { code: 'jwks_unavailable' })
@@ -88,9 +81,8 @@ test('verifyAsync works while the key set is served by this same event loop; syn
     const free = new Verifier({ issuers: [{ algorithms: ['ES256'], keys }] })
     const v = await free.verifyAsync(token)
     assert.equal(v.claims.sub, 'ada')
-    assert.ok(fetches >= 1)
+    assert.ok(idp.hits() >= 1)
   } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
+    await idp.close()
   }
 })

@@ -9,7 +9,7 @@ const net = require('node:net')
 const express = require('express')
 const jwtgate = require('../express.js')
 const { Signer } = require('../index.js')
-const { listen } = require('./helpers.js')
+const { listen } = require('../../tests/support/node')
 
 const SECRET = Buffer.alloc(32, 7)
 const POLICY = {

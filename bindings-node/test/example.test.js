@@ -5,7 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const http = require('node:http')
 const { createApp } = require('../examples/issuer.js')
-const { listen } = require('./helpers.js')
+const { listen } = require('../../tests/support/node')
 
 test('issuer example: client credentials, token, protected route', async () => {
   const server = http.createServer(createApp())

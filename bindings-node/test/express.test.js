@@ -3,7 +3,7 @@
 
 const express = require('express')
 const jwtgate = require('../express.js')
-const { listen } = require('./helpers.js')
+const { listen } = require('../../tests/support/node')
 const { httpSuite, echo } = require('./servers.js')
 
 async function start(policy, { onError, seen, async, mode, decisions }) {

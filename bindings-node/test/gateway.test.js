@@ -22,7 +22,7 @@ const Fastify = require('fastify')
 const { Verifier, Decision } = require('..')
 const jwtgate = require('../express.js')
 const plugin = require('../fastify.js')
-const { listen } = require('./helpers.js')
+const { listen } = require('../../tests/support/node')
 
 const dir = path.join(__dirname, '..', '..', 'tests', 'gateway')
 // The sender-constrained cases (DPoP schemes and proofs, the RFC 9728

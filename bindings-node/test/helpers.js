@@ -3,6 +3,7 @@
 // addon's own Signer and generated keys.
 
 const { Signer, generateKey } = require('..')
+const { freePort } = require('../../tests/support/node')
 
 const ISSUER = 'https://idp.test/'
 const AUDIENCE = 'api://orders'
@@ -58,13 +59,7 @@ function fixtures() {
 
 /** A policy whose keys come from an endpoint nobody listens on. */
 async function unreachableJwksPolicy() {
-  const net = require('node:net')
-  const port = await new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
+  const port = await freePort()
   return {
     issuers: [
       {
@@ -74,14 +69,6 @@ async function unreachableJwksPolicy() {
       },
     ],
   }
-}
-
-/** Listens on 127.0.0.1 with an ephemeral port; returns the base URL. */
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`))
-  })
 }
 
 /** fetch with a bounded timeout. */
@@ -104,4 +91,4 @@ const EXPECTED_REJECTIONS = {
   claim: [403, 'dept'],
 }
 
-module.exports = { fixtures, unreachableJwksPolicy, listen, get, b64, ISSUER, AUDIENCE, EXPECTED_REJECTIONS }
+module.exports = { fixtures, unreachableJwksPolicy, get, b64, ISSUER, AUDIENCE, EXPECTED_REJECTIONS }

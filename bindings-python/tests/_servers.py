@@ -3,11 +3,20 @@ share: each server must give the same answers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable
 
 import httpx
-from _support import AUD, ISS, closed_port, key_text
+from _support import AUD, ISS
+from jwtgate_testsupport.paths import key_text
+from jwtgate_testsupport.ports import free_port
+from jwtgate_testsupport.processes import stop_process
 
 import jwtgate
 
@@ -30,7 +39,7 @@ def server_policy() -> dict[str, Any]:
                 "issuer": DOWN_ISS,
                 "algorithms": ["RS256"],
                 "keys": {
-                    "jwks_uri": f"http://127.0.0.1:{closed_port()}/jwks.json",
+                    "jwks_uri": f"http://127.0.0.1:{free_port()}/jwks.json",
                     "allow_http": True,
                     "initial_wait_ms": 300,
                     "timeout_ms": 300,
@@ -64,6 +73,40 @@ def wait_until_up(base: str, deadline_s: float = 20.0, alive: Callable[[], bool]
         except httpx.HTTPError:
             time.sleep(0.05)
     raise RuntimeError(f"{base} did not come up in {deadline_s}s")
+
+
+@contextmanager
+def uvicorn(app: str, env: Mapping[str, str], deadline_s: float = 20.0) -> Iterator[str]:
+    """uvicorn serving `app` ("module:attribute" under tests/) in a
+    subprocess on a free port; yields its base URL once /health answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=Path(__file__).parent,
+        env=dict(env),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, deadline_s=deadline_s, alive=lambda: proc.poll() is None)
+        yield base
+    finally:
+        stop_process(proc)
+
+
+@contextmanager
+def werkzeug(app: Any) -> Iterator[str]:
+    """The WSGI `app` under werkzeug in a thread on a free port; yields its
+    base URL once /health answers."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        wait_until_up(base)
+        yield base
+    finally:
+        server.shutdown()
 
 
 def bearer(t: str) -> dict[str, str]:

@@ -1,35 +1,22 @@
-"""Shared helpers: the repository's test keys, clock and policies."""
+"""The binding tests' own fixtures: issuer, audience, clock, policies and
+claims. Paths, keys and ports are the shared test support's
+(jwtgate_testsupport, put on the path by conftest.py)."""
 
 from __future__ import annotations
 
 import base64
-import socket
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-KEYS = REPO / "tests" / "keys"
-VECTORS = REPO / "tests" / "vectors"
+from jwtgate_testsupport.paths import key_text
 
 ISS = "https://idp.test/"
 AUD = "api://test"
 NOW = 1_700_000_000
 
 
-def key_text(name: str) -> str:
-    return (KEYS / name).read_text()
-
-
 def b64url_decode(text: str) -> bytes:
     text = text.strip()
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def gateway_policy(**issuer: Any) -> dict[str, Any]:

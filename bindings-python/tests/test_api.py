@@ -8,7 +8,8 @@ import pathlib
 from typing import Any
 
 import pytest
-from _support import AUD, ISS, NOW, b64url_decode, claims, gateway_policy, key_text
+from _support import AUD, ISS, NOW, b64url_decode, claims, gateway_policy
+from jwtgate_testsupport.paths import key_text
 
 import jwtgate
 

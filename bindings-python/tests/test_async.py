@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
 from _support import NOW, claims, gateway_policy
+from jwtgate_testsupport.servers import HangingIdP
 
 import jwtgate
 
@@ -38,17 +38,14 @@ def test_verify_async_needs_a_running_loop(rsa_signer: jwtgate.Signer) -> None:
 def test_the_event_loop_stays_responsive(rsa_signer: jwtgate.Signer) -> None:
     # A JWKS endpoint that accepts connections and never answers: each
     # verification blocks in Rust for initial_wait_ms before it fails.
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        port = server.getsockname()[1]
+    with HangingIdP() as idp:
         verifier = jwtgate.Verifier(
             {
                 "issuers": [
                     {
                         "algorithms": ["RS256"],
                         "keys": {
-                            "jwks_uri": f"http://127.0.0.1:{port}/jwks.json",
+                            "jwks_uri": idp.url,
                             "allow_http": True,
                             "initial_wait_ms": 600,
                             "timeout_ms": 600,

@@ -11,25 +11,19 @@ import base64
 import hashlib
 import io
 import json
-import os
 import ssl
 from typing import Any, Optional
 
 import jwtgate
 from jwtgate.asgi import JwtMiddleware
 from jwtgate.wsgi import JwtMiddleware as WsgiMiddleware
+from jwtgate_testsupport.paths import key_text
 
-KEYS = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "keys")
 SECRET = b"s" * 32
 ISS = "https://idp.example.com/"
 
 
-def pem(name: str) -> str:
-    with open(os.path.join(KEYS, name), encoding="ascii") as f:
-        return f.read()
-
-
-ALICE, MALLORY = pem("ecp256.cert.pem"), pem("rsa.cert.pem")
+ALICE, MALLORY = key_text("ecp256.cert.pem"), key_text("rsa.cert.pem")
 
 
 def thumbprint(cert_pem: str) -> str:

@@ -9,7 +9,9 @@ import math
 from typing import Any
 
 import pytest
-from _support import AUD, ISS, NOW, claims, closed_port, gateway_policy, key_text
+from _support import AUD, ISS, NOW, claims, gateway_policy
+from jwtgate_testsupport.paths import key_text
+from jwtgate_testsupport.ports import free_port
 
 import jwtgate
 
@@ -131,7 +133,7 @@ def test_each_code_is_raised_with_its_fields(rsa_signer: jwtgate.Signer, hs_secr
                 {
                     "algorithms": ["RS256"],
                     "keys": {
-                        "jwks_uri": f"http://127.0.0.1:{closed_port()}/jwks.json",
+                        "jwks_uri": f"http://127.0.0.1:{free_port()}/jwks.json",
                         "allow_http": True,
                         "initial_wait_ms": 500,
                         "timeout_ms": 500,

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _servers import wait_until_up
-from _support import closed_port
+from _servers import uvicorn, werkzeug
 
 import jwtgate
 
@@ -128,41 +125,16 @@ def test_decide_after_per_level(item: tuple[str, int, dict[str, Any]]) -> None:
 
 @pytest.fixture(scope="module")
 def asgi_server() -> Iterator[str]:
-    port = closed_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "apps.gateway_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=TESTS,
-        env=dict(os.environ),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, deadline_s=30.0, alive=lambda: proc.poll() is None)
+    with uvicorn("apps.gateway_app:app", os.environ, deadline_s=30.0) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def wsgi_server() -> Iterator[str]:
     from apps.gateway_app import wsgi_app
-    from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, wsgi_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        wait_until_up(base)
+    with werkzeug(wsgi_app()) as base:
         yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def over_http(base: str, flavor: str, item: tuple[str, int, dict[str, Any]]) -> None:

@@ -3,75 +3,41 @@ first fetch, rotation to a new kid, the counters, and use after fork()."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from jwtgate_testsupport.servers import JwksServer
 
 import jwtgate
 
 
-class JwksServer:
-    def __init__(self) -> None:
-        self.jwks: dict[str, Any] = {"keys": []}
-        self.hits = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            # Keep-alive, as IdPs answer: a client that pooled the
-            # connection before fork() would share it with its children.
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                owner.hits += 1
-                body = json.dumps(owner.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def policy(self) -> dict[str, Any]:
-        return {
-            "issuers": [
-                {
-                    "algorithms": ["ES256", "RS256"],
-                    "keys": {"jwks_uri": self.url, "allow_http": True, "timeout_ms": 2000,
-                             "refetch_cooldown_s": 0},
-                }
-            ]
-        }
+def policy(server: JwksServer) -> dict[str, Any]:
+    return {
+        "issuers": [
+            {
+                "algorithms": ["ES256", "RS256"],
+                "keys": {"jwks_uri": server.url, "allow_http": True, "timeout_ms": 2000, "refetch_cooldown_s": 0},
+            }
+        ]
+    }
 
 
 @pytest.fixture
 def server() -> Iterator[JwksServer]:
-    s = JwksServer()
-    s.thread.start()
-    try:
+    # Keep-alive, as IdPs answer: a client that pooled the connection
+    # before fork() would share it with its children.
+    with JwksServer(keep_alive=True) as s:
         yield s
-    finally:
-        s.httpd.shutdown()
-        s.httpd.server_close()
-        s.thread.join(timeout=10)
 
 
 def test_keys_from_a_real_endpoint(server: JwksServer) -> None:
     k1 = jwtgate.Signer.from_pem("ES256", jwtgate.generate_key("ES256")["private_key"], kid="k1")
     server.jwks = jwtgate.jwks([k1])
-    verifier = jwtgate.Verifier(server.policy())
+    verifier = jwtgate.Verifier(policy(server))
     assert verifier.verify(k1.sign({"sub": "ada"})).claims == {"sub": "ada"}
     stats = verifier.stats()
     [key_set] = stats["key_sets"]
@@ -94,7 +60,7 @@ def test_a_verifier_works_in_a_forked_child(server: JwksServer) -> None:
     # workers; the child must still fetch keys and verify.
     signer = jwtgate.Signer.from_pem("ES256", jwtgate.generate_key("ES256")["private_key"], kid="k1")
     server.jwks = jwtgate.jwks([signer])
-    verifier = jwtgate.Verifier(server.policy())
+    verifier = jwtgate.Verifier(policy(server))
     token = signer.sign({"sub": "ada"})
     pid = os.fork()
     if pid == 0:  # the child: report through the exit code only
@@ -147,7 +113,7 @@ def test_children_forked_after_a_fetch_refetch_together_without_sharing_a_connec
     # child's response from an inherited socket, and none may miss its wake-up.
     old = jwtgate.Signer.from_pem("ES256", jwtgate.generate_key("ES256")["private_key"], kid="old")
     server.jwks = jwtgate.jwks([old])
-    verifier = jwtgate.Verifier(server.policy())
+    verifier = jwtgate.Verifier(policy(server))
     assert verifier.verify(old.sign({"sub": "parent"})).claims["sub"] == "parent"
     for round_ in range(3):
         new = jwtgate.Signer.from_pem("ES256", jwtgate.generate_key("ES256")["private_key"], kid=f"new{round_}")

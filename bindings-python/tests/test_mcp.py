@@ -30,7 +30,8 @@ import pytest
 mcp = pytest.importorskip("mcp", reason="the MCP SDK needs Python 3.10 or later")
 
 import httpx2  # noqa: E402  (the SDK's HTTP client)
-from _support import closed_port, key_text  # noqa: E402
+from _support import key_text  # noqa: E402
+from jwtgate_testsupport.ports import free_port  # noqa: E402
 from mcp.client.auth.utils import (  # noqa: E402
     build_protected_resource_metadata_discovery_urls,
     extract_resource_metadata_from_www_auth,
@@ -102,7 +103,7 @@ def proof(method: str, access: str) -> str:
 def start(tmp: Path, doc: dict[str, Any]) -> Iterator[str]:
     path = tmp / "policy.json"
     path.write_text(json.dumps(doc))
-    port = closed_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(EXAMPLE), str(path), str(port)])
     base = f"http://127.0.0.1:{port}"
     try:

@@ -5,62 +5,29 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from _servers import bearer, check_common, server_policy, token, wait_until_up
-from _support import closed_port
+from _servers import bearer, check_common, server_policy, token, uvicorn, werkzeug
 
 import jwtgate
-
-TESTS = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     policy_file = tmp_path_factory.mktemp("policy") / "policy.json"
     policy_file.write_text(json.dumps(server_policy()))
-    port = closed_port()
-    env = dict(os.environ, JWTGATE_POLICY=str(policy_file))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "apps.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=TESTS,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, alive=lambda: proc.poll() is None)
+    with uvicorn("apps.fastapi_app:app", dict(os.environ, JWTGATE_POLICY=str(policy_file))) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def flask_server() -> Iterator[str]:
     from apps.flask_app import create_app
-    from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, create_app(server_policy()), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        wait_until_up(base)
+    with werkzeug(create_app(server_policy())) as base:
         yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def test_fastapi_middleware_over_http(uvicorn_server: str, rsa_signer: jwtgate.Signer) -> None:

@@ -4,18 +4,19 @@ decisions as core/tests/vectors.rs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import jwtgate
 
-from _support import VECTORS
+from jwtgate_testsupport.paths import VECTORS
 
 
 def load_vectors() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     cases = []
-    for path in sorted(VECTORS.glob("*.json")):
+    for path in sorted(Path(VECTORS).glob("*.json")):
         data = json.loads(path.read_text())
         for vector in data["vectors"]:
             cases.append((f"{path.stem}/{vector['name']}", data, vector))

@@ -3,34 +3,19 @@
 //! replayed in order with the clock pinned; the challenges and the
 //! protected resource metadata (RFC 9728) field by field.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use jwtgate::{MemoryStore, ReplayStore, Request, StoreError, Verifier};
 use serde_json::{Value, json};
+use support::{decide, headers_of};
 
 fn vectors() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/dpop/dpop.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn headers_of(request: &Value) -> Vec<(String, String)> {
-    request["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn decide(verifier: &Verifier, request: &Value) -> jwtgate::Decision {
-    let headers = headers_of(request);
-    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let mut req =
-        Request::new(request["method"].as_str().unwrap(), request["url"].as_str().unwrap(), &borrowed);
-    req.now = request["now"].as_f64();
-    verifier.decide(&req, None)
 }
 
 fn response_header<'d>(decision: &'d jwtgate::Decision, name: &str) -> Option<&'d str> {

@@ -2,10 +2,13 @@
 //! `Verifier::decide`: the decision, and the request the upstream would
 //! see once the decision is applied.
 
+mod support;
+
 use std::path::Path;
 
 use jwtgate::{Decision, Request, Route, Verifier};
 use serde_json::Value;
+use support::headers_of;
 
 fn vector_files() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gateway");
@@ -41,12 +44,7 @@ pub fn check_case(verifier: &Verifier, case: &Value) -> Result<(), String> {
     let name = case["name"].as_str().unwrap();
     let request = &case["request"];
     let expect = &case["expect"];
-    let headers: Vec<(String, String)> = request["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
-        .collect();
+    let headers = headers_of(request);
     let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let url = request["url"].as_str().unwrap();
     let req = Request::new(request["method"].as_str().unwrap(), url, &borrowed);
@@ -124,12 +122,7 @@ fn a_later_layer_does_not_verify_again() {
     policy["cache"] = serde_json::json!({"max_entries": 0});
     let verifier = Verifier::from_value(policy).unwrap();
     let case = &doc["cases"][0];
-    let headers: Vec<(String, String)> = case["request"]["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
-        .collect();
+    let headers = headers_of(&case["request"]);
     let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let req = Request::new("GET", "/api/orders", &borrowed);
     let outer = verifier.decide(&req, None);

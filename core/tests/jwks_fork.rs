@@ -8,12 +8,11 @@
 
 mod support;
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use jwtgate::Verifier;
 use serde_json::json;
-use support::{Behavior, JwksServer, Key, jwks, key};
+use support::{Behavior, JwksServer, Key, in_child, jwks, key, wait_ok};
 
 const NOW: f64 = 1_700_000_000.0;
 
@@ -27,33 +26,6 @@ fn verifier(uri: String) -> Verifier {
         "cache": {"max_entries": 0}
     }))
     .unwrap()
-}
-
-/// Runs `body` in a child process; returns whether it succeeded.
-fn in_child(name: &str, body: impl FnOnce() -> Result<(), String>) -> libc::pid_t {
-    // SAFETY: the child only runs `body` and then `_exit`s, never returning
-    // into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let status = match body() {
-            Ok(()) => 0,
-            Err(why) => {
-                let _ = writeln!(std::io::stderr(), "child {name}: {why}");
-                1
-            }
-        };
-        // SAFETY: ends the child without running the parent's atexit state.
-        unsafe { libc::_exit(status) };
-    }
-    pid
-}
-
-fn wait_ok(pid: libc::pid_t) -> bool {
-    let mut status = 0;
-    // SAFETY: waits for a child this test forked.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
 fn check(what: &str, ok: bool) -> Result<(), String> {

@@ -8,59 +8,14 @@
 //! harness allows. Needs `redis-server` on the PATH (`apt-get install
 //! redis-server`); `JWTGATE_SKIP_REDIS=1` skips it.
 
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jwtgate::{Decision, Request, Verifier};
+use jwtgate::Verifier;
 use serde_json::{Value, json};
-
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start(port: Option<u16>) -> RedisServer {
-        let port =
-            port.unwrap_or_else(|| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", std::env::temp_dir().to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server, or JWTGATE_SKIP_REDIS=1)");
-        let server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while redis_cmd(port, &["PING"]).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use support::{RedisServer, decide, in_child, wait_ok};
 
 /// One command through the redis crate's own client.
 fn redis_cmd(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
@@ -76,46 +31,6 @@ fn redis_cmd(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
 fn vectors() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/dpop/dpop.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn decide(verifier: &Verifier, request: &Value) -> Decision {
-    let headers: Vec<(String, String)> = request["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
-        .collect();
-    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let mut req =
-        Request::new(request["method"].as_str().unwrap(), request["url"].as_str().unwrap(), &borrowed);
-    req.now = request["now"].as_f64();
-    verifier.decide(&req, None)
-}
-
-fn in_child(body: impl FnOnce() -> Result<(), String>) -> libc::pid_t {
-    // SAFETY: the child only runs `body` and then `_exit`s, never returning
-    // into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let status = match body() {
-            Ok(()) => 0,
-            Err(why) => {
-                let _ = writeln!(std::io::stderr(), "child: {why}");
-                1
-            }
-        };
-        // SAFETY: ends the child without running the parent's atexit state.
-        unsafe { libc::_exit(status) };
-    }
-    pid
-}
-
-fn wait_ok(pid: libc::pid_t) -> bool {
-    let mut status = 0;
-    // SAFETY: waits for a child this test forked.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
 #[test]
@@ -180,7 +95,7 @@ fn proofs_are_accepted_once_across_processes_sharing_redis() {
     // 3. A child forked after `a` connected makes its own connection.
     let child_request = proofs[1].clone();
     let child_verifier = &a;
-    let pid = in_child(move || {
+    let pid = in_child("replay", move || {
         let decision = decide(child_verifier, &child_request);
         if decision.allow { Ok(()) } else { Err(format!("refused: {:?}", decision.error)) }
     });

@@ -1,27 +1,18 @@
 """Runs Debian's nginx with the Lua module and lua-resty-jwtgate.
 
-The C module's harness (bindings-c/nginx/harness.py) does the work: a
-prefix folder, an echo upstream on 127.0.0.1, start, stop and the log
-checks. `LuaNginx` only loads other modules (ndk and lua instead of
-ngx_http_jwtgate_module) and adds what the Lua side needs to the http
-block: the package path of bindings-lua/lib and of the test's folder, and
-an `init_worker_by_lua_block` that makes the worker's gate.
-
-Tokens are signed with the harness' `Signer` (libjwtgate through ctypes).
+`nginx.Nginx` does the work: a prefix folder, an echo upstream on
+127.0.0.1, start, stop and the log checks. `LuaNginx` only loads other
+modules (ndk and lua instead of ngx_http_jwtgate_module) and adds what the
+Lua side needs to the http block: the package path of bindings-lua/lib and
+of the test's folder, and an `init_worker_by_lua_block` that makes the
+worker's gate.
 """
 import json
 import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LUA_ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(LUA_ROOT, "..", "bindings-c", "nginx"))
-
-import harness  # noqa: E402
-from harness import LIB, ROOT, TIMEOUT, Nginx, Signer, echoed_all, free_port, read  # noqa: E402,F401
-
-LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
-LUA_LIB = os.path.join(LUA_ROOT, "lib")
+from .nginx import Nginx
+from .nginx_conf import LUA_LIB, LUA_MODULES
+from .paths import LIB
 
 
 def lua_string(text):
@@ -77,6 +68,19 @@ class LuaNginx(Nginx):
             + body + "\n}\n"
         self.start(conf)
         return path
+
+    def gated_proxy(self):
+        """A server on `port` whose every location runs the default gate's
+        `access()` and proxies to the echo upstream: the `body` of
+        `start_lua` for a test that needs nothing else."""
+        return f"""
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            access_by_lua_block {{ require("resty.jwtgate").access() }}
+            proxy_pass {self.upstream_url};
+        }}
+    }}"""
 
     def error_log(self):
         with open(os.path.join(self.dir, "error.log"), encoding="utf-8", errors="replace") as f:

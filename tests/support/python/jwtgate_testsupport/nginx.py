@@ -1,7 +1,8 @@
-"""Runs Debian's nginx with ngx_http_jwtgate_module for the module's tests.
+"""Runs Debian's nginx on 127.0.0.1 for the tests of the Nginx module and
+of lua-resty-jwtgate.
 
-One nginx per `Nginx` object, on 127.0.0.1, with its own prefix folder, in
-front of an upstream that echoes the request headers it received.
+One nginx per `Nginx` object, with its own prefix folder, in front of an
+upstream that echoes the request headers it received.
 
 Two wrappers, both optional:
 
@@ -9,119 +10,40 @@ Two wrappers, both optional:
   the `nginx -t` / `nginx -s reload` invocations, which load the module and
   the policy too) under valgrind's memcheck. `problems()` then includes
   every error and every definite leak that is not nginx's own (see
-  `_is_nginx_own`); the tests assert it is empty.
+  `valgrind.is_nginx_own`); the tests assert it is empty.
 - `now=<unix seconds>` freezes the wall clock at that instant with
   libfaketime (Debian's `faketime` package), so the shared vectors, which pin
   `now`, get the decision they expect. The monotonic clock stays real, so
   nginx's timers and the JWKS cache keep working.
 """
-import ctypes
 import datetime
-import glob
 import http.client
-import http.server
 import json
 import os
-import re
-import shutil
 import signal
-import socket
+import shutil
 import subprocess
+import sys
 import tempfile
-import threading
 import time
+import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TARGET = os.environ.get("JWTGATE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-MODULE = os.path.join(TARGET, "nginx-module", "ngx_http_jwtgate_module.so")
-LIB = os.path.join(TARGET, "release", "libjwtgate.so")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-FAKETIME_LIB = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), "libfaketime.so.1")
+from . import nginx_conf, valgrind
+from .paths import FAKETIME_LIB, MODULE, NGINX
+from .ports import free_port, wait_port
+from .servers import EchoServer
+
 VALGRIND = os.environ.get("JWTGATE_NGINX_VALGRIND") == "1"
 # Valgrind slows start-up (the module loads aws-lc and every policy) about
 # tenfold; requests stay quick enough for the same per-request timeout.
 TIMEOUT = 60 if VALGRIND else 10
 
 
-class Signer:
-    """Signs tokens with libjwtgate (jwtgate_signer_from_pem / _from_secret)."""
-
-    lib = None
-
-    def __init__(self, alg, pem=None, secret=None, kid=None):
-        if Signer.lib is None:
-            Signer.lib = ctypes.CDLL(LIB)
-        lib = self.lib
-        self.handle = ctypes.c_void_p()
-        a = alg.encode()
-        k = kid.encode() if kid else None
-        if pem is not None:
-            rc = lib.jwtgate_signer_from_pem(a, len(a), pem.encode(), len(pem.encode()), k, len(k or b""),
-                                             ctypes.byref(self.handle), None)
-        else:
-            rc = lib.jwtgate_signer_from_secret(a, len(a), secret, len(secret), k, len(k or b""),
-                                                ctypes.byref(self.handle), None)
-        assert rc == 0, f"signer: code {rc}"
-
-    def sign(self, claims, lifetime=600):
-        text = json.dumps(claims).encode()
-        token = ctypes.c_void_p()
-        self.lib.jwtgate_signer_sign.argtypes = [
-            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_bool, ctypes.c_uint64, ctypes.c_bool,
-            ctypes.c_double, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_void_p]
-        rc = self.lib.jwtgate_signer_sign(self.handle, text, len(text), lifetime is not None, lifetime or 0,
-                                          False, 0.0, ctypes.byref(token), None, None)
-        assert rc == 0, f"sign: code {rc}"
-        value = ctypes.string_at(token.value).decode()
-        self.lib.jwtgate_string_free(token)
-        return value
-
-
-def read(path):
-    return read_policy(os.path.join(ROOT, path))
-
-
-def read_policy(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Echo(http.server.BaseHTTPRequestHandler):
-    """Answers every request (any method; a request body is not read)
-    with the target and headers it received, as JSON pairs."""
-
-    def do_GET(self):
-        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def log_message(self, *args):
-        pass
-
-
-class EchoServer(http.server.ThreadingHTTPServer):
-    """The echo upstream: a listen backlog deeper than socketserver's 5, so
-    a burst of connections from nginx on a loaded machine is never refused
-    (nginx would answer 502)."""
-
-    request_queue_size = 128
-    daemon_threads = True
-
-
-def echoed_all(echoed, name):
-    """Every value the upstream received for header `name`."""
-    return [v for k, v in echoed["headers"] if k.lower() == name.lower()]
+def run_tests():
+    """Runs the calling script's tests, once the module is built."""
+    if not os.path.exists(MODULE):
+        sys.exit(f"FAILED: {MODULE} is missing: run bindings-c/nginx/build.sh")
+    unittest.main(module="__main__", verbosity=2)
 
 
 class Nginx:
@@ -146,9 +68,8 @@ class Nginx:
         self.stopped = False
         self.killed = False
         self.conf = None
-        self.upstream = EchoServer(("127.0.0.1", 0), Echo)
-        threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
-        self.upstream_url = f"http://127.0.0.1:{self.upstream.server_address[1]}"
+        self.upstream = EchoServer()
+        self.upstream_url = self.upstream.url
         self.log = open(os.path.join(self.dir, "stderr.log"), "w")
         self.valgrind_dir = os.path.join(self.dir, "valgrind")
         os.mkdir(self.valgrind_dir)
@@ -163,19 +84,9 @@ class Nginx:
         return path
 
     def preamble(self, workers):
-        """The start of a config: the module, logs and pid in `dir`, and the
+        """The start of a config: the modules, logs and pid in `dir`, and the
         opening of the http block with its temp paths in `dir`."""
-        d = self.dir
-        loads = "".join(f"load_module {m};\n" for m in self.modules)
-        return f"""
-{loads}worker_processes {workers};
-error_log {d}/error.log info;
-pid {d}/nginx.pid;
-events {{ worker_connections 128; }}
-http {{
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-"""
+        return nginx_conf.preamble(self.dir, self.modules, workers)
 
     def command(self, *args):
         """The nginx command line and environment, with the wrappers."""
@@ -201,18 +112,11 @@ http {{
         # Its own process group, so a kill reaches the workers too.
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        deadline = time.time() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    report = self.errors() + "\n".join(self.problems())
-                    self.cleanup()
-                    raise RuntimeError("nginx did not start:\n" + report)
-                time.sleep(0.05)
+        if not wait_port(self.port, lambda: self.proc.poll() is None, TIMEOUT):
+            self.stop()
+            report = self.errors() + "\n".join(self.problems())
+            self.cleanup()
+            raise RuntimeError("nginx did not start:\n" + report)
 
     def run(self, *args):
         """One more nginx invocation with this prefix (`-t`, `-s reload`)."""
@@ -273,8 +177,7 @@ http {{
                 self.killed = True
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=TIMEOUT)
-        self.upstream.shutdown()
-        self.upstream.server_close()
+        self.upstream.close()
         self.log.close()
 
     def cleanup(self):
@@ -334,44 +237,10 @@ http {{
         return problems
 
     def valgrind_reports(self):
-        """Every valgrind report that is ours to fix: all errors, and the
-        definite leaks with a frame outside nginx and the system libraries."""
+        """Every valgrind report that is ours to fix (`valgrind.ours`), by log file."""
         reports = []
         for name in sorted(os.listdir(self.valgrind_dir)):
             with open(os.path.join(self.valgrind_dir, name), encoding="utf-8", errors="replace") as f:
                 text = f.read()
-            for block in _blocks(text):
-                if not _is_nginx_own(block):
-                    reports.append(f"{name}:\n" + "\n".join(block))
+            reports += [f"{name}:\n" + "\n".join(block) for block in valgrind.ours(text)]
         return reports
-
-
-def _blocks(text):
-    """Splits a valgrind log (`==PID== ` prefixed lines) into its reports."""
-    block = []
-    for line in text.splitlines():
-        body = re.sub(r"^==\d+== ?", "", line)
-        if body.strip():
-            block.append(body)
-        elif block:
-            yield block
-            block = []
-    if block:
-        yield block
-
-
-# nginx does not free a few allocations that live as long as a process
-# (its copy of the environment, a worker's event list when it exits); its
-# binary is stripped, so every frame of those reads "(in /usr/sbin/nginx)".
-# A leak whose frames all lie in nginx, libc or the loader is nginx's own;
-# one with any frame in the module or libjwtgate (which have symbols and
-# line numbers) is ours.
-_SYSTEM_FRAME = re.compile(r"\(in (/usr/sbin/nginx|/usr/libexec/valgrind/\S+|/usr/lib/[\w-]+/"
-                           r"(libc\.so\.6|ld-linux-[\w-]+\.so\.2|faketime/libfaketime\.so\.1))\)$")
-
-
-def _is_nginx_own(block):
-    if "definitely lost" not in block[0]:
-        return False
-    frames = [line for line in block[1:] if re.match(r"\s+(at|by) 0x", line)]
-    return bool(frames) and all(_SYSTEM_FRAME.search(frame) for frame in frames)
