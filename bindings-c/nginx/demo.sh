@@ -43,20 +43,7 @@ chmod -R a+rX "$work"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 gw=$(port)
 up=$(port)
-python3 - "$up" <<'PY' &
-import http.server, sys
-class Echo(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        who = ", ".join(f"{h}={self.headers[h]}" for h in ("X-User", "X-Dept") if h in self.headers)
-        body = f"backend saw {self.path}: {who or 'no identity headers'}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
-PY
+PYTHONPATH="$root/tests/support/python" python3 -m jwtgate_testsupport.identity_echo "$up" &
 echo_pid=$!
 
 cat > "$work/nginx.conf" <<CONF
@@ -96,7 +83,7 @@ ask() {
     local label=$1
     shift
     printf '\n-- %s\n' "$label"
-    curl -s -D - "$@" | grep -iE '^(HTTP/|www-authenticate|x-jwtgate-code)|backend saw' | tr -d '\r'
+    curl -s -D - "$@" | grep -iE '^(HTTP/|www-authenticate|x-jwtgate-code)|upstream saw' | tr -d '\r'
 }
 echo "nginx with ngx_http_jwtgate_module on http://127.0.0.1:$gw (policy demo/policy.json)"
 ask "a valid token: the backend gets X-User and X-Dept" -H "Authorization: Bearer $good" "http://127.0.0.1:$gw/orders/42"

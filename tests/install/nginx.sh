@@ -28,19 +28,7 @@ ok "apt-get install $(basename "$deb"): module in /usr/lib/nginx/modules, enable
 
 # An upstream that echoes the identity header it receives.
 up="$(free_port)"
-python3 - "$up" <<'PY' &
-import http.server, sys
-class Echo(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"upstream saw X-User={self.headers.get('X-User')}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
-PY
+PYTHONPATH="$ROOT/tests/support/python" python3 -m jwtgate_testsupport.identity_echo "$up" X-User &
 PIDS+=($!)
 wait_port "$up" "${PIDS[-1]}"
 
@@ -75,7 +63,7 @@ wait_port "$gw" "${PIDS[-1]}"
 base="http://127.0.0.1:$gw"
 good="$(token '"subscriptions":["orders"]')"
 other="$(token '"subscriptions":["billing"]')"
-expect 200 'upstream saw X-User=ada' -H "Authorization: Bearer $good" -H 'X-User: mallory' "$base/api/orders"
+expect 200 'upstream saw /api/orders: X-User=ada' -H "Authorization: Bearer $good" -H 'X-User: mallory' "$base/api/orders"
 expect 401 missing_token "$base/api/orders"
 expect 401 signature -H "Authorization: Bearer ${good%?????}AAAAA" "$base/api/orders"
 expect 403 claim -H "Authorization: Bearer $other" "$base/api/orders"
