@@ -149,6 +149,14 @@ test.describe('the example MCP server with Bearer tokens (requireBearerAuth + jw
     })
   }
 
+  for (const joined of ['profile\u00a0orders:read', 'profile\torders:read']) {
+    test.it(`scopes split on spaces only: ${JSON.stringify(joined)} lacks orders:read (403)`, async () => {
+      const res = await post(server.url, { authorization: `Bearer ${token({ scope: joined })}` })
+      assert.equal(res.status, 403)
+      assert.equal((await res.json()).error, 'insufficient_scope')
+    })
+  }
+
   test.it('a token without the scope: 403 insufficient_scope', async () => {
     const res = await post(server.url, { authorization: `Bearer ${token({ scope: 'profile' })}` })
     assert.equal(res.status, 403)

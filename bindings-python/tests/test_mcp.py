@@ -184,6 +184,15 @@ def test_a_token_without_the_scope_is_403(bearer_server: str) -> None:
     assert r.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
 
 
+@pytest.mark.parametrize("joined", ["profile\u00a0orders:read", "profile\torders:read", "profile\norders:read"])
+def test_scopes_split_on_spaces_only(bearer_server: str, joined: str) -> None:
+    # A no-break space, tab or newline joins scope words, as in the core's
+    # scope rules: "orders:read" is not among this token's scopes.
+    r = post(bearer_server, {"Authorization": f"Bearer {token(scope=joined)}"})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "insufficient_scope"
+
+
 def test_the_sdk_discovers_the_metadata_jwtgate_serves(bearer_server: str) -> None:
     challenge_url = extract_resource_metadata_from_www_auth(post(bearer_server, {}))
     assert challenge_url is not None and challenge_url.endswith(METADATA_PATH)

@@ -321,7 +321,13 @@ local NONCE_SECRET_KEY = "jwtgate:nonce_secret"
 function _M.nonce_secret(dict)
     if dict then
         local kept = dict:get(NONCE_SECRET_KEY)
-        if kept then
+        if kept ~= nil then
+            -- Only what this function stored: 32 bytes. Anything else (another
+            -- writer's value) is refused rather than used as a secret.
+            if type(kept) ~= "string" or #kept ~= 32 then
+                return nil, codes.new("invalid_argument",
+                    "nonce secret: the shared dict holds something else under " .. NONCE_SECRET_KEY)
+            end
             return kept
         end
     end
@@ -342,7 +348,11 @@ function _M.nonce_secret(dict)
     if not ok and add_err ~= "exists" then
         return nil, codes.new("invalid_argument", "nonce secret: shared dict: " .. tostring(add_err))
     end
-    return dict:get(NONCE_SECRET_KEY)
+    local kept = dict:get(NONCE_SECRET_KEY)
+    if type(kept) ~= "string" or #kept ~= 32 then
+        return nil, codes.new("invalid_argument", "nonce secret: the shared dict lost or changed it (use a dedicated dict)")
+    end
+    return kept
 end
 
 -- The worker's default gate (init_worker), or the error that kept it from

@@ -63,12 +63,14 @@ def _resource_uri(verifier: Verifier) -> Optional[str]:
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:
-    """RFC 9068 ``scope`` (space-delimited), else ``scp`` (a list or a string)."""
+    """RFC 9068 ``scope`` (space-delimited), else ``scp`` (a list or a string).
+    Split on the space character only, as the core's scope checks split:
+    a tab or a no-break space inside a scope string joins, never separates."""
     value = claims.get("scope")
     if value is None:
         value = claims.get("scp")
     if isinstance(value, str):
-        return value.split()
+        return [word for word in value.split(" ") if word]
     if isinstance(value, list):
         return [s for s in value if isinstance(s, str)]
     return []

@@ -248,10 +248,16 @@ impl Rule {
         {
             return Err(Failure::NotOneOf);
         }
-        if let Some(refused) = &self.none_of
-            && let Some(hit) = refused.iter().find(|r| claim_eq(value, r) || collection_contains(value, r))
-        {
-            return Err(Failure::Refused(hit));
+        if let Some(refused) = &self.none_of {
+            // An exclusion looks at values and members only: a claim whose
+            // members it cannot see (an object, nested arrays) fails rather
+            // than slipping past it.
+            if !is_flat(value) {
+                return Err(Failure::NotFlat);
+            }
+            if let Some(hit) = refused.iter().find(|r| claim_eq(value, r) || collection_contains(value, r)) {
+                return Err(Failure::Refused(hit));
+            }
         }
         if let Some(regex) = &self.regex {
             match value.as_str() {
@@ -294,6 +300,9 @@ impl Rule {
             Failure::Equal(refused) => format!("must not equal {refused}"),
             Failure::NotOneOf => "is not one of the allowed values".to_owned(),
             Failure::Refused(hit) => format!("holds the refused value {hit}"),
+            Failure::NotFlat => {
+                "must be a value or an array of values (not an object or nested arrays)".to_owned()
+            }
             Failure::NoMatch(regex) => format!("does not match {}", regex.as_str()),
             Failure::NotString => "must be a string".to_owned(),
             Failure::NotCollection => "must be an array or a space-delimited string".to_owned(),
@@ -327,6 +336,8 @@ enum Failure<'r> {
     Equal(&'r Value),
     NotOneOf,
     Refused(&'r Value),
+    /// An object, or an array holding arrays or objects, under `none_of`.
+    NotFlat,
     NoMatch(&'r Regex),
     NotString,
     NotCollection,
@@ -338,6 +349,16 @@ enum Failure<'r> {
 
 fn is_collection(value: ClaimRef<'_>) -> bool {
     matches!(value, ClaimRef::Str(_) | ClaimRef::Json(Value::Array(_)))
+}
+
+/// A value `none_of` can see all of: a scalar, a string, or an array of
+/// scalars.
+fn is_flat(value: ClaimRef<'_>) -> bool {
+    match value {
+        ClaimRef::Json(Value::Object(_)) => false,
+        ClaimRef::Json(Value::Array(items)) => items.iter().all(|i| !i.is_array() && !i.is_object()),
+        _ => true,
+    }
 }
 
 /// Array membership, or word membership in a space-delimited string such as
@@ -360,6 +381,18 @@ mod tests {
 
     fn rule(name: &str, doc: Value) -> Rule {
         Rule::compile("claims", name, &serde_json::from_value(doc).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn none_of_refuses_claims_whose_members_it_cannot_see() {
+        let banned = rule("roles", json!({"none_of": ["banned"]}));
+        for shape in [json!({"banned": true}), json!([["banned"]]), json!([{"role": "banned"}]), json!({})] {
+            assert!(banned.check(Some(ClaimRef::Json(&shape))).is_err(), "{shape} passed none_of");
+        }
+        for fine in [json!(["user", "dev"]), json!("user dev"), json!(7), json!([])] {
+            assert!(banned.check(Some(ClaimRef::Json(&fine))).is_ok(), "{fine} failed none_of");
+        }
+        assert!(banned.check(Some(ClaimRef::Json(&json!(["user", "banned"])))).is_err());
     }
 
     #[test]
@@ -467,7 +500,7 @@ mod tests {
         assert!(optional.check(None).is_ok());
 
         let none = rule("roles", json!({"none_of": ["suspended", 0]}));
-        for ok in [json!(["user"]), json!("user admin"), json!(1), json!([[0]])] {
+        for ok in [json!(["user"]), json!("user admin"), json!(1)] {
             assert!(none.check(Some(ClaimRef::from(&ok))).is_ok(), "{ok}");
         }
         for bad in [
@@ -476,6 +509,7 @@ mod tests {
             json!("user suspended"),
             json!(0.0),
             json!([0]),
+            json!([[0]]),
         ] {
             assert!(none.check(Some(ClaimRef::from(&bad))).is_err(), "{bad}");
         }
