@@ -978,6 +978,14 @@ size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 // `verifier` must be NULL or a live verifier.
 bool jwtgate_verifier_reads_client_cert(const jwtgate_verifier *verifier);
 
+// Whether a decision can use the peer's address (the policy names
+// `trusted_proxies`): a gateway fills `jwtgate_request.peer` only then
+// (the address is ignored otherwise). False when `verifier` is NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live verifier.
+bool jwtgate_verifier_reads_peer(const jwtgate_verifier *verifier);
+
 // Starts fetching every remote key set that has no usable keys yet and
 // returns at once: call it where a process (an Nginx worker) starts, after
 // any `fork()`, so its first requests find keys. Fetches run on background

@@ -262,6 +262,20 @@ pub unsafe extern "C" fn jwtgate_verifier_reads_client_cert(verifier: *const jwt
     }
 }
 
+/// Whether a decision can use the peer's address (the policy names
+/// `trusted_proxies`): a gateway fills `jwtgate_request.peer` only then
+/// (the address is ignored otherwise). False when `verifier` is NULL.
+///
+/// # Safety
+/// `verifier` must be NULL or a live verifier.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_verifier_reads_peer(verifier: *const jwtgate_verifier) -> bool {
+    ffi_boundary! {
+        // SAFETY: forwarded from the caller.
+        unsafe { handle(verifier, "verifier") }.is_ok_and(|v| v.inner.reads_peer())
+    }
+}
+
 /// Starts fetching every remote key set that has no usable keys yet and
 /// returns at once: call it where a process (an Nginx worker) starts, after
 /// any `fork()`, so its first requests find keys. Fetches run on background

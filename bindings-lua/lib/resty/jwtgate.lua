@@ -146,7 +146,11 @@ function _M.new(policy, opts)
     if opts.prefetch ~= false then
         lib.jwtgate_verifier_prefetch(v)
     end
-    return setmetatable({ verifier = v, key_wait_ms = opts.key_wait_ms, routes = {}, route_count = 0 }, Gate)
+    -- The peer's address is read from nginx (ngx.var) only where the policy
+    -- can use it (`trusted_proxies`).
+    local reads_peer = lib.jwtgate_verifier_reads_peer(v)
+    return setmetatable({ verifier = v, key_wait_ms = opts.key_wait_ms, routes = {}, route_count = 0,
+                          reads_peer = reads_peer }, Gate)
 end
 
 --- A route (what one location adds to the policy: claims, scopes,
@@ -218,7 +222,7 @@ end
 -- from comes back with it for `apply`. (nil, err) when the library made
 -- none (bad arguments: a bug here, reported with its code).
 local function decide_once(self, route, no_wait)
-    local req, headers, n = request.build(no_wait)
+    local req, headers, n = request.build(no_wait, self.reads_peer)
     local err = failed(lib.jwtgate_verifier_decide(self.verifier, req, route, decision_out, error_out))
     if err then
         return nil, err

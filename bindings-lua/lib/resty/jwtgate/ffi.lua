@@ -112,6 +112,7 @@ jwtgate_code jwtgate_verifier_from_file(const char *path,
                                         jwtgate_error **out_error);
 size_t jwtgate_verifier_cached_tokens(const jwtgate_verifier *verifier);
 void jwtgate_verifier_prefetch(const jwtgate_verifier *verifier);
+bool jwtgate_verifier_reads_peer(const jwtgate_verifier *verifier);
 void jwtgate_verifier_clear_cache(const jwtgate_verifier *verifier);
 jwtgate_code jwtgate_verifier_set_nonce_secret(const jwtgate_verifier *verifier,
                                                const uint8_t *secret,

@@ -137,9 +137,10 @@ local anchor = {}
 
 --- Fills the shared request for the current nginx request and returns it
 -- with the header buffer and the header count. `no_wait` asks for a
--- pending decision instead of waiting for keys. Call the library right
+-- pending decision instead of waiting for keys; `with_peer` reads the
+-- peer's address (only a policy with `trusted_proxies` uses it). Call the library right
 -- after: the next `build` reuses the same memory.
-function _M.build(no_wait)
+function _M.build(no_wait, with_peer)
     local n
     if get_request then
         n = read_headers_ffi()
@@ -150,7 +151,7 @@ function _M.build(no_wait)
     end
     local method = ngx.req.get_method()
     local url = target()
-    local addr = peer()
+    local addr = with_peer and peer() or nil
     anchor[1], anchor[2], anchor[3] = method, url, addr
     local r = req[0]
     r.method, r.method_len = method, #method
