@@ -189,6 +189,36 @@ fn es256_keygen_sign_verify_round_trip() {
 }
 
 #[test]
+fn es256k_ed25519_and_ml_dsa_keygen_sign_verify_round_trip() {
+    for alg in ["ES256K", "Ed25519", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87"] {
+        let dir = TempDir::new(&format!("alg-{alg}"));
+        let keys = dir.path("keys");
+        let made = run(&["keygen", "--alg", alg, "--kid", "k", "--out-dir", &keys]);
+        assert_eq!(made.code(), 0, "{alg}: {}", made.stderr);
+        let jwk = made.json()["public_jwk"].clone();
+        assert_eq!(jwk["alg"], alg);
+        match alg {
+            "ES256K" => assert_eq!((&jwk["kty"], &jwk["crv"]), (&json!("EC"), &json!("secp256k1"))),
+            "Ed25519" => assert_eq!((&jwk["kty"], &jwk["crv"]), (&json!("OKP"), &json!("Ed25519"))),
+            _ => assert!(jwk["kty"] == "AKP" && jwk["pub"].is_string() && jwk.get("priv").is_none(), "{jwk}"),
+        }
+        let policy = json!({"issuers": [{"algorithms": [alg], "keys": {"jwks": {"keys": [jwk]}}}]});
+        let policy = dir.write("policy.json", &policy.to_string());
+        let key = dir.path("keys/k.pem");
+        let signed = run(&["sign", "--alg", alg, "--key", &key, "--kid", "k", r#"{"sub":"ada"}"#]);
+        assert_eq!(signed.code(), 0, "{alg}: {}", signed.stderr);
+        let token = signed.stdout.trim_end();
+        let verified = run(&["verify", "--policy", &policy, token]);
+        assert_eq!(verified.code(), 0, "{alg}: {} {}", verified.stdout, verified.stderr);
+        assert_eq!(verified.lines()[0]["header"]["alg"], alg);
+        // The same PEM published by `jwks` names the same key.
+        let published = run(&["jwks", "--alg", alg, "--kid-from-file-name", &key]);
+        assert_eq!(published.code(), 0, "{alg}: {}", published.stderr);
+        assert_eq!(published.json()["keys"][0]["kid"], "k");
+    }
+}
+
+#[test]
 fn hs256_keygen_sign_verify_round_trip() {
     let dir = TempDir::new("hs256");
     let made = run(&["keygen", "--alg", "HS256", "--out-dir", &dir.path("keys")]);

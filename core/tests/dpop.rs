@@ -236,7 +236,8 @@ fn challenges_name_the_schemes_and_the_metadata() {
     req.now = request["now"].as_f64();
     let decision = verifier.decide(&req, None);
     let meta = "https://api.example.com/.well-known/oauth-protected-resource/orders";
-    let algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA";
+    let algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ES256K Ed25519 ML-DSA-44 ML-DSA-65 \
+                ML-DSA-87";
     assert_eq!(
         decision.www_authenticate(),
         Some(
@@ -271,7 +272,7 @@ fn resource_metadata_follows_rfc_9728() {
     assert_eq!(doc["scopes_supported"], json!(["orders:read", "orders:write"]));
     assert_eq!(doc["bearer_methods_supported"], json!(["header", "query"]), "cookies are no RFC 6750 method");
     assert_eq!(doc["resource_name"], "Orders API");
-    assert_eq!(doc["dpop_signing_alg_values_supported"].as_array().unwrap().len(), 10);
+    assert_eq!(doc["dpop_signing_alg_values_supported"].as_array().unwrap().len(), 15);
     assert_eq!(doc["dpop_bound_access_tokens_required"], false);
     assert_eq!(doc["tls_client_certificate_bound_access_tokens"], false);
     let known = [
