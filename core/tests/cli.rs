@@ -754,3 +754,80 @@ fn decide_takes_the_client_certificate_and_the_peer() {
         jwtgate(&["decide", "--policy", &policy, "-H", &auth, "-H", &forwarded, "--peer", "192.0.2.1"], b"");
     assert_eq!(spoofed.code(), 1);
 }
+
+/// Every shared vector (`tests/vectors/*.json`) through `jwtgate verify`:
+/// one process per policy and clock, its tokens as arguments, one verdict
+/// line each in order; a policy that must not load exits 2.
+#[test]
+fn shared_vectors_through_verify() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    // (policy text, now) -> [(vector name, token, expect)], in file order.
+    type Case = (String, String, Value);
+    type Group = ((String, Option<String>), Vec<Case>);
+    let mut groups: Vec<Group> = Vec::new();
+    for path in &files {
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for v in file["vectors"].as_array().unwrap() {
+            let policy = match &v["policy"] {
+                Value::String(name) => &file["policies"][name],
+                inline => inline,
+            };
+            let key = (policy.to_string(), v.get("now").map(|n| n.to_string()));
+            let name = format!("{}/{}", path.file_name().unwrap().to_string_lossy(), v["name"]);
+            let case = (name, v["token"].as_str().unwrap().to_owned(), v["expect"].clone());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cases)) => cases.push(case),
+                None => groups.push((key, vec![case])),
+            }
+        }
+    }
+    let dir = TempDir::new("vectors");
+    let (mut count, mut failures) = (0, Vec::new());
+    for (i, ((policy, now), cases)) in groups.iter().enumerate() {
+        let file = dir.write(&format!("policy-{i}.json"), policy);
+        let mut args = vec!["verify".to_owned(), "--policy".to_owned(), file];
+        if let Some(now) = now {
+            args.extend(["--now".to_owned(), now.clone()]);
+        }
+        args.push("--".to_owned());
+        args.extend(cases.iter().map(|(_, token, _)| token.clone()));
+        let out = jwtgate(&args, b"");
+        count += cases.len();
+        if cases.iter().all(|(_, _, expect)| expect["code"] == "policy") {
+            if out.code() != 2 {
+                failures.push(format!("{}: the policy loaded", cases[0].0));
+            }
+            continue;
+        }
+        let lines = out.lines();
+        if lines.len() != cases.len() {
+            failures.push(format!(
+                "{}: {} lines for {} tokens: {}",
+                cases[0].0,
+                lines.len(),
+                cases.len(),
+                out.stderr
+            ));
+            continue;
+        }
+        for ((name, _, expect), got) in cases.iter().zip(&lines) {
+            let agrees = got["valid"] == expect["valid"]
+                && (expect["valid"] == true || got["code"] == expect["code"])
+                && expect.get("claim").is_none_or(|claim| got.get("claim").unwrap_or(&Value::Null) == claim)
+                && expect
+                    .get("issuer")
+                    .is_none_or(|issuer| got.get("issuer").unwrap_or(&Value::Null) == issuer);
+            if !agrees {
+                failures.push(format!("{name}: expected {expect}, got {got}"));
+            }
+        }
+    }
+    assert!(count > 250, "only {count} vectors");
+    assert!(failures.is_empty(), "{} of {count} vectors failed:\n{}", failures.len(), failures.join("\n"));
+}
