@@ -107,6 +107,24 @@ def test_cryptography_private_jwks_sign_in_jwtgate(alg: str) -> None:
     assert jwtgate.Verifier(policy(alg, public_jwk)).verify(token, now=NOW).claims["sub"] == "ada"
 
 
+@pytest.mark.parametrize(("alg", "key_file"), [("ES256K", "secp256k1"), ("Ed25519", "ed25519"),
+                                                ("ML-DSA-44", "mldsa44"), ("ML-DSA-65", "mldsa65"),
+                                                ("ML-DSA-87", "mldsa87")])
+def test_private_keys_cryptography_wrote_sign_in_jwtgate(alg: str, key_file: str) -> None:
+    key: Any = serialization.load_pem_private_key(key_text(f"{key_file}.pem").encode(), password=None)
+    pems = [key_text(f"{key_file}.pem")]
+    if alg == "ES256K":
+        # SEC1 (`EC PRIVATE KEY`), as `openssl ecparam -genkey` writes it.
+        pems.append(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()).decode())
+    for pem in pems:
+        token = jwtgate.Signer.from_pem(alg, pem).sign({"sub": "ada"}, lifetime_s=60, now=NOW)
+        verify_there(alg, key.public_key(), token)
+        keys = {"pem": key_text(f"{key_file}.pub.pem")}
+        verifier = jwtgate.Verifier({"issuers": [{"algorithms": [alg], "keys": keys}]})
+        assert verifier.verify(token, now=NOW).claims["sub"] == "ada"
+
+
 def test_es256k_high_s_is_a_policy_choice() -> None:
     key = serialization.load_pem_private_key(key_text("secp256k1.pem").encode(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
