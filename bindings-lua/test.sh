@@ -2,7 +2,7 @@
 # The Lua binding's test command: builds libjwtgate (release) when needed,
 # checks the FFI declarations against include/jwtgate.h and the library,
 # then runs lua-resty-jwtgate in real nginx processes on 127.0.0.1 (the
-# shared gateway vectors, every reject code, forwarded-header stripping,
+# shared token and gateway vectors, every reject code, forwarded-header stripping,
 # DPoP vectors, a rotating JWKS endpoint, keys that hang). Installs what it
 # needs: Debian's nginx with libnginx-mod-http-lua and lua-resty-core, the
 # luajit interpreter, and libfaketime for the vectors with a pinned clock.
@@ -53,6 +53,6 @@ while IFS= read -r -d '' file; do
 done < <(find "$here/lib" "$here/examples" -name '*.lua' -print0)
 
 echo "== lua-resty-jwtgate in nginx"
-(cd "$here/tests" && python3 -m unittest -v test_layout test_readme test_access test_gateway_vectors test_dpop test_nonce test_keys)
+(cd "$here/tests" && python3 -m unittest -v test_layout test_readme test_access test_vectors test_gateway_vectors test_dpop test_nonce test_keys)
 
 echo "Lua binding: all tests passed"

@@ -69,6 +69,8 @@ export interface IssuerPolicy {
   audiences?: string[]
   any_audience?: boolean
   algorithms: Algorithm[]
+  /** Refuse high-S ES256K signatures (AT Protocol); needs ES256K in `algorithms`. */
+  es256k_low_s?: boolean
   keys: KeysPolicy
   leeway_s?: number
   require?: Array<'exp' | 'nbf' | 'iat' | 'iss' | 'sub' | 'aud' | 'jti' | (string & {})>
@@ -147,7 +149,9 @@ export type Algorithm =
   | 'RS256' | 'RS384' | 'RS512'
   | 'PS256' | 'PS384' | 'PS512'
   | 'ES256' | 'ES384' | 'ES512'
-  | 'EdDSA'
+  | 'EdDSA' | 'Ed25519'
+  | 'ES256K'
+  | 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87'
 
 export type Jwk = Record<string, unknown>
 

@@ -7,12 +7,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use aws_lc_rs::signature::{
-    self, EcdsaSigningAlgorithm, EcdsaVerificationAlgorithm, EdDSAParameters, RsaParameters,
-    RsaSignatureEncoding,
+    self, EcdsaSigningAlgorithm, EcdsaVerificationAlgorithm, EdDSAParameters, PqdsaSigningAlgorithm,
+    PqdsaVerificationAlgorithm, RsaParameters, RsaSignatureEncoding,
 };
 use aws_lc_rs::{digest, hmac};
 
-/// A JWS `alg` value (RFC 7518, RFC 8037). `none` is deliberately absent:
+/// A JWS `alg` value (RFC 7518, RFC 8037, RFC 8812, RFC 9864, and
+/// draft-ietf-cose-dilithium for ML-DSA). `none` is deliberately absent:
 /// it never verifies. The discriminant is the algorithm's row in the
 /// crate's algorithm table, which holds every per-algorithm fact.
 #[allow(clippy::upper_case_acronyms)]
@@ -42,8 +43,23 @@ pub enum Algorithm {
     ES384,
     /// ECDSA on P-521 with SHA-512.
     ES512,
-    /// Ed25519 (RFC 8037).
+    /// Ed25519 under the polymorphic name of RFC 8037 (deprecated by
+    /// RFC 9864, still the name most issuers send).
     EdDSA,
+    /// ECDSA on secp256k1 with SHA-256 (RFC 8812).
+    ES256K,
+    /// Ed25519 under its fully specified name (RFC 9864). The same keys as
+    /// `EdDSA`, but a distinct `alg`: a policy accepts the names it lists.
+    Ed25519,
+    /// ML-DSA-44 (FIPS 204) with `AKP` keys (draft-ietf-cose-dilithium).
+    #[allow(non_camel_case_types)]
+    ML_DSA_44,
+    /// ML-DSA-65 (FIPS 204).
+    #[allow(non_camel_case_types)]
+    ML_DSA_65,
+    /// ML-DSA-87 (FIPS 204).
+    #[allow(non_camel_case_types)]
+    ML_DSA_87,
 }
 
 /// The kind of key an algorithm works with.
@@ -61,40 +77,62 @@ pub enum KeyType {
     P521,
     /// An Ed25519 key (`kty: OKP`).
     Ed25519,
+    /// An EC key on secp256k1 (RFC 8812, `crv: secp256k1`).
+    Secp256k1,
+    /// An ML-DSA-44 key (`kty: AKP`, `alg: ML-DSA-44`).
+    MlDsa44,
+    /// An ML-DSA-65 key (`kty: AKP`, `alg: ML-DSA-65`).
+    MlDsa65,
+    /// An ML-DSA-87 key (`kty: AKP`, `alg: ML-DSA-87`).
+    MlDsa87,
 }
 
 impl KeyType {
     /// Every key type.
-    pub const ALL: [KeyType; 6] =
-        [KeyType::Oct, KeyType::Rsa, KeyType::P256, KeyType::P384, KeyType::P521, KeyType::Ed25519];
+    pub const ALL: [KeyType; 10] = [
+        KeyType::Oct,
+        KeyType::Rsa,
+        KeyType::P256,
+        KeyType::P384,
+        KeyType::P521,
+        KeyType::Ed25519,
+        KeyType::Secp256k1,
+        KeyType::MlDsa44,
+        KeyType::MlDsa65,
+        KeyType::MlDsa87,
+    ];
 
-    /// The JWK `kty` of keys of this type (RFC 7518 section 6.1, RFC 8037).
+    /// The JWK `kty` of keys of this type (RFC 7518 section 6.1, RFC 8037,
+    /// draft-ietf-cose-dilithium's Algorithm Key Pair).
     pub const fn jwk_kty(self) -> &'static str {
         match self {
             KeyType::Oct => "oct",
             KeyType::Rsa => "RSA",
-            KeyType::P256 | KeyType::P384 | KeyType::P521 => "EC",
+            KeyType::P256 | KeyType::P384 | KeyType::P521 | KeyType::Secp256k1 => "EC",
             KeyType::Ed25519 => "OKP",
+            KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87 => "AKP",
         }
     }
 
-    /// The JWK `crv` of curve keys; `None` for `oct` and RSA.
+    /// The JWK `crv` of curve keys; `None` for `oct`, RSA and `AKP`.
     pub const fn jwk_crv(self) -> Option<&'static str> {
         match self {
-            KeyType::Oct | KeyType::Rsa => None,
+            KeyType::Oct | KeyType::Rsa | KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87 => None,
             KeyType::P256 => Some("P-256"),
             KeyType::P384 => Some("P-384"),
             KeyType::P521 => Some("P-521"),
             KeyType::Ed25519 => Some("Ed25519"),
+            KeyType::Secp256k1 => Some("secp256k1"),
         }
     }
 
     /// The length in bytes of one JWK coordinate (`x`, and `y` for EC) of
-    /// a curve key; `None` for `oct` and RSA, whose members vary in length.
+    /// a curve key; `None` for `oct` and RSA, whose members vary in length,
+    /// and `AKP`, whose `pub` is checked by its algorithm.
     pub const fn coordinate_len(self) -> Option<usize> {
         match self {
-            KeyType::Oct | KeyType::Rsa => None,
-            KeyType::P256 | KeyType::Ed25519 => Some(32),
+            KeyType::Oct | KeyType::Rsa | KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87 => None,
+            KeyType::P256 | KeyType::Ed25519 | KeyType::Secp256k1 => Some(32),
             KeyType::P384 => Some(48),
             KeyType::P521 => Some(66),
         }
@@ -103,6 +141,19 @@ impl KeyType {
     /// The curve key type a JWK names with `kty` and `crv`.
     pub fn from_jwk_curve(kty: &str, crv: &str) -> Option<KeyType> {
         KeyType::ALL.into_iter().find(|t| t.jwk_kty() == kty && t.jwk_crv() == Some(crv))
+    }
+
+    /// The members of an RFC 7638 thumbprint of a public JWK of kind `kty`,
+    /// in lexicographic order; `oct` for anything else. `AKP` keys hash
+    /// `alg`, `kty` and `pub` (draft-ietf-cose-dilithium).
+    pub const fn thumbprint_members(kty: &str) -> &'static [&'static str] {
+        match kty.as_bytes() {
+            b"RSA" => &["e", "kty", "n"],
+            b"EC" => &["crv", "kty", "x", "y"],
+            b"OKP" => &["crv", "kty", "x"],
+            b"AKP" => &["alg", "kty", "pub"],
+            _ => &["k", "kty"],
+        }
     }
 }
 
@@ -117,6 +168,8 @@ pub(crate) enum Primitive {
     Ecdsa { verify: &'static EcdsaVerificationAlgorithm, sign: &'static EcdsaSigningAlgorithm },
     /// Ed25519.
     Ed25519(&'static EdDSAParameters),
+    /// ML-DSA (FIPS 204), the pure variant with an empty context string.
+    MlDsa { verify: &'static PqdsaVerificationAlgorithm, sign: &'static PqdsaSigningAlgorithm },
 }
 
 /// Everything jwtgate knows about one algorithm.
@@ -139,25 +192,14 @@ pub(crate) struct Spec {
 
 /// The algorithm table: one row per [`Algorithm`], in the enum's order.
 ///
-/// Adding an algorithm is one variant and one row here, plus vectors in
-/// `tests/vectors` (made by `core/examples/gen_vectors.rs`). For example,
-/// ES256K would be:
-///
-/// ```text
-/// // in `Algorithm`:
-/// ES256K,
-/// // here (and a `KeyType::Secp256k1` with its `kty`/`crv`, as it is a new curve):
-/// Spec { alg: Algorithm::ES256K, name: "ES256K", key_type: KeyType::Secp256k1,
-///        hash: &digest::SHA256, signature_len: Some(64),
-///        primitive: Primitive::Ecdsa { verify: &signature::ECDSA_P256K1_SHA256_FIXED,
-///                                      sign: &signature::ECDSA_P256K1_SHA256_FIXED_SIGNING } },
-/// ```
-///
+/// Adding an algorithm is one variant and one row here (and a [`KeyType`]
+/// for a new kind of key), plus vectors in `tests/vectors` (made by
+/// `core/examples/gen_vectors.rs` and `tests/vectors/gen_independent.py`).
 /// Nothing else matches on algorithms: the compiler then points at every
-/// `match` over [`KeyType`] that a new key type has to extend, and the
-/// check below refuses a row out of order. [`AlgorithmSet`] is a `u16`: the
-/// seventeenth algorithm widens it.
-pub(crate) const TABLE: [Spec; 13] = [
+/// `match` over [`KeyType`] and [`Primitive`] that a new key type has to
+/// extend, and the check below refuses a row out of order. [`AlgorithmSet`]
+/// is a `u32`: the thirty-third algorithm widens it.
+pub(crate) const TABLE: [Spec; 18] = [
     hmac_row(Algorithm::HS256, "HS256", hmac::HMAC_SHA256, &digest::SHA256, 32),
     hmac_row(Algorithm::HS384, "HS384", hmac::HMAC_SHA384, &digest::SHA384, 48),
     hmac_row(Algorithm::HS512, "HS512", hmac::HMAC_SHA512, &digest::SHA512, 64),
@@ -238,12 +280,48 @@ pub(crate) const TABLE: [Spec; 13] = [
         signature_len: Some(64),
         primitive: Primitive::Ed25519(&signature::ED25519),
     },
+    ecdsa_row(
+        Algorithm::ES256K,
+        "ES256K",
+        KeyType::Secp256k1,
+        &digest::SHA256,
+        64,
+        &signature::ECDSA_P256K1_SHA256_FIXED,
+        &signature::ECDSA_P256K1_SHA256_FIXED_SIGNING,
+    ),
+    Spec {
+        alg: Algorithm::Ed25519,
+        name: "Ed25519",
+        key_type: KeyType::Ed25519,
+        hash: &digest::SHA512,
+        signature_len: Some(64),
+        primitive: Primitive::Ed25519(&signature::ED25519),
+    },
+    ml_dsa_row(Algorithm::ML_DSA_44, "ML-DSA-44", KeyType::MlDsa44, 2420, &signature::ML_DSA_44),
+    ml_dsa_row(Algorithm::ML_DSA_65, "ML-DSA-65", KeyType::MlDsa65, 3309, &signature::ML_DSA_65),
+    ml_dsa_row(Algorithm::ML_DSA_87, "ML-DSA-87", KeyType::MlDsa87, 4627, &signature::ML_DSA_87),
 ];
+
+/// The longest signature of any algorithm: ML-DSA-87's, or an RSA key's of
+/// 8192 bits (the largest aws-lc-rs verifies).
+pub(crate) const MAX_SIGNATURE_LEN: usize = {
+    let mut max = 8192 / 8;
+    let mut i = 0;
+    while i < TABLE.len() {
+        if let Some(len) = TABLE[i].signature_len
+            && len > max
+        {
+            max = len;
+        }
+        i += 1;
+    }
+    max
+};
 
 // Every row sits at its algorithm's discriminant, so `spec` is an index,
 // and every algorithm has a bit in an `AlgorithmSet`.
 const _: () = {
-    assert!(TABLE.len() <= u16::BITS as usize, "AlgorithmSet needs a wider integer");
+    assert!(TABLE.len() <= u32::BITS as usize, "AlgorithmSet needs a wider integer");
     let mut i = 0;
     while i < TABLE.len() {
         assert!(TABLE[i].alg as usize == i, "TABLE rows must follow the order of Algorithm");
@@ -297,6 +375,32 @@ const fn ecdsa_row(
     Spec { alg, name, key_type, hash, signature_len: Some(len), primitive: Primitive::Ecdsa { verify, sign } }
 }
 
+/// An ML-DSA row. The signing algorithm is aws-lc-rs's constant for the
+/// same parameter set; `hash` is SHAKE-256 inside ML-DSA, which aws-lc-rs's
+/// digest module does not name, so the row carries SHA-512 (unused: the
+/// hash only sizes HMAC secrets).
+const fn ml_dsa_row(
+    alg: Algorithm,
+    name: &'static str,
+    key_type: KeyType,
+    len: usize,
+    verify: &'static PqdsaVerificationAlgorithm,
+) -> Spec {
+    let sign = match alg {
+        Algorithm::ML_DSA_44 => &signature::ML_DSA_44_SIGNING,
+        Algorithm::ML_DSA_65 => &signature::ML_DSA_65_SIGNING,
+        _ => &signature::ML_DSA_87_SIGNING,
+    };
+    Spec {
+        alg,
+        name,
+        key_type,
+        hash: &digest::SHA512,
+        signature_len: Some(len),
+        primitive: Primitive::MlDsa { verify, sign },
+    }
+}
+
 impl Algorithm {
     /// Every supported algorithm, in table order.
     pub const ALL: [Algorithm; TABLE.len()] = {
@@ -336,8 +440,8 @@ impl Algorithm {
     }
 
     /// A bit for this algorithm in an [`AlgorithmSet`].
-    const fn bit(self) -> u16 {
-        1 << (self as u16)
+    const fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 
     /// The HMAC algorithm and the shortest secret RFC 7518 section 3.2
@@ -345,7 +449,10 @@ impl Algorithm {
     pub(crate) fn hmac(self) -> Option<(hmac::Algorithm, usize)> {
         match self.spec().primitive {
             Primitive::Hmac(alg) => Some((alg, self.spec().hash.output_len())),
-            Primitive::Rsa { .. } | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => None,
+            Primitive::Rsa { .. }
+            | Primitive::Ecdsa { .. }
+            | Primitive::Ed25519(_)
+            | Primitive::MlDsa { .. } => None,
         }
     }
 
@@ -358,8 +465,22 @@ impl Algorithm {
             Primitive::Rsa { verify, .. } => Some(verify),
             Primitive::Ecdsa { verify, .. } => Some(verify),
             Primitive::Ed25519(verify) => Some(verify),
+            Primitive::MlDsa { verify, .. } => Some(verify),
         }
     }
+}
+
+/// Half the order of the secp256k1 group, big-endian: an ES256K `s` above
+/// it is "high-S" (the other of the two valid `s` values for a signature).
+const SECP256K1_HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5d,
+    0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+];
+
+/// Whether a 64-byte ES256K signature (r || s) has a high `s`. Signatures
+/// of any other length are left to verification, which refuses them.
+pub(crate) fn es256k_high_s(signature: &[u8]) -> bool {
+    signature.len() == 64 && signature[32..] > SECP256K1_HALF_ORDER[..]
 }
 
 impl fmt::Display for Algorithm {
@@ -396,7 +517,7 @@ impl FromStr for Algorithm {
 
 /// A small set of algorithms (an issuer's allow-list).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AlgorithmSet(u16);
+pub struct AlgorithmSet(u32);
 
 impl AlgorithmSet {
     /// Adds an algorithm.
@@ -439,7 +560,7 @@ mod tests {
         for alg in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
         }
-        for bad in ["none", "None", "NONE", "hs256", "RS256 ", "ES256K", ""] {
+        for bad in ["none", "None", "NONE", "hs256", "RS256 ", "es256k", "ED25519", "ML-DSA", "MLDSA44", ""] {
             assert_eq!(Algorithm::from_name(bad), None, "{bad}");
         }
     }
@@ -451,7 +572,7 @@ mod tests {
         }
         let err = "none".parse::<Algorithm>().unwrap_err().to_string();
         assert!(err.starts_with("unknown algorithm \"none\"; expected one of HS256, "), "{err}");
-        assert!(err.ends_with("ES512, EdDSA"), "{err}");
+        assert!(err.ends_with("EdDSA, ES256K, Ed25519, ML-DSA-44, ML-DSA-65, ML-DSA-87"), "{err}");
     }
 
     #[test]
@@ -473,8 +594,29 @@ mod tests {
                     assert_eq!(spec.signature_len, Some(2 * coordinate));
                 }
                 Primitive::Ed25519(_) => assert_eq!(spec.key_type, KeyType::Ed25519),
+                Primitive::MlDsa { verify, sign } => {
+                    assert_eq!(spec.key_type.jwk_kty(), "AKP");
+                    assert_eq!(spec.signature_len, Some(sign.signature_len()));
+                    // The signing row makes signatures the verifying row accepts.
+                    use aws_lc_rs::signature::{KeyPair, PqdsaKeyPair};
+                    let pair = PqdsaKeyPair::generate(sign).unwrap();
+                    let mut sig = vec![0; sign.signature_len()];
+                    pair.sign(b"m", &mut sig).unwrap();
+                    let public = signature::UnparsedPublicKey::new(verify, pair.public_key().as_ref());
+                    assert!(public.verify(b"m", &sig).is_ok(), "{}", spec.name);
+                }
             }
         }
+    }
+
+    #[test]
+    fn high_s_is_above_half_the_order() {
+        let mut sig = [0u8; 64];
+        sig[32..].copy_from_slice(&SECP256K1_HALF_ORDER);
+        assert!(!es256k_high_s(&sig), "n/2 itself is low");
+        sig[63] += 1;
+        assert!(es256k_high_s(&sig));
+        assert!(!es256k_high_s(&sig[..63]));
     }
 
     #[test]

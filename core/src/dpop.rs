@@ -174,10 +174,8 @@ impl NonceKey {
 /// RFC 7638 thumbprint of a public JWK: SHA-256 over the required members
 /// in lexicographic order, without whitespace, base64url.
 pub(crate) fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
-    let members: &[&str] = match jwk.get("kty")?.as_str()? {
-        "EC" => &["crv", "kty", "x", "y"],
-        "RSA" => &["e", "kty", "n"],
-        "OKP" => &["crv", "kty", "x"],
+    let members = match jwk.get("kty")?.as_str()? {
+        kty @ ("EC" | "RSA" | "OKP" | "AKP") => KeyType::thumbprint_members(kty),
         _ => return None,
     };
     let mut canonical = String::with_capacity(160);

@@ -7,8 +7,8 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{
-    EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
-    RsaSignatureEncoding,
+    EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, PqdsaKeyPair, PqdsaSigningAlgorithm,
+    RsaKeyPair, RsaPublicKeyComponents, RsaSignatureEncoding,
 };
 use aws_lc_rs::{digest, hmac, rsa};
 use serde_json::{Map, Value, json};
@@ -32,6 +32,7 @@ enum SigningKey {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
+    MlDsa(PqdsaKeyPair),
 }
 
 impl std::fmt::Debug for Signer {
@@ -48,8 +49,18 @@ fn key_error(message: impl Into<String>) -> Error {
 fn ec_signing(alg: Algorithm) -> Result<&'static EcdsaSigningAlgorithm, Error> {
     match alg.spec().primitive {
         Primitive::Ecdsa { sign, .. } => Ok(sign),
-        Primitive::Hmac(_) | Primitive::Rsa { .. } | Primitive::Ed25519(_) => {
+        Primitive::Hmac(_) | Primitive::Rsa { .. } | Primitive::Ed25519(_) | Primitive::MlDsa { .. } => {
             Err(key_error(format!("{alg} is not an ECDSA algorithm")))
+        }
+    }
+}
+
+/// The ML-DSA signing algorithm of an ML-DSA algorithm, from the table.
+fn ml_dsa_signing(alg: Algorithm) -> Result<&'static PqdsaSigningAlgorithm, Error> {
+    match alg.spec().primitive {
+        Primitive::MlDsa { sign, .. } => Ok(sign),
+        Primitive::Hmac(_) | Primitive::Rsa { .. } | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => {
+            Err(key_error(format!("{alg} is not an ML-DSA algorithm")))
         }
     }
 }
@@ -58,7 +69,7 @@ fn ec_signing(alg: Algorithm) -> Result<&'static EcdsaSigningAlgorithm, Error> {
 fn rsa_padding(alg: Algorithm) -> Result<&'static RsaSignatureEncoding, Error> {
     match alg.spec().primitive {
         Primitive::Rsa { sign, .. } => Ok(sign),
-        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => {
+        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) | Primitive::MlDsa { .. } => {
             Err(key_error(format!("{alg} is not an RSA algorithm")))
         }
     }
@@ -93,12 +104,15 @@ impl Signer {
             (KeyType::Ed25519, "PRIVATE KEY") => {
                 SigningKey::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?)
             }
-            (KeyType::P256 | KeyType::P384 | KeyType::P521, "PRIVATE KEY") => {
+            (KeyType::P256 | KeyType::P384 | KeyType::P521 | KeyType::Secp256k1, "PRIVATE KEY") => {
                 SigningKey::Ec(EcdsaKeyPair::from_pkcs8(ec_signing(alg)?, der).map_err(rejected)?)
             }
-            (KeyType::P256 | KeyType::P384 | KeyType::P521, "EC PRIVATE KEY") => {
+            (KeyType::P256 | KeyType::P384 | KeyType::P521 | KeyType::Secp256k1, "EC PRIVATE KEY") => {
                 let curve = ec_signing(alg)?;
                 SigningKey::Ec(EcdsaKeyPair::from_private_key_der(curve, der).map_err(rejected)?)
+            }
+            (KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87, "PRIVATE KEY") => {
+                SigningKey::MlDsa(PqdsaKeyPair::from_pkcs8(ml_dsa_signing(alg)?, der).map_err(rejected)?)
             }
             (_, tag) => return Err(key_error(format!("a {tag} PEM block cannot sign {alg}"))),
         };
@@ -150,7 +164,7 @@ impl Signer {
                 Ed25519KeyPair::from_seed_and_public_key(&jwk_bytes(jwk, "d")?, &jwk_bytes(jwk, "x")?)
                     .map_err(rejected)?,
             ),
-            (KeyType::P256 | KeyType::P384 | KeyType::P521, "EC") => {
+            (KeyType::P256 | KeyType::P384 | KeyType::P521 | KeyType::Secp256k1, "EC") => {
                 let curve = ec_signing(alg)?;
                 let mut point = vec![0x04];
                 point.extend(jwk_bytes(jwk, "x")?);
@@ -159,6 +173,16 @@ impl Signer {
                     EcdsaKeyPair::from_private_key_and_public_key(curve, &jwk_bytes(jwk, "d")?, &point)
                         .map_err(rejected)?,
                 )
+            }
+            (KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87, "AKP") => {
+                // `priv` is the 32-byte seed (draft-ietf-cose-dilithium);
+                // the key it expands to must be the JWK's `pub`.
+                let pair = PqdsaKeyPair::from_seed(ml_dsa_signing(alg)?, &jwk_bytes(jwk, "priv")?)
+                    .map_err(rejected)?;
+                if pair.public_key().as_ref() != jwk_bytes(jwk, "pub")? {
+                    return Err(key_error("private JWK: \"pub\" is not the public key of \"priv\""));
+                }
+                SigningKey::MlDsa(pair)
             }
             (_, kty) => return Err(key_error(format!("a {kty:?} JWK cannot sign {alg}"))),
         };
@@ -224,6 +248,12 @@ impl Signer {
                 Ok(pair.sign(&SystemRandom::new(), message).map_err(failed)?.as_ref().to_vec())
             }
             SigningKey::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            SigningKey::MlDsa(pair) => {
+                let mut out = vec![0; pair.algorithm().signature_len()];
+                let len = pair.sign(message, &mut out).map_err(failed)?;
+                out.truncate(len);
+                Ok(out)
+            }
         }
     }
 
@@ -246,6 +276,9 @@ impl Signer {
             SigningKey::Ed(pair) => {
                 json!({"kty": "OKP", "crv": "Ed25519", "x": base64url::encode(pair.public_key().as_ref())})
             }
+            SigningKey::MlDsa(pair) => {
+                json!({"kty": "AKP", "alg": self.alg.name(), "pub": base64url::encode(pair.public_key().as_ref())})
+            }
         };
         let kid = self.kid.clone().unwrap_or_else(|| thumbprint(&jwk));
         if let Value::Object(map) = &mut jwk {
@@ -260,12 +293,7 @@ impl Signer {
 /// The RFC 7638 SHA-256 thumbprint of a public JWK, base64url: a stable
 /// key id derived from the key itself.
 pub fn thumbprint(jwk: &Value) -> String {
-    let required: &[&str] = match jwk.get("kty").and_then(Value::as_str) {
-        Some("RSA") => &["e", "kty", "n"],
-        Some("EC") => &["crv", "kty", "x", "y"],
-        Some("OKP") => &["crv", "kty", "x"],
-        _ => &["k", "kty"],
-    };
+    let required = KeyType::thumbprint_members(jwk.get("kty").and_then(Value::as_str).unwrap_or_default());
     // serde_json's Map keeps keys sorted, which is the order RFC 7638 wants.
     let canonical: Map<String, Value> =
         required.iter().filter_map(|k| jwk.get(*k).map(|v| ((*k).to_owned(), v.clone()))).collect();
@@ -291,7 +319,8 @@ pub struct GeneratedKey {
 }
 
 /// Generates a key for `alg`: RSA 2048, the curve the algorithm names,
-/// Ed25519, or a random HMAC secret as long as the hash output.
+/// Ed25519, an ML-DSA key (PKCS#8 holding the seed), or a random HMAC
+/// secret as long as the hash output.
 pub fn generate_key(alg: Algorithm, kid: Option<String>) -> Result<GeneratedKey, Error> {
     let failed = |_| key_error("key generation failed");
     let der: Vec<u8> = match alg.key_type() {
@@ -310,8 +339,12 @@ pub fn generate_key(alg: Algorithm, kid: Option<String>) -> Result<GeneratedKey,
         KeyType::Ed25519 => {
             Ed25519KeyPair::generate().map_err(failed)?.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
-        KeyType::P256 | KeyType::P384 | KeyType::P521 => {
+        KeyType::P256 | KeyType::P384 | KeyType::P521 | KeyType::Secp256k1 => {
             let pair = EcdsaKeyPair::generate(ec_signing(alg)?).map_err(failed)?;
+            pair.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
+        }
+        KeyType::MlDsa44 | KeyType::MlDsa65 | KeyType::MlDsa87 => {
+            let pair = PqdsaKeyPair::generate(ml_dsa_signing(alg)?).map_err(failed)?;
             pair.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
     };

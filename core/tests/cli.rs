@@ -189,6 +189,36 @@ fn es256_keygen_sign_verify_round_trip() {
 }
 
 #[test]
+fn es256k_ed25519_and_ml_dsa_keygen_sign_verify_round_trip() {
+    for alg in ["ES256K", "Ed25519", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87"] {
+        let dir = TempDir::new(&format!("alg-{alg}"));
+        let keys = dir.path("keys");
+        let made = run(&["keygen", "--alg", alg, "--kid", "k", "--out-dir", &keys]);
+        assert_eq!(made.code(), 0, "{alg}: {}", made.stderr);
+        let jwk = made.json()["public_jwk"].clone();
+        assert_eq!(jwk["alg"], alg);
+        match alg {
+            "ES256K" => assert_eq!((&jwk["kty"], &jwk["crv"]), (&json!("EC"), &json!("secp256k1"))),
+            "Ed25519" => assert_eq!((&jwk["kty"], &jwk["crv"]), (&json!("OKP"), &json!("Ed25519"))),
+            _ => assert!(jwk["kty"] == "AKP" && jwk["pub"].is_string() && jwk.get("priv").is_none(), "{jwk}"),
+        }
+        let policy = json!({"issuers": [{"algorithms": [alg], "keys": {"jwks": {"keys": [jwk]}}}]});
+        let policy = dir.write("policy.json", &policy.to_string());
+        let key = dir.path("keys/k.pem");
+        let signed = run(&["sign", "--alg", alg, "--key", &key, "--kid", "k", r#"{"sub":"ada"}"#]);
+        assert_eq!(signed.code(), 0, "{alg}: {}", signed.stderr);
+        let token = signed.stdout.trim_end();
+        let verified = run(&["verify", "--policy", &policy, token]);
+        assert_eq!(verified.code(), 0, "{alg}: {} {}", verified.stdout, verified.stderr);
+        assert_eq!(verified.lines()[0]["header"]["alg"], alg);
+        // The same PEM published by `jwks` names the same key.
+        let published = run(&["jwks", "--alg", alg, "--kid-from-file-name", &key]);
+        assert_eq!(published.code(), 0, "{alg}: {}", published.stderr);
+        assert_eq!(published.json()["keys"][0]["kid"], "k");
+    }
+}
+
+#[test]
 fn hs256_keygen_sign_verify_round_trip() {
     let dir = TempDir::new("hs256");
     let made = run(&["keygen", "--alg", "HS256", "--out-dir", &dir.path("keys")]);
@@ -723,4 +753,81 @@ fn decide_takes_the_client_certificate_and_the_peer() {
     let spoofed =
         jwtgate(&["decide", "--policy", &policy, "-H", &auth, "-H", &forwarded, "--peer", "192.0.2.1"], b"");
     assert_eq!(spoofed.code(), 1);
+}
+
+/// Every shared vector (`tests/vectors/*.json`) through `jwtgate verify`:
+/// one process per policy and clock, its tokens as arguments, one verdict
+/// line each in order; a policy that must not load exits 2.
+#[test]
+fn shared_vectors_through_verify() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    // (policy text, now) -> [(vector name, token, expect)], in file order.
+    type Case = (String, String, Value);
+    type Group = ((String, Option<String>), Vec<Case>);
+    let mut groups: Vec<Group> = Vec::new();
+    for path in &files {
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for v in file["vectors"].as_array().unwrap() {
+            let policy = match &v["policy"] {
+                Value::String(name) => &file["policies"][name],
+                inline => inline,
+            };
+            let key = (policy.to_string(), v.get("now").map(|n| n.to_string()));
+            let name = format!("{}/{}", path.file_name().unwrap().to_string_lossy(), v["name"]);
+            let case = (name, v["token"].as_str().unwrap().to_owned(), v["expect"].clone());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cases)) => cases.push(case),
+                None => groups.push((key, vec![case])),
+            }
+        }
+    }
+    let dir = TempDir::new("vectors");
+    let (mut count, mut failures) = (0, Vec::new());
+    for (i, ((policy, now), cases)) in groups.iter().enumerate() {
+        let file = dir.write(&format!("policy-{i}.json"), policy);
+        let mut args = vec!["verify".to_owned(), "--policy".to_owned(), file];
+        if let Some(now) = now {
+            args.extend(["--now".to_owned(), now.clone()]);
+        }
+        args.push("--".to_owned());
+        args.extend(cases.iter().map(|(_, token, _)| token.clone()));
+        let out = jwtgate(&args, b"");
+        count += cases.len();
+        if cases.iter().all(|(_, _, expect)| expect["code"] == "policy") {
+            if out.code() != 2 {
+                failures.push(format!("{}: the policy loaded", cases[0].0));
+            }
+            continue;
+        }
+        let lines = out.lines();
+        if lines.len() != cases.len() {
+            failures.push(format!(
+                "{}: {} lines for {} tokens: {}",
+                cases[0].0,
+                lines.len(),
+                cases.len(),
+                out.stderr
+            ));
+            continue;
+        }
+        for ((name, _, expect), got) in cases.iter().zip(&lines) {
+            let agrees = got["valid"] == expect["valid"]
+                && (expect["valid"] == true || got["code"] == expect["code"])
+                && expect.get("claim").is_none_or(|claim| got.get("claim").unwrap_or(&Value::Null) == claim)
+                && expect
+                    .get("issuer")
+                    .is_none_or(|issuer| got.get("issuer").unwrap_or(&Value::Null) == issuer);
+            if !agrees {
+                failures.push(format!("{name}: expected {expect}, got {got}"));
+            }
+        }
+    }
+    assert!(count > 250, "only {count} vectors");
+    assert!(failures.is_empty(), "{} of {count} vectors failed:\n{}", failures.len(), failures.join("\n"));
 }

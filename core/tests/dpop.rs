@@ -221,7 +221,8 @@ fn challenges_name_the_schemes_and_the_metadata() {
     req.now = request["now"].as_f64();
     let decision = verifier.decide(&req, None);
     let meta = "https://api.example.com/.well-known/oauth-protected-resource/orders";
-    let algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA";
+    let algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ES256K Ed25519 ML-DSA-44 ML-DSA-65 \
+                ML-DSA-87";
     assert_eq!(
         decision.www_authenticate(),
         Some(
@@ -256,7 +257,7 @@ fn resource_metadata_follows_rfc_9728() {
     assert_eq!(doc["scopes_supported"], json!(["orders:read", "orders:write"]));
     assert_eq!(doc["bearer_methods_supported"], json!(["header", "query"]), "cookies are no RFC 6750 method");
     assert_eq!(doc["resource_name"], "Orders API");
-    assert_eq!(doc["dpop_signing_alg_values_supported"].as_array().unwrap().len(), 10);
+    assert_eq!(doc["dpop_signing_alg_values_supported"].as_array().unwrap().len(), 15);
     assert_eq!(doc["dpop_bound_access_tokens_required"], false);
     assert_eq!(doc["tls_client_certificate_bound_access_tokens"], false);
     let known = [
@@ -374,9 +375,10 @@ fn policy_mistakes_are_named() {
     assert!(base(json!({}), json!({"replay_store": {"max_entries": 0}})).is_err());
 }
 
-/// A client of its own: an Ed25519 key, its access tokens (HS256 issuer)
-/// and its proofs, for cases the vectors cannot pin.
+/// A client of its own: an Ed25519 key (or one for `alg`), its access
+/// tokens (HS256 issuer) and its proofs, for cases the vectors cannot pin.
 struct Client {
+    alg: jwtgate::Algorithm,
     signer: jwtgate::Signer,
     jwk: Value,
     issuer: jwtgate::Signer,
@@ -386,12 +388,16 @@ const SECRET: [u8; 32] = [3; 32];
 
 impl Client {
     fn new() -> Client {
-        let key = jwtgate::generate_key(jwtgate::Algorithm::EdDSA, None).unwrap();
-        let signer = jwtgate::Signer::from_pem(jwtgate::Algorithm::EdDSA, &key.private_key, None).unwrap();
+        Client::with(jwtgate::Algorithm::EdDSA)
+    }
+
+    fn with(alg: jwtgate::Algorithm) -> Client {
+        let key = jwtgate::generate_key(alg, None).unwrap();
+        let signer = jwtgate::Signer::from_pem(alg, &key.private_key, None).unwrap();
         let mut jwk = key.public_jwk.unwrap();
         jwk.as_object_mut().unwrap().remove("kid");
         let issuer = jwtgate::Signer::from_secret(jwtgate::Algorithm::HS256, &SECRET, None).unwrap();
-        Client { signer, jwk, issuer }
+        Client { alg, signer, jwk, issuer }
     }
 
     fn policy(nonce: Value) -> Value {
@@ -409,7 +415,7 @@ impl Client {
 
     fn proof(&self, token: &str, nonce: Option<&str>) -> String {
         use aws_lc_rs::digest;
-        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
+        let header = json!({"typ": "dpop+jwt", "alg": self.alg.name(), "jwk": self.jwk});
         let mut claims = json!({"jti": jwtgate::base64url_encode(jwtgate::unix_now().to_be_bytes()) + &rand_suffix(),
                                 "htm": "GET", "htu": "https://api.example.com/x", "iat": jwtgate::unix_now().floor(),
                                 "ath": jwtgate::base64url_encode(digest::digest(&digest::SHA256, token.as_bytes()))});
@@ -436,6 +442,25 @@ fn rand_suffix() -> String {
     let mut bytes = [0u8; 12];
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     jwtgate::base64url_encode(bytes)
+}
+
+#[test]
+fn proofs_of_every_asymmetric_algorithm_are_accepted_by_default() {
+    use jwtgate::Algorithm;
+    for alg in [Algorithm::ES256K, Algorithm::Ed25519, Algorithm::ML_DSA_44, Algorithm::ML_DSA_87] {
+        let client = Client::with(alg);
+        let mut policy = Client::policy(json!(false));
+        policy["issuers"][0]["dpop"].as_object_mut().unwrap().remove("algorithms");
+        let verifier = Verifier::from_value(policy.clone()).unwrap();
+        let token = client.token();
+        let decision = client.decide(&verifier, &token, &client.proof(&token, None));
+        assert!(decision.allow, "{alg}: {:?}", decision.error);
+        // Listed algorithms still narrow it.
+        policy["issuers"][0]["dpop"]["algorithms"] = json!(["ES256"]);
+        let narrow = Verifier::from_value(policy).unwrap();
+        let refused = client.decide(&narrow, &token, &client.proof(&token, None));
+        assert_eq!(refused.code(), Some("invalid_dpop_proof"), "{alg}");
+    }
 }
 
 #[test]

@@ -69,6 +69,12 @@ generateKey('none')
 signer.sign('sub')
 // @ts-expect-error a policy needs issuers
 new Verifier({ token_sources: [] })
+// The algorithms of RFC 8812, RFC 9864 and FIPS 204, and the low-S rule.
+new Verifier({
+  issuers: [{ algorithms: ['ES256K', 'Ed25519', 'EdDSA', 'ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'], es256k_low_s: true, keys: { jwks_file: 'k.json' } }],
+})
+// @ts-expect-error ML-DSA names carry their hyphens
+new Verifier({ issuers: [{ algorithms: ['MLDSA44'], keys: { jwks_file: 'k.json' } }] })
 // @ts-expect-error a typo inside an issuer (leway_s)
 new Verifier({ issuers: [{ algorithms: ['ES256'], keys: { jwks_file: 'k.json' }, leway_s: 5 }] })
 // @ts-expect-error a typo inside the keys of a remote set

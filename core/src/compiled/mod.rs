@@ -61,6 +61,8 @@ pub(crate) struct Issuer {
     pub audiences: Vec<String>,
     pub any_audience: bool,
     pub algorithms: AlgorithmSet,
+    /// Refuse high-S ES256K signatures (`es256k_low_s`).
+    pub es256k_low_s: bool,
     pub keys: IssuerKeys,
     pub jku: Option<Arc<JkuSets>>,
     pub leeway: f64,
@@ -293,6 +295,9 @@ fn compile_issuer(
     if algorithms.is_empty() {
         return Err(Error::policy("algorithms: list the allowed algorithms"));
     }
+    if doc.es256k_low_s && !algorithms.contains(Algorithm::ES256K) {
+        return Err(Error::policy("es256k_low_s: the issuer's algorithms do not include ES256K"));
+    }
     let (keys, jku) = match shared {
         Some(shared) => (shared.keys.clone(), shared.jku.clone()),
         None => issuer_keys(doc, algorithms, base)?,
@@ -343,6 +348,7 @@ fn compile_issuer(
         audiences,
         any_audience: doc.any_audience,
         algorithms,
+        es256k_low_s: doc.es256k_low_s,
         keys,
         jku,
         leeway: doc.leeway_s as f64,

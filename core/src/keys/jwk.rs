@@ -1,4 +1,5 @@
-//! Public keys from JWK (RFC 7517, RFC 7518 section 6, RFC 8037).
+//! Public keys from JWK (RFC 7517, RFC 7518 section 6, RFC 8037, RFC 8812,
+//! and draft-ietf-cose-dilithium's `AKP` keys for ML-DSA).
 //!
 //! A small struct of our own rather than jsonwebtoken's `Jwk`: that type
 //! cannot describe ES512 keys, and a gateway must decide key by key what to
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::KeyMaterial;
-use crate::alg::{Algorithm, KeyType};
+use crate::alg::{Algorithm, KeyType, Primitive};
 use crate::base64url;
 
 #[derive(Deserialize)]
@@ -25,6 +26,9 @@ struct JwkDoc {
     x: Option<String>,
     y: Option<String>,
     k: Option<String>,
+    /// The public key of an `AKP` key.
+    #[serde(rename = "pub")]
+    pub_: Option<String>,
     // Private members (RFC 7518 sections 6.3.2 and 6.2.2.1): present only to
     // refuse them. Any JSON type counts; `null` counts as absent.
     d: Option<Value>,
@@ -34,6 +38,9 @@ struct JwkDoc {
     dq: Option<Value>,
     qi: Option<Value>,
     oth: Option<Value>,
+    /// The private seed of an `AKP` key.
+    #[serde(rename = "priv")]
+    priv_: Option<Value>,
 }
 
 impl JwkDoc {
@@ -49,6 +56,7 @@ impl JwkDoc {
             ("dq", &self.dq),
             ("qi", &self.qi),
             ("oth", &self.oth),
+            ("priv", &self.priv_),
         ];
         if let Some((name, _)) = members.iter().find(|(_, v)| v.is_some()) {
             return Some(name);
@@ -88,6 +96,18 @@ fn coordinate(doc: &Option<String>, name: &str, len: usize) -> Result<Vec<u8>, J
         return Err(JwkError::Invalid(format!("\"{name}\" must be {len} bytes, not {}", bytes.len())));
     }
     Ok(bytes)
+}
+
+/// An `AKP` key: its `alg` is required and names the parameter set, and
+/// `pub` is the raw public key of exactly that set's length.
+fn akp_material(doc: &JwkDoc, alg: Option<Algorithm>) -> Result<KeyMaterial, JwkError> {
+    let Some(alg) = alg else {
+        return Err(JwkError::Invalid("AKP key without \"alg\"".into()));
+    };
+    let Primitive::MlDsa { sign, .. } = alg.spec().primitive else {
+        return Err(JwkError::NotForUs(format!("\"kty\": \"AKP\", \"alg\": {:?}", alg.name())));
+    };
+    Ok(KeyMaterial::Public(alg.key_type(), coordinate(&doc.pub_, "pub", sign.public_key_len())?))
 }
 
 /// Parses one JWK.
@@ -136,6 +156,7 @@ pub(crate) fn parse_jwk(value: &Value) -> Result<Jwk, JwkError> {
             }
         }
         ("oct", _) => KeyMaterial::Secret(member(&doc.k, "k")?),
+        ("AKP", _) => akp_material(&doc, alg)?,
         ("EC", None) => return Err(JwkError::Invalid("EC key without \"crv\"".into())),
         (kty, crv) => return Err(JwkError::NotForUs(format!("\"kty\": {kty:?}, \"crv\": {crv:?}"))),
     };
@@ -166,7 +187,7 @@ mod tests {
         let n = "mXfO4PbffwEKjzHJ-idXANA2hCRSII8chO10fOUmXyd8PbBEmTDbdXhP_puYkur13wPRzKnQ_Uv9-W1RJpMrtw";
         let rsa = json!({"kty": "RSA", "n": n, "e": "AQAB"});
         assert!(parse_jwk(&rsa).is_ok());
-        for member in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth", "priv", "k"] {
             let mut jwk = rsa.clone();
             jwk[member] =
                 if member == "oth" { json!([{"r": "AQ", "d": "AQ", "t": "AQ"}]) } else { json!("AQAB") };
@@ -184,5 +205,21 @@ mod tests {
         // `k` is the secret of an oct key; a null member counts as absent.
         assert!(parse_jwk(&json!({"kty": "oct", "k": "AQAB"})).is_ok());
         assert!(parse_jwk(&json!({"kty": "RSA", "n": n, "e": "AQAB", "d": null})).is_ok());
+    }
+
+    #[test]
+    fn akp_keys_need_their_alg_and_a_public_key_of_its_length() {
+        let public = crate::base64url::encode([7u8; 1312]);
+        let ok = parse_jwk(&json!({"kty": "AKP", "alg": "ML-DSA-44", "pub": public})).unwrap();
+        assert_eq!(ok.material.key_type(), KeyType::MlDsa44);
+        assert!(refusal(json!({"kty": "AKP", "pub": public})).contains("\"alg\""));
+        let why = refusal(json!({"kty": "AKP", "alg": "ML-DSA-65", "pub": public}));
+        assert!(why.contains("1952 bytes, not 1312"), "{why}");
+        assert!(matches!(
+            parse_jwk(&json!({"kty": "AKP", "alg": "ES256", "pub": public})),
+            Err(JwkError::NotForUs(_))
+        ));
+        let seed = json!({"kty": "AKP", "alg": "ML-DSA-44", "pub": public, "priv": "AQ"});
+        assert!(refusal(seed).contains("\"priv\""));
     }
 }

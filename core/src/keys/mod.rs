@@ -135,7 +135,7 @@ impl std::fmt::Debug for VerifyKey {
 fn rsa_params(alg: Algorithm) -> Result<&'static RsaParameters, String> {
     match alg.spec().primitive {
         Primitive::Rsa { verify, .. } => Ok(verify),
-        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) => {
+        Primitive::Hmac(_) | Primitive::Ecdsa { .. } | Primitive::Ed25519(_) | Primitive::MlDsa { .. } => {
             Err(format!("{alg} is not an RSA algorithm"))
         }
     }

@@ -46,5 +46,7 @@ fn classify_spki(der: Vec<u8>) -> Result<KeyMaterial, String> {
             return Ok(KeyMaterial::Public(key_type, der));
         }
     }
-    Err("unsupported or invalid public key (expected RSA, EC P-256/P-384/P-521 or Ed25519)".into())
+    Err("unsupported or invalid public key (expected RSA, EC P-256/P-384/P-521/secp256k1, Ed25519 or \
+         ML-DSA-44/65/87)"
+        .into())
 }

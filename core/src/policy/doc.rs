@@ -135,7 +135,9 @@ pub struct DpopSettingsDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// The `alg` values accepted for proofs (asymmetric only). Defaults to
-    /// ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA.
+    /// every asymmetric algorithm: ES256, ES384, ES512, PS256, PS384, PS512,
+    /// RS256, RS384, RS512, EdDSA, ES256K, Ed25519, ML-DSA-44, ML-DSA-65 and
+    /// ML-DSA-87.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithms: Option<Vec<String>>,
 }
@@ -265,8 +267,15 @@ pub struct IssuerDoc {
     /// is not set; not allowed together with `audiences`. Defaults to false.
     #[serde(default)]
     pub any_audience: bool,
-    /// The allowed `alg` values (required: RFC 8725 section 3.1).
+    /// The allowed `alg` values (required: RFC 8725 section 3.1), matched
+    /// exactly: `EdDSA` and `Ed25519` (RFC 9864) are distinct names for
+    /// the same Ed25519 signatures, and each is accepted only when listed.
     pub algorithms: Vec<String>,
+    /// Refuse ES256K signatures whose `s` is in the upper half of the group
+    /// order (the AT Protocol's low-S rule). RFC 8812 accepts both halves,
+    /// and so does jwtgate by default. Requires `ES256K` in `algorithms`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub es256k_low_s: bool,
     /// Where the keys come from.
     pub keys: KeysDoc,
     /// Clock skew allowed for `exp`, `nbf` and `iat`, at most 300. Defaults to 0.

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
+use crate::alg::{Algorithm, MAX_SIGNATURE_LEN, es256k_high_s};
 use crate::base64url;
 use crate::cache::TokenCache;
 use crate::clock::unix_now;
@@ -22,8 +23,8 @@ use crate::stats::{Counters, KeySetStats, Stats};
 use crate::verified::{Inner, Verified};
 use registered::{check_claims, confirmation, find};
 
-/// Longest signature accepted: RSA-8192.
-const MAX_SIGNATURE_BYTES: usize = 1024;
+/// Longest signature accepted: ML-DSA-87 (4627 bytes; RSA-8192 is 1024).
+const MAX_SIGNATURE_BYTES: usize = MAX_SIGNATURE_LEN;
 
 /// Longest token [`Verifier::verify_if_cheap`] verifies itself: beyond
 /// this, hashing and parsing it take microseconds too.
@@ -309,6 +310,12 @@ impl Verifier {
         let signature = base64url::decode_into(signature_b64, &mut signature_buf).ok_or_else(|| {
             Error::new(ErrorKind::Signature, "signature is not base64url of a valid length")
         })?;
+        if issuer.es256k_low_s && header.alg == Algorithm::ES256K && es256k_high_s(signature) {
+            return Err(Error::new(
+                ErrorKind::Signature,
+                "high-S ES256K signature; the issuer requires low S",
+            ));
+        }
         verify_signature(issuer, &header, &token[..d2], signature, now, wait)?;
 
         // The signature holds: from here on the claims are the issuer's.

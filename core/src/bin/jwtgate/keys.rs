@@ -123,8 +123,9 @@ fn read_json(path: &Path) -> Result<Value, Fail> {
 
 #[derive(Args)]
 pub struct KeygenArgs {
-    /// The algorithm: RSA 2048 for RS*/PS*, the named curve for ES*, Ed25519 for
-    /// EdDSA, a random secret as long as the hash for HS*.
+    /// The algorithm: RSA 2048 for RS*/PS*, the named curve for ES* (secp256k1
+    /// for ES256K), Ed25519 for EdDSA and Ed25519, an ML-DSA key (PKCS#8 with
+    /// the seed) for ML-DSA-*, a random secret as long as the hash for HS*.
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     alg: Algorithm,
     /// The key id (defaults to the RFC 7638 thumbprint of the key).
