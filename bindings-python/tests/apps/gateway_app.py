@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
-from _support import closed_port
+from jwtgate_testsupport.ports import free_port
 from fastapi import Depends, FastAPI, Request, Security
 
 from jwtgate import Verifier
@@ -58,7 +58,7 @@ def proof_vectors() -> dict[str, Any]:
 def proof_policies(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """dpop.json's policies, and ``redis_down``: a replay store that cannot answer."""
     policies: dict[str, dict[str, Any]] = dict(doc["policies"])
-    store = {"redis": f"redis://127.0.0.1:{closed_port()}/0", "timeout_ms": 200}
+    store = {"redis": f"redis://127.0.0.1:{free_port()}/0", "timeout_ms": 200}
     policies["redis_down"] = dict(policies["allowed"], replay_store=store)
     return policies
 
