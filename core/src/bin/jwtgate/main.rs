@@ -118,6 +118,23 @@ pub fn parse_now(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a lifetime: a duration with units (`90s`, `30m`, `1h`, `2d`,
+/// `1h 30m`, as humantime reads them) or plain seconds (`300`), in whole
+/// seconds because JWT times are.
+pub fn parse_lifetime(text: &str) -> Result<u64, String> {
+    const EXPECTED: &str =
+        "expected a duration such as 90s, 30m, 1h, 2d or 1h30m, or plain seconds such as 300";
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| format!("{text} seconds is too long"));
+    }
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{EXPECTED} ({e})"))?;
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("{text} is not a whole number of seconds (JWT times are in seconds)"));
+    }
+    Ok(duration.as_secs())
+}
+
 /// Renders a JSON object with its members in the given order (serde_json
 /// sorts map keys), compact on one line or pretty with two-space indents.
 pub fn ordered_object(members: &[(&str, Value)], pretty: bool) -> String {
