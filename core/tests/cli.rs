@@ -516,6 +516,46 @@ fn key_errors_print_code_and_words() {
     }
 }
 
+/// Completions load in bash and know the subcommands and their flags;
+/// the man pages are roff with every subcommand and flag.
+#[test]
+fn completions_and_man_pages() {
+    let dir = TempDir::new("docs");
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.code(), 0, "{}", bash.stderr);
+    for word in ["verify", "sign", "--lifetime", "--policy", "completions"] {
+        assert!(bash.stdout.contains(word), "bash completions lack {word}");
+    }
+    let script = dir.write("jwtgate.bash", &bash.stdout);
+    let loaded = Command::new("bash")
+        .args(["--norc", "-c", &format!("source {script} && complete -p jwtgate")])
+        .output()
+        .expect("run bash");
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("jwtgate"));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.code(), 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("verify") && out.stdout.contains("lifetime"), "{shell}");
+    }
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("bash"), "{}", out.stderr);
+
+    let man = run(&["man"]);
+    assert_eq!(man.code(), 0, "{}", man.stderr);
+    assert!(man.stdout.contains(".TH jwtgate 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("jwtgate\\-verify(1)"), "{}", man.stdout);
+    let pages = dir.path("man1");
+    assert_eq!(run(&["man", "--out-dir", &pages]).code(), 0);
+    for sub in ["verify", "decide", "inspect", "sign", "keygen", "jwks", "bench", "completions", "man"] {
+        let page = std::fs::read_to_string(Path::new(&pages).join(format!("jwtgate-{sub}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH jwtgate-{sub} 1")), "{sub}: {page}");
+    }
+    let sign = std::fs::read_to_string(Path::new(&pages).join("jwtgate-sign.1")).unwrap();
+    assert!(sign.contains("\\-\\-lifetime"), "{sign}");
+}
+
 #[test]
 fn bad_policy_exits_2() {
     let dir = TempDir::new("badpolicy");
@@ -773,6 +813,35 @@ fn bench_reports_rates_with_and_without_cache() {
     let out = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", &tampered]);
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("signature"), "{}", out.stderr);
+}
+
+/// `bench` shows what it is measuring on stderr when stderr is a terminal
+/// (here a pseudo-terminal from util-linux `script`), and nothing when it
+/// is a pipe.
+#[test]
+fn bench_shows_progress_only_on_a_terminal() {
+    let k = es256("bench-progress");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "1h"]);
+    let piped = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", "--threads", "1", &token]);
+    assert_eq!(piped.code(), 0, "{}", piped.stderr);
+    assert!(piped.stderr.is_empty(), "progress on a pipe: {}", piped.stderr);
+
+    let command = format!(
+        "{} bench --policy {} --seconds 0.05 --threads 1 {token}",
+        env!("CARGO_BIN_EXE_jwtgate"),
+        k.policy
+    );
+    let on_tty = match Command::new("script").args(["-qec", &command, "/dev/null"]).output() {
+        Ok(out) => out,
+        Err(e) => panic!("util-linux `script` is needed for this test: {e}"),
+    };
+    let text = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(on_tty.status.success(), "{text}");
+    for step in 1..=4 {
+        assert!(text.contains(&format!("jwtgate bench: run {step} of 4")), "{text}");
+    }
+    assert!(text.contains("cache off"), "{text}");
+    assert!(text.contains("tokens per second"), "the table still follows: {text}");
 }
 
 /// base64url secrets, key ids (RFC 7638 thumbprints) and tokens may start

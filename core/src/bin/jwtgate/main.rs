@@ -5,6 +5,7 @@
 
 mod bench;
 mod decide;
+mod docs;
 mod keys;
 mod verify;
 
@@ -29,7 +30,7 @@ Exit status:
     after_help = EXIT_STATUS,
     arg_required_else_help = true
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +53,12 @@ enum Command {
     Jwks(keys::JwksArgs),
     /// Measure verifications per second for a policy and a token.
     Bench(bench::BenchArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = docs::COMPLETIONS_HELP)]
+    Completions(docs::CompletionsArgs),
+    /// Print the man page, or write one per subcommand with --out-dir.
+    #[command(after_help = docs::MAN_HELP)]
+    Man(docs::ManArgs),
 }
 
 /// Why a command stopped: printed as `jwtgate: error: ...` on stderr,
@@ -93,6 +100,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keys::keygen(args),
         Command::Jwks(args) => keys::jwks(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     };
     match outcome {
         Ok(code) => code,
