@@ -556,6 +556,24 @@ fn completions_and_man_pages() {
     assert!(sign.contains("\\-\\-lifetime"), "{sign}");
 }
 
+/// `--cache` keeps the policy's verified-token cache: repeated tokens get
+/// the same verdicts as without it, and a cached token still expires.
+#[test]
+fn verify_with_cache_gives_the_same_verdicts() {
+    let k = es256("verify-cache");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "1h", "--now", "1000"]);
+    let input = format!("{token}\n{token}\nx.y.z\n{token}\n");
+    let plain = jwtgate(&["verify", "--policy", &k.policy, "--now", "2000"], input.as_bytes());
+    let cached = jwtgate(&["verify", "--cache", "--policy", &k.policy, "--now", "2000"], input.as_bytes());
+    assert_eq!(plain.code(), 1);
+    assert_eq!(cached.code(), 1);
+    assert_eq!(cached.lines(), plain.lines());
+    assert_eq!(cached.lines()[3]["claims"]["sub"], "ada");
+    let late = jwtgate(&["verify", "--cache", "--policy", &k.policy, "--now", "4600"], input.as_bytes());
+    assert!(late.lines().iter().all(|l| l["valid"] == false), "{}", late.stdout);
+    assert_eq!(late.lines()[0]["code"], "expired");
+}
+
 #[test]
 fn bad_policy_exits_2() {
     let dir = TempDir::new("badpolicy");
