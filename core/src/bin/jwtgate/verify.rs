@@ -16,7 +16,12 @@ Output, one JSON object per token and line, in input order:
   {\"valid\":true,\"issuer\":...,\"claims\":{...},\"header\":{...},\"headers\":{...}}
   {\"valid\":false,\"code\":\"expired\",\"message\":...,\"claim\":\"exp\"}
 \"header\" is the token's protected header; \"headers\" are the headers the
-policy forwards to the backend.
+policy forwards to the backend. \"claims\" and \"header\" are the token's own
+JSON (its member order).
+
+Reading stdin, verdicts are written in blocks, and always as soon as no
+more input is waiting: a program may write one token, read its line, then
+write the next.
 
 Exit status: 0 when every token is valid, 1 when any is not, 2 for a bad
 policy, usage error or no tokens at all.";
