@@ -82,6 +82,12 @@ pub struct Case {
     pub jwtgate_cached: Verifier,
     /// jsonwebtoken's key, built once.
     pub jwt_key: DecodingKey,
+    /// The signer of the token (for more tokens under the same key).
+    pub signer: Signer,
+    /// The policy's `keys` member that trusts the signer.
+    pub keys: Value,
+    /// When the token was issued (unix seconds).
+    pub issued: f64,
     /// jsonwebtoken's validation, equivalent to the jwtgate policy.
     pub jwt_validation: Validation,
 }
@@ -90,7 +96,21 @@ fn b64(jwk: &Value, member: &str) -> Vec<u8> {
     base64url_decode(jwk[member].as_str().expect("JWK member")).expect("base64url JWK member")
 }
 
-fn policy(alg: Algorithm, keys: Value, cache_entries: usize) -> Value {
+/// The claims of the benchmark token, valid from `issued` (unix seconds).
+pub fn claims(issued: f64) -> Value {
+    json!({
+        "iss": ISSUER,
+        "sub": "user_4711",
+        "aud": AUDIENCE,
+        "nbf": issued as u64,
+        "tenant": "acme",
+        "scope": "orders:read orders:write profile",
+        "roles": ["admin", "dev"]
+    })
+}
+
+/// The benchmark policy for `alg` with these `keys` and cache size.
+pub fn policy(alg: Algorithm, keys: Value, cache_entries: usize) -> Value {
     json!({
         "issuers": [{
             "issuer": ISSUER,
@@ -111,15 +131,7 @@ impl Case {
         // valid token too; jwtgate gets a fixed `now` inside the window.
         let issued = jwtgate::unix_now().floor();
         let now = issued + 10.0;
-        let claims = json!({
-            "iss": ISSUER,
-            "sub": "user_4711",
-            "aud": AUDIENCE,
-            "nbf": issued as u64,
-            "tenant": "acme",
-            "scope": "orders:read orders:write profile",
-            "roles": ["admin", "dev"]
-        });
+        let claims = claims(issued);
 
         let (signer, raw_key, keys, jwt_key) = match &generated.public_jwk {
             None => {
@@ -169,7 +181,7 @@ impl Case {
 
         let token = signer.sign(&claims, Some(LIFETIME_S), Some(issued)).expect("sign");
         let jwtgate = Verifier::from_value(policy(alg, keys.clone(), 0)).expect("policy");
-        let jwtgate_cached = Verifier::from_value(policy(alg, keys, 10_000)).expect("policy");
+        let jwtgate_cached = Verifier::from_value(policy(alg, keys.clone(), 10_000)).expect("policy");
 
         let mut jwt_validation = Validation::new(jwt_alg);
         jwt_validation.leeway = 0;
@@ -178,7 +190,19 @@ impl Case {
         jwt_validation.set_audience(&[AUDIENCE]);
         jwt_validation.set_required_spec_claims(&["exp", "iss", "aud"]);
 
-        let case = Case { alg, token, now, raw_key, jwtgate, jwtgate_cached, jwt_key, jwt_validation };
+        let case = Case {
+            alg,
+            token,
+            now,
+            raw_key,
+            jwtgate,
+            jwtgate_cached,
+            jwt_key,
+            jwt_validation,
+            signer,
+            keys,
+            issued,
+        };
         case.check();
         case
     }

@@ -438,6 +438,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Why aws-lc-rs refused a key, in words for a message: its `KeyRejected`
+/// displays as a Rust-style name (`WrongAlgorithm`, `InvalidEncoding`).
+pub(crate) fn key_rejected_reason(e: &aws_lc_rs::error::KeyRejected) -> &'static str {
+    match e.description_() {
+        "WrongAlgorithm" => "the key is of another type than the algorithm needs",
+        "InvalidEncoding" => "the key is not validly encoded",
+        "TooSmall" => "the key is too small",
+        "TooLarge" => "the key is too large",
+        "InconsistentComponents" => "the key's parts do not belong together",
+        _ => "the key is not usable",
+    }
+}
+
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::alg::{Algorithm, KeyType, Primitive};
 use crate::base64url;
 use crate::clock::unix_now;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, key_rejected_reason};
 use crate::keys::MIN_RSA_BITS;
 
 /// Signs tokens with one private key.
@@ -95,8 +95,9 @@ impl Signer {
     pub fn from_pem(alg: Algorithm, pem: &str, kid: Option<String>) -> Result<Signer, Error> {
         let block = ::pem::parse(pem).map_err(|e| key_error(format!("not a PEM block: {e}")))?;
         let der = block.contents();
-        let rejected =
-            |e: aws_lc_rs::error::KeyRejected| key_error(format!("private key rejected for {alg}: {e}"));
+        let rejected = |e: aws_lc_rs::error::KeyRejected| {
+            key_error(format!("private key rejected for {alg}: {}", key_rejected_reason(&e)))
+        };
         let key = match (alg.key_type(), block.tag()) {
             (KeyType::Oct, _) => return Err(key_error("HMAC keys are secrets, not PEM: use from_secret")),
             (KeyType::Rsa, "PRIVATE KEY") => checked_rsa(RsaKeyPair::from_pkcs8(der).map_err(rejected)?)?,
@@ -144,8 +145,9 @@ impl Signer {
         let alg = alg.or(jwk_alg).ok_or_else(|| key_error("give the algorithm: the JWK names none"))?;
         let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
         let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or_default();
-        let rejected =
-            |e: aws_lc_rs::error::KeyRejected| key_error(format!("private JWK rejected for {alg}: {e}"));
+        let rejected = |e: aws_lc_rs::error::KeyRejected| {
+            key_error(format!("private JWK rejected for {alg}: {}", key_rejected_reason(&e)))
+        };
         let key = match (alg.key_type(), kty) {
             (KeyType::Oct, "oct") => return Signer::from_secret(alg, &jwk_bytes(jwk, "k")?, kid),
             (KeyType::Rsa, "RSA") => {

@@ -354,6 +354,256 @@ fn stdin_tokens_one_per_line() {
     assert!(out.stderr.contains("no tokens"), "{}", out.stderr);
 }
 
+/// Verdicts are buffered, yet each reaches the pipe as soon as no more
+/// input is waiting: a caller that writes one token and then waits for its
+/// line gets it (a deadlock fails the test at the timeout, it does not hang).
+#[test]
+fn stdin_answers_each_token_before_the_next_arrives() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    let k = es256("interactive");
+    let good = k.sign(&json!({"iss": ISS, "sub": "ada"}), &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+        .args(["verify", "--policy", &k.policy])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start jwtgate");
+    let mut input = child.stdin.take().unwrap();
+    let output = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in output.lines() {
+            if lines.send(line.expect("read stdout")).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |child: &mut std::process::Child| -> Value {
+        match received.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => serde_json::from_str(&line).unwrap(),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no verdict while the next token is not yet written ({e:?}): output is not flushed");
+            }
+        }
+    };
+    // Tokens split across writes: the verdict still waits for the whole line.
+    let (head, tail) = good.split_at(good.len() / 2);
+    for (i, token) in [good.as_str(), "not.a.token", good.as_str()].into_iter().enumerate() {
+        if i == 2 {
+            input.write_all(head.as_bytes()).unwrap();
+            input.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            input.write_all(format!("{tail}\n").as_bytes()).unwrap();
+        } else {
+            input.write_all(format!("{token}\n").as_bytes()).unwrap();
+        }
+        input.flush().unwrap();
+        let verdict = next_line(&mut child);
+        assert_eq!(verdict["valid"], i != 1, "token {i}: {verdict}");
+        if i == 1 {
+            assert_eq!(verdict["code"], "malformed");
+        } else {
+            assert_eq!(verdict["claims"]["sub"], "ada");
+        }
+    }
+    drop(input);
+    assert!(received.recv_timeout(Duration::from_secs(20)).is_err(), "no verdict without a token");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    reader.join().unwrap();
+}
+
+/// Many tokens in one stream: one verdict per token, in order, with the
+/// claims and headers the library returns; claims whose JSON text spans
+/// lines still give one line.
+#[test]
+fn stdin_stream_keeps_order_and_one_line_per_token() {
+    use aws_lc_rs::hmac;
+    let secret = [7u8; 32];
+    let dir = TempDir::new("stream");
+    let policy = json!({"issuers": [{"algorithms": ["HS256"], "keys": {"hmac_secret": jwtgate::base64url_encode(secret)},
+                                     "forward": {"claims_to_headers": {"sub": "X-User"}}}]});
+    let policy = dir.write("policy.json", &policy.to_string());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    let token = |payload: &str| {
+        let input = format!(
+            "{}.{}",
+            jwtgate::base64url_encode(r#"{"alg":"HS256"}"#),
+            jwtgate::base64url_encode(payload)
+        );
+        let tag = hmac::sign(&key, input.as_bytes());
+        format!("{input}.{}", jwtgate::base64url_encode(tag.as_ref()))
+    };
+    let mut input = String::new();
+    for i in 0..3000 {
+        let payload = if i % 1000 == 7 {
+            format!("{{\n  \"sub\": \"user-{i}\",\r\n  \"n\": {i}\n}}")
+        } else {
+            format!(r#"{{"sub":"user-{i}","n":{i}}}"#)
+        };
+        input.push_str(&if i % 10 == 3 { "x.y.z".to_owned() } else { token(&payload) });
+        input.push('\n');
+    }
+    let out = jwtgate(&["verify", "--policy", &policy], input.as_bytes());
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 3000);
+    for (i, line) in lines.iter().enumerate() {
+        if i % 10 == 3 {
+            assert_eq!(line["code"], "malformed", "{i}: {line}");
+            continue;
+        }
+        assert_eq!(line["valid"], true, "{i}: {line}");
+        assert_eq!(line["claims"], json!({"sub": format!("user-{i}"), "n": i}), "{i}");
+        assert_eq!(line["header"], json!({"alg": "HS256"}));
+        assert_eq!(line["headers"], json!({"X-User": format!("user-{i}")}));
+        assert_eq!(line["issuer"], Value::Null);
+    }
+}
+
+/// `--lifetime` takes durations with units and plain seconds; bad input
+/// is a usage error that says what is expected.
+#[test]
+fn sign_lifetime_takes_units() {
+    let secret = jwtgate::base64url_encode([3u8; 32]);
+    let exp_of = |lifetime: &str| {
+        let out = run(&[
+            "sign",
+            "--alg",
+            "HS256",
+            "--secret",
+            &secret,
+            "--lifetime",
+            lifetime,
+            "--now",
+            "1000",
+            "{}",
+        ]);
+        assert_eq!(out.code(), 0, "{lifetime}: {}", out.stderr);
+        let claims = jwtgate::unverified::decode_unverified(out.stdout.trim_end()).unwrap().claims;
+        assert_eq!(claims["iat"], 1000, "{lifetime}");
+        claims["exp"].as_u64().unwrap() - 1000
+    };
+    for (lifetime, seconds) in
+        [("90s", 90), ("30m", 1800), ("1h", 3600), ("2d", 172_800), ("1h30m", 5400), ("300", 300)]
+    {
+        assert_eq!(exp_of(lifetime), seconds, "{lifetime}");
+    }
+    for bad in ["1x", "abc", "500ms", "1h-", "99999999999999999999999"] {
+        let out = run(&["sign", "--alg", "HS256", "--secret", &secret, "--lifetime", bad, "{}"]);
+        assert_eq!(out.code(), 2, "{bad}");
+        assert!(out.stdout.is_empty(), "{bad}: {}", out.stdout);
+        assert!(out.stderr.contains("--lifetime"), "{bad}: {}", out.stderr);
+    }
+    let out = run(&["sign", "--alg", "HS256", "--secret", &secret, "--lifetime", "1q", "{}"]);
+    assert!(out.stderr.contains("such as 90s, 30m, 1h, 2d"), "{}", out.stderr);
+    let out = run(&["sign", "--alg", "HS256", "--secret", &secret, "--lifetime", "500ms", "{}"]);
+    assert!(out.stderr.contains("whole number of seconds"), "{}", out.stderr);
+}
+
+/// Errors print the library's stable code and its message in words,
+/// never a Rust type or variant name.
+#[test]
+fn key_errors_print_code_and_words() {
+    let k = es256("key-words");
+    let pem = k.dir.path("keys/es-1.pem");
+    let out = run(&["sign", "--alg", "RS256", "--key", &pem, "{}"]);
+    assert_eq!(out.code(), 2);
+    assert!(
+        out.stderr.contains("es-1.pem: key: private key rejected for RS256: the key is of another type"),
+        "{}",
+        out.stderr
+    );
+    let jwk = k.dir.path("keys/es-1.jwk.json");
+    let out = run(&["sign", "--jwk", &jwk, "{}"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("es-1.jwk.json: key: "), "{}", out.stderr);
+    let out = run(&["jwks", "--alg", "RS256", &pem]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains(": key: "), "{}", out.stderr);
+    // A policy whose inline key does not parse.
+    let policy = json!({"issuers": [{"algorithms": ["ES256"],
+        "keys": {"jwks": {"keys": [{"kty": "EC", "crv": "P-256", "kid": "x",
+            "x": jwtgate::base64url_encode([1u8; 32]), "y": jwtgate::base64url_encode([2u8; 32])}]}}}]});
+    let policy = k.dir.write("bad-key-policy.json", &policy.to_string());
+    let out = run(&["verify", "--policy", &policy, "a.b.c"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("jwtgate: error: policy: "), "{}", out.stderr);
+    assert!(out.stderr.contains("public key: the key is not validly encoded"), "{}", out.stderr);
+    let rust_names =
+        ["WrongAlgorithm", "InvalidEncoding", "InconsistentComponents", "KeyRejected", "Error {"];
+    for args in
+        [&["sign", "--alg", "RS256", "--key", &pem, "{}"][..], &["verify", "--policy", &policy, "a.b.c"][..]]
+    {
+        let out = run(args);
+        for name in rust_names {
+            assert!(!out.stderr.contains(name), "{args:?}: {name} in {}", out.stderr);
+        }
+    }
+}
+
+/// Completions load in bash and know the subcommands and their flags;
+/// the man pages are roff with every subcommand and flag.
+#[test]
+fn completions_and_man_pages() {
+    let dir = TempDir::new("docs");
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.code(), 0, "{}", bash.stderr);
+    for word in ["verify", "sign", "--lifetime", "--policy", "completions"] {
+        assert!(bash.stdout.contains(word), "bash completions lack {word}");
+    }
+    let script = dir.write("jwtgate.bash", &bash.stdout);
+    let loaded = Command::new("bash")
+        .args(["--norc", "-c", &format!("source {script} && complete -p jwtgate")])
+        .output()
+        .expect("run bash");
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("jwtgate"));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.code(), 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("verify") && out.stdout.contains("lifetime"), "{shell}");
+    }
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr.contains("bash"), "{}", out.stderr);
+
+    let man = run(&["man"]);
+    assert_eq!(man.code(), 0, "{}", man.stderr);
+    assert!(man.stdout.contains(".TH jwtgate 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("jwtgate\\-verify(1)"), "{}", man.stdout);
+    let pages = dir.path("man1");
+    assert_eq!(run(&["man", "--out-dir", &pages]).code(), 0);
+    for sub in ["verify", "decide", "inspect", "sign", "keygen", "jwks", "bench", "completions", "man"] {
+        let page = std::fs::read_to_string(Path::new(&pages).join(format!("jwtgate-{sub}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH jwtgate-{sub} 1")), "{sub}: {page}");
+    }
+    let sign = std::fs::read_to_string(Path::new(&pages).join("jwtgate-sign.1")).unwrap();
+    assert!(sign.contains("\\-\\-lifetime"), "{sign}");
+}
+
+/// `--cache` keeps the policy's verified-token cache: repeated tokens get
+/// the same verdicts as without it, and a cached token still expires.
+#[test]
+fn verify_with_cache_gives_the_same_verdicts() {
+    let k = es256("verify-cache");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "1h", "--now", "1000"]);
+    let input = format!("{token}\n{token}\nx.y.z\n{token}\n");
+    let plain = jwtgate(&["verify", "--policy", &k.policy, "--now", "2000"], input.as_bytes());
+    let cached = jwtgate(&["verify", "--cache", "--policy", &k.policy, "--now", "2000"], input.as_bytes());
+    assert_eq!(plain.code(), 1);
+    assert_eq!(cached.code(), 1);
+    assert_eq!(cached.lines(), plain.lines());
+    assert_eq!(cached.lines()[3]["claims"]["sub"], "ada");
+    let late = jwtgate(&["verify", "--cache", "--policy", &k.policy, "--now", "4600"], input.as_bytes());
+    assert!(late.lines().iter().all(|l| l["valid"] == false), "{}", late.stdout);
+    assert_eq!(late.lines()[0]["code"], "expired");
+}
+
 #[test]
 fn bad_policy_exits_2() {
     let dir = TempDir::new("badpolicy");
@@ -611,6 +861,35 @@ fn bench_reports_rates_with_and_without_cache() {
     let out = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", &tampered]);
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("signature"), "{}", out.stderr);
+}
+
+/// `bench` shows what it is measuring on stderr when stderr is a terminal
+/// (here a pseudo-terminal from util-linux `script`), and nothing when it
+/// is a pipe.
+#[test]
+fn bench_shows_progress_only_on_a_terminal() {
+    let k = es256("bench-progress");
+    let token = k.sign(&json!({"iss": ISS, "sub": "ada"}), &["--lifetime", "1h"]);
+    let piped = run(&["bench", "--policy", &k.policy, "--seconds", "0.05", "--threads", "1", &token]);
+    assert_eq!(piped.code(), 0, "{}", piped.stderr);
+    assert!(piped.stderr.is_empty(), "progress on a pipe: {}", piped.stderr);
+
+    let command = format!(
+        "{} bench --policy {} --seconds 0.05 --threads 1 {token}",
+        env!("CARGO_BIN_EXE_jwtgate"),
+        k.policy
+    );
+    let on_tty = match Command::new("script").args(["-qec", &command, "/dev/null"]).output() {
+        Ok(out) => out,
+        Err(e) => panic!("util-linux `script` is needed for this test: {e}"),
+    };
+    let text = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(on_tty.status.success(), "{text}");
+    for step in 1..=4 {
+        assert!(text.contains(&format!("jwtgate bench: run {step} of 4")), "{text}");
+    }
+    assert!(text.contains("cache off"), "{text}");
+    assert!(text.contains("tokens per second"), "the table still follows: {text}");
 }
 
 /// base64url secrets, key ids (RFC 7638 thumbprints) and tokens may start

@@ -99,16 +99,27 @@ impl std::fmt::Debug for RemoteKeys {
 impl Policy {
     /// Loads a policy from JSON text.
     pub fn from_json(text: &str) -> Result<Policy, Error> {
-        Policy::from_json_in(text, None)
+        Policy::from_json_in(text, None, |_| {})
     }
 
     /// Loads a policy file; relative key file names are read from the
     /// policy file's folder.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, Error> {
+        Policy::from_file_with(path, |_| {})
+    }
+
+    /// [`Policy::from_file`], with `adjust` changing the document before it
+    /// is compiled: a tool that knows better than the file for one setting
+    /// (`jwtgate verify` turns the verified-token cache off for a stream of
+    /// distinct tokens) compiles the policy once, with its own errors.
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        adjust: impl FnOnce(&mut PolicyDoc),
+    ) -> Result<Policy, Error> {
         let path = path.as_ref();
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::policy(format!("{}: {e}", path.display())))?;
-        Policy::from_json_in(&text, path.parent())
+        Policy::from_json_in(&text, path.parent(), adjust)
     }
 
     /// Loads a policy from a JSON value.
@@ -117,9 +128,14 @@ impl Policy {
         Policy::from_doc(doc, None)
     }
 
-    fn from_json_in(text: &str, base: Option<&Path>) -> Result<Policy, Error> {
+    fn from_json_in(
+        text: &str,
+        base: Option<&Path>,
+        adjust: impl FnOnce(&mut PolicyDoc),
+    ) -> Result<Policy, Error> {
         let value = document_from_json(text, "policy")?;
-        let doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        let mut doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        adjust(&mut doc);
         Policy::from_doc(doc, base)
     }
 

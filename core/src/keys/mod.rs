@@ -22,6 +22,7 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 
 use crate::alg::{Algorithm, AlgorithmSet, KeyType, Primitive};
+use crate::error::key_rejected_reason;
 
 /// Smallest RSA modulus accepted (RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -186,13 +187,13 @@ impl VerifyKey {
             }
             KeyMaterial::RsaDer(der) => {
                 let public = aws_lc_rs::rsa::PublicKey::from_der(&der)
-                    .map_err(|e| format!("invalid RSA public key: {e}"))?;
+                    .map_err(|e| format!("invalid RSA public key: {}", key_rejected_reason(&e)))?;
                 check_rsa_bits(bit_len(public.modulus().big_endian_without_leading_zero()))?;
                 check_rsa_exponent(public.exponent().big_endian_without_leading_zero())?;
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let parsed = ParsedPublicKey::new(rsa_params(alg)?, &der)
-                        .map_err(|e| format!("invalid RSA public key: {e}"))?;
+                        .map_err(|e| format!("invalid RSA public key: {}", key_rejected_reason(&e)))?;
                     keys.push((alg, parsed));
                 }
                 Material::Public(keys)
@@ -205,7 +206,7 @@ impl VerifyKey {
                 for alg in fitting.iter() {
                     let parsed = components
                         .to_parsed_public_key(rsa_params(alg)?)
-                        .map_err(|e| format!("invalid RSA public key: {e}"))?;
+                        .map_err(|e| format!("invalid RSA public key: {}", key_rejected_reason(&e)))?;
                     keys.push((alg, parsed));
                 }
                 Material::Public(keys)
@@ -217,8 +218,9 @@ impl VerifyKey {
                 let mut keys = Vec::with_capacity(6);
                 for alg in fitting.iter() {
                     let verification = alg.verification().ok_or("no verification algorithm")?;
-                    let parsed = ParsedPublicKey::new(verification, &bytes)
-                        .map_err(|e| format!("invalid {key_type:?} public key: {e}"))?;
+                    let parsed = ParsedPublicKey::new(verification, &bytes).map_err(|e| {
+                        format!("invalid {key_type:?} public key: {}", key_rejected_reason(&e))
+                    })?;
                     keys.push((alg, parsed));
                 }
                 Material::Public(keys)

@@ -1,7 +1,7 @@
 //! `jwtgate bench`: verifications per second for one policy and token.
 
 use std::hint::black_box;
-use std::io;
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,9 +74,16 @@ pub fn bench(args: BenchArgs) -> Outcome {
         .threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
-    let run = |verifier: &Verifier, n: usize| rate(verifier, token, args.now, n, args.seconds);
-    let on = (run(&cached, 1), run(&cached, threads));
-    let off = (run(&uncached, 1), run(&uncached, threads));
+    let progress = Progress::new(args.seconds);
+    let mut step = 0;
+    let mut run = |verifier: &Verifier, cache: &str, n: usize| {
+        step += 1;
+        progress.show(step, cache, n);
+        rate(verifier, token, args.now, n, args.seconds)
+    };
+    let on = (run(&cached, "on", 1), run(&cached, "on", threads));
+    let off = (run(&uncached, "off", 1), run(&uncached, "off", threads));
+    progress.clear();
 
     let mut out = io::stdout().lock();
     if args.json {
@@ -106,6 +113,39 @@ pub fn bench(args: BenchArgs) -> Outcome {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// What `bench` is measuring, on one stderr line rewritten in place; shown
+/// only when stderr is a terminal, so pipes, logs and `--json` consumers
+/// see nothing but the result.
+struct Progress {
+    seconds: f64,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(seconds: f64) -> Progress {
+        Progress { seconds, shown: io::stderr().is_terminal() }
+    }
+
+    fn show(&self, step: usize, cache: &str, threads: usize) {
+        if self.shown {
+            let plural = if threads == 1 { "" } else { "s" };
+            eprint!(
+                "\r\x1b[Kjwtgate bench: run {step} of {RUNS}, cache {cache}, {threads} thread{plural}, {} s left",
+                self.seconds * (RUNS + 1 - step) as f64
+            );
+        }
+    }
+
+    fn clear(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// Measurements per `bench`: cache on and off, one thread and all.
+const RUNS: usize = 4;
 
 /// Verifications per second of `token` on `threads` threads for `seconds`.
 fn rate(verifier: &Verifier, token: &[u8], now: Option<f64>, threads: usize, seconds: f64) -> f64 {

@@ -11,7 +11,7 @@ use jwtgate::json::parse_strict;
 use jwtgate::{Algorithm, Signer};
 use serde_json::Value;
 
-use crate::{Fail, Outcome, ordered_object, parse_alg, parse_now, print_line, read_text};
+use crate::{Fail, Outcome, ordered_object, parse_alg, parse_lifetime, parse_now, print_line, read_text};
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("signing_key").required(true).args(["key", "jwk", "secret", "secret_file"])))]
@@ -39,8 +39,9 @@ pub struct SignArgs {
     /// The header "typ" (defaults to JWT; RFC 9068 access tokens use at+jwt).
     #[arg(long, value_name = "TYP")]
     typ: Option<String>,
-    /// Set "iat" to now and "exp" to now + SECS.
-    #[arg(long, value_name = "SECS")]
+    /// Set "iat" to now and "exp" to now + DURATION: 90s, 30m, 1h, 2d, 1h30m,
+    /// or plain seconds (300).
+    #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
     lifetime: Option<u64>,
     /// Pin "now" for --lifetime (unix seconds).
     #[arg(long, value_name = "SECS", value_parser = parse_now, requires = "lifetime")]
@@ -54,7 +55,7 @@ pub fn sign(args: SignArgs) -> Outcome {
     let mut signer = if let Some(path) = &args.key {
         let alg = args.alg.ok_or_else(|| Fail("--key needs --alg".into()))?;
         let pem = read_text(path)?;
-        let named = |e: jwtgate::Error| Fail(format!("{}: {}", path.display(), e.message()));
+        let named = |e: jwtgate::Error| Fail(format!("{}: {e}", path.display()));
         let signer = Signer::from_pem(alg, &pem, args.kid.clone()).map_err(named)?;
         // Without --kid, the kid `jwks` publishes for this file: its keygen
         // sibling's, else the thumbprint.
@@ -70,7 +71,7 @@ pub fn sign(args: SignArgs) -> Outcome {
         if let (Some(kid), Value::Object(map)) = (&args.kid, &mut jwk) {
             map.insert("kid".into(), kid.clone().into());
         }
-        Signer::from_jwk(&jwk, args.alg).map_err(|e| Fail(format!("{}: {}", path.display(), e.message())))?
+        Signer::from_jwk(&jwk, args.alg).map_err(|e| Fail(format!("{}: {e}", path.display())))?
     } else {
         let alg = args.alg.ok_or_else(|| Fail("an HMAC secret needs --alg".into()))?;
         let (text, origin) = match (&args.secret, &args.secret_file) {
@@ -80,8 +81,7 @@ pub fn sign(args: SignArgs) -> Outcome {
         };
         let secret = jwtgate::base64url_decode(text.trim())
             .ok_or_else(|| Fail(format!("{origin}: the secret is not unpadded base64url")))?;
-        Signer::from_secret(alg, &secret, args.kid.clone())
-            .map_err(|e| Fail(format!("{origin}: {}", e.message())))?
+        Signer::from_secret(alg, &secret, args.kid.clone()).map_err(|e| Fail(format!("{origin}: {e}")))?
     };
     if let Some(typ) = &args.typ {
         signer = signer.with_typ(typ.clone());
@@ -234,7 +234,7 @@ pub fn jwks(args: JwksArgs) -> Outcome {
         };
         let path = Path::new(file);
         let text = read_text(path)?;
-        let named = |e: jwtgate::Error| Fail(format!("{file}: {}", e.message()));
+        let named = |e: jwtgate::Error| Fail(format!("{file}: {e}"));
         let signer = if text.trim_start().starts_with('{') {
             let jwk = parse_strict(&text).map_err(|e| Fail(format!("{file}: not JSON: {e}")))?;
             Signer::from_jwk(&jwk, alg).map_err(named)?

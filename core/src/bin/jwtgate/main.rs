@@ -5,6 +5,7 @@
 
 mod bench;
 mod decide;
+mod docs;
 mod keys;
 mod verify;
 
@@ -29,7 +30,7 @@ Exit status:
     after_help = EXIT_STATUS,
     arg_required_else_help = true
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +53,12 @@ enum Command {
     Jwks(keys::JwksArgs),
     /// Measure verifications per second for a policy and a token.
     Bench(bench::BenchArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = docs::COMPLETIONS_HELP)]
+    Completions(docs::CompletionsArgs),
+    /// Print the man page, or write one per subcommand with --out-dir.
+    #[command(after_help = docs::MAN_HELP)]
+    Man(docs::ManArgs),
 }
 
 /// Why a command stopped: printed as `jwtgate: error: ...` on stderr,
@@ -93,6 +100,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keys::keygen(args),
         Command::Jwks(args) => keys::jwks(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     };
     match outcome {
         Ok(code) => code,
@@ -116,6 +125,23 @@ pub fn parse_now(text: &str) -> Result<f64, String> {
         Ok(now) if now.is_finite() && now >= 0.0 => Ok(now),
         _ => Err("expected unix seconds, such as 1700000000 or 1700000000.5".into()),
     }
+}
+
+/// Parses a lifetime: a duration with units (`90s`, `30m`, `1h`, `2d`,
+/// `1h 30m`, as humantime reads them) or plain seconds (`300`), in whole
+/// seconds because JWT times are.
+pub fn parse_lifetime(text: &str) -> Result<u64, String> {
+    const EXPECTED: &str =
+        "expected a duration such as 90s, 30m, 1h, 2d or 1h30m, or plain seconds such as 300";
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| format!("{text} seconds is too long"));
+    }
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{EXPECTED} ({e})"))?;
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("{text} is not a whole number of seconds (JWT times are in seconds)"));
+    }
+    Ok(duration.as_secs())
 }
 
 /// Renders a JSON object with its members in the given order (serde_json
