@@ -100,14 +100,11 @@ impl ClaimPath {
 }
 
 /// JSON equality that keeps types apart (`"4"` is not `4`, `true` is not
-/// `1`) but treats `4` and `4.0` as the same number.
+/// `1`) but treats `4` and `4.0` as the same number; numbers compare by
+/// their exact values (an integer beyond 2^53 is not the float nearest it).
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(x), Some(y), _, _) => x == y,
-            (_, _, Some(x), Some(y)) => x == y,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Value::Number(x), Value::Number(y)) => number::compare(x, y).is_eq(),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
@@ -393,6 +390,14 @@ mod tests {
             assert!(banned.check(Some(ClaimRef::Json(&fine))).is_ok(), "{fine} failed none_of");
         }
         assert!(banned.check(Some(ClaimRef::Json(&json!(["user", "banned"])))).is_err());
+    }
+
+    #[test]
+    fn equality_of_large_integers_and_floats_is_exact() {
+        assert!(!json_eq(&json!(9007199254740993u64), &json!(9007199254740992.0)));
+        assert!(json_eq(&json!(9007199254740992u64), &json!(9007199254740992.0)));
+        let big = rule("n", json!({"one_of": [9007199254740993u64]}));
+        assert!(big.check(Some(ClaimRef::Json(&json!(9007199254740992.0)))).is_err());
     }
 
     #[test]

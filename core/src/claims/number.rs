@@ -86,24 +86,44 @@ impl Bounds {
     }
 }
 
-/// The order of two JSON numbers: exact for integers, as floats otherwise.
-/// serde_json numbers are never NaN, so floats are totally ordered here.
-fn compare(a: &Number, b: &Number) -> Ordering {
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        return x.cmp(&y);
+/// The order of two JSON numbers by their exact values: integers with
+/// each other and with floats exactly (`9007199254740993` is above
+/// `9007199254740992.0`, which 64-bit floats cannot tell apart), two floats
+/// as floats. serde_json numbers are never NaN or infinite, so the order is
+/// total.
+pub(crate) fn compare(a: &Number, b: &Number) -> Ordering {
+    match (integer(a), integer(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(x), None) => integer_against_float(x, b.as_f64().unwrap_or(0.0)),
+        (None, Some(y)) => integer_against_float(y, a.as_f64().unwrap_or(0.0)).reverse(),
+        (None, None) => {
+            let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+        }
     }
-    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
-        return x.cmp(&y);
-    }
-    // One integer is negative and the other beyond i64::MAX.
-    if a.is_i64() && b.is_u64() {
+}
+
+/// A JSON integer (i64 or u64) widened so both fit.
+fn integer(n: &Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
+/// The order of integer `i` against the finite float `f`, exactly.
+fn integer_against_float(i: i128, f: f64) -> Ordering {
+    // Beyond i128 (2^127) every JSON integer is on one side.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if f >= LIMIT {
         return Ordering::Less;
     }
-    if a.is_u64() && b.is_i64() {
+    if f < -LIMIT {
         return Ordering::Greater;
     }
-    let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
-    x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+    let whole = f.trunc();
+    // In range and integral: the cast is exact.
+    match i.cmp(&(whole as i128)) {
+        Ordering::Equal => whole.partial_cmp(&f).unwrap_or(Ordering::Equal),
+        order => order,
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +151,21 @@ mod tests {
         let strict = bounds(json!({"gt": 0})).unwrap();
         assert!(!holds(&strict, json!(0)) && !holds(&strict, json!(0.0)) && !holds(&strict, json!(-0.0)));
         assert!(holds(&strict, json!(5e-324)));
+    }
+
+    #[test]
+    fn integers_compare_exactly_against_floats() {
+        let n = |v: Value| v.as_number().unwrap().clone();
+        assert_eq!(compare(&n(json!(9007199254740993u64)), &n(json!(9007199254740992.0))), Ordering::Greater);
+        assert_eq!(compare(&n(json!(9007199254740992u64)), &n(json!(9007199254740992.0))), Ordering::Equal);
+        assert_eq!(compare(&n(json!(-3)), &n(json!(-2.5))), Ordering::Less);
+        assert_eq!(compare(&n(json!(-2)), &n(json!(-2.5))), Ordering::Greater);
+        assert_eq!(compare(&n(json!(2)), &n(json!(2.5))), Ordering::Less);
+        assert_eq!(compare(&n(json!(3)), &n(json!(2.5))), Ordering::Greater);
+        assert_eq!(compare(&n(json!(u64::MAX)), &n(json!(1e300))), Ordering::Less);
+        assert_eq!(compare(&n(json!(i64::MIN)), &n(json!(-1e300))), Ordering::Greater);
+        assert_eq!(compare(&n(json!(2.5)), &n(json!(2))), Ordering::Greater);
+        assert!(!holds(&bounds(json!({"ge": 9007199254740993u64})).unwrap(), json!(9007199254740992.0)));
     }
 
     #[test]
