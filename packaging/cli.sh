@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The jwtgate command as one self-contained file, into
+# The jwtgate command as one self-contained file (with its man pages and
+# bash, zsh and fish completions beside it), into
 # dist/jwtgate-cli-<version>-x86_64-linux-gnu.tar.gz: statically linked,
 # glibc included (static-pie), so it runs on any x86_64 Linux kernel.
 # The caveat of a static glibc: name resolution (getaddrinfo, for a
@@ -27,5 +28,11 @@ mkdir -p "$out" "$DIST"
 cp "$bin" "$out/jwtgate"
 cp "$ROOT"/LICENSE-* "$out/"
 "$out/jwtgate" --version >/dev/null
+# Man pages and shell completions, made by the command itself.
+"$out/jwtgate" man --out-dir "$out/man/man1"
+mkdir -p "$out/completions"
+"$out/jwtgate" completions bash >"$out/completions/jwtgate.bash"
+"$out/jwtgate" completions zsh >"$out/completions/_jwtgate"
+"$out/jwtgate" completions fish >"$out/completions/jwtgate.fish"
 tar -C "$STAGE/cli" --owner=0 --group=0 --numeric-owner -czf "$DIST/$name.tar.gz" "$name"
 echo "dist/$name.tar.gz"

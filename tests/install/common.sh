@@ -65,6 +65,12 @@ timed() {
 need "$DIST/jwtgate-cli-$VERSION-x86_64-linux-gnu.tar.gz"
 tar -xzf "$DIST/jwtgate-cli-$VERSION-x86_64-linux-gnu.tar.gz" -C "$WORK"
 JWTGATE="$WORK/jwtgate-cli-$VERSION-x86_64-linux-gnu/jwtgate"
+cli_dir="$(dirname "$JWTGATE")"
+head -c 200 "$cli_dir/man/man1/jwtgate-verify.1" | grep -q '^\.TH' || fail "the CLI tarball has no jwtgate-verify(1) man page"
+bash -c 'source "$1" && complete -p jwtgate' _ "$cli_dir/completions/jwtgate.bash" >/dev/null \
+    || fail "the CLI tarball's bash completion does not load"
+[[ -s "$cli_dir/completions/_jwtgate" && -s "$cli_dir/completions/jwtgate.fish" ]] \
+    || fail "the CLI tarball lacks the zsh or fish completion"
 "$JWTGATE" keygen --alg ES256 --kid k1 --out-dir "$WORK/keys" >/dev/null
 "$JWTGATE" jwks --alg ES256 "$WORK/keys/k1.pem" >"$WORK/jwks.json"
 python3 - "$WORK" <<'PY'
