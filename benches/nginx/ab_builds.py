@@ -29,9 +29,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support", "python"))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
 from jwtgate_testsupport.nginx_conf import open_to_workers, preamble, static_site  # noqa: E402
-from jwtgate_testsupport.paths import MODULE, NGINX, read  # noqa: E402
+from jwtgate_testsupport.paths import MODULE, NGINX  # noqa: E402
 from jwtgate_testsupport.ports import free_port, wait_port  # noqa: E402
-from jwtgate_testsupport.signer import Signer  # noqa: E402
 
 
 def conf(d, module, port):
@@ -85,13 +84,7 @@ def main():
     policies, kid = {}, None
     for which, entries in (("nocache", 0), ("cache", 10000)):
         policies[which], kid = bench.policy(entries)
-    far = 10 * 365 * 86400
-    tokens = {
-        "RS256": Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
-            {"iss": "https://rs.example.com/", "sub": "ada"}, lifetime=far),
-        "ES256": Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=kid).sign(
-            {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=far),
-    }
+    tokens = bench.bench_tokens(kid)
     cases = [("no authentication", "-", "-", "/none/ok.txt", [])]
     for cache in ("cache", "nocache"):
         for alg, token in tokens.items():

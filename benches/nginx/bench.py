@@ -44,6 +44,18 @@ def policy(cache_entries):
     }, ec["keys"]["jwks"]["keys"][0].get("kid")
 
 
+def bench_tokens(kid):
+    """One RS256 and one ES256 token (the EC key's `kid`) for `policy`'s
+    issuers, valid for ten years."""
+    far = 10 * 365 * 86400
+    return {
+        "RS256": Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
+            {"iss": "https://rs.example.com/", "sub": "ada"}, lifetime=far),
+        "ES256": Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=kid).sign(
+            {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=far),
+    }
+
+
 def cpu_seconds(pid):
     """User plus system CPU time of process `pid` so far."""
     with open(f"/proc/{pid}/stat") as f:
@@ -129,13 +141,7 @@ def main():
         try:
             if not wait_port(port, lambda: proc.poll() is None):
                 raise SystemExit("nginx did not start")
-            far = 10 * 365 * 86400
-            tokens = {
-                "RS256": Signer("RS256", pem=read("tests/keys/rsa.pem")).sign(
-                    {"iss": "https://rs.example.com/", "sub": "ada"}, lifetime=far),
-                "ES256": Signer("ES256", pem=read("tests/keys/ecp256.pem"), kid=kid).sign(
-                    {"iss": "https://ec.example.com/", "sub": "ada"}, lifetime=far),
-            }
+            tokens = bench_tokens(kid)
             cases = [("no authentication", "-", "-", "/none/ok.txt", [])]
             for alg, token in tokens.items():
                 for cache in ("nocache", "cache"):
