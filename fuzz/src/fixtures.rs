@@ -71,9 +71,14 @@ fn build_signers() -> Vec<Signer> {
             "ES256" => pem_signer(alg, "ecp256.pem", "ec1"),
             "ES384" => pem_signer(alg, "ecp384.pem", "ec384"),
             "ES512" => pem_signer(alg, "ecp521.pem", "ec521"),
-            "EdDSA" => pem_signer(alg, "ed25519.pem", "ed"),
+            "EdDSA" | "Ed25519" => pem_signer(alg, "ed25519.pem", "ed"),
+            "ES256K" => pem_signer(alg, "secp256k1.pem", "k1"),
+            "ML-DSA-44" => pem_signer(alg, "mldsa44.pem", "mldsa44"),
+            "ML-DSA-65" => pem_signer(alg, "mldsa65.pem", "mldsa65"),
+            "ML-DSA-87" => pem_signer(alg, "mldsa87.pem", "mldsa87"),
             "HS256" => Signer::from_secret(alg, &hs256_secret(), Some("hs".into())).unwrap(),
-            _ => Signer::from_secret(alg, &HS_LONG, Some("hs64".into())).unwrap(),
+            "HS384" | "HS512" => Signer::from_secret(alg, &HS_LONG, Some("hs64".into())).unwrap(),
+            other => panic!("no fuzz signer for {other}: add its key here"),
         };
         signers.push(signer);
     }
@@ -89,7 +94,11 @@ fn all_algs_policy(signers: &[Signer]) -> Value {
             if kids.insert(kid.clone()) {
                 let mut jwk = jwk;
                 jwk["kid"] = json!(kid);
-                if let Some(map) = jwk.as_object_mut() {
+                // Without `alg` a key serves every algorithm of its type;
+                // an AKP (ML-DSA) key must name its parameter set.
+                if let Some(map) = jwk.as_object_mut()
+                    && map.get("kty").and_then(Value::as_str) != Some("AKP")
+                {
                     map.remove("alg");
                 }
                 keys.push(jwk);
