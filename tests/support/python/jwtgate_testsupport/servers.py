@@ -6,7 +6,24 @@ import socket
 import threading
 
 
-class JwksServer(http.server.ThreadingHTTPServer):
+class NoStuckAccept:
+    """A listening socket that never blocks in accept(). select() can report
+    a connection that its client resets before accept() takes it; a blocking
+    accept() then waits for the next connection, forever at the end of a
+    test, and shutdown() never returns. Non-blocking, that accept() fails
+    (BlockingIOError), which socketserver skips."""
+
+    def server_activate(self):
+        super().server_activate()
+        self.socket.setblocking(False)
+
+    def get_request(self):
+        conn, addr = self.socket.accept()
+        conn.setblocking(True)
+        return conn, addr
+
+
+class JwksServer(NoStuckAccept, http.server.ThreadingHTTPServer):
     """A JWKS endpoint on an ephemeral port that serves `jwks` (a dict,
     encoded at each request, so assigning a new set rotates the keys) and
     counts the requests it answers in `hits`.
@@ -86,7 +103,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class EchoServer(http.server.ThreadingHTTPServer):
+class EchoServer(NoStuckAccept, http.server.ThreadingHTTPServer):
     """The echo upstream on an ephemeral port, serving from a thread once
     made: a listen backlog deeper than socketserver's 5, so a burst of
     connections from nginx on a loaded machine is never refused (nginx
